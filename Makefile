@@ -1,0 +1,26 @@
+# Two entry points: `make run` (the main job) and `make test` (the test suite).
+# Each creates .venv at the repo root when missing and installs the project into it.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench full-test
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/ringrift-ray play --board square8 --players 2 --seed 1
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+full-test: $(STAMP)
+	$(PY) -m pytest -q --full
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_rules.py

@@ -1,0 +1,129 @@
+"""Public rules API over the compiled kernels: legal moves, pure move application, ranks.
+
+Two speeds: ``legal_move_records`` / ``apply_record`` work on int32 records (search,
+selfplay); ``legal_moves`` / ``apply_move`` speak `Move` and validate (users, replay).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ringrift_ray.game import constants as K
+from ringrift_ray.game.moves import Move, move_from_text, move_to_text
+from ringrift_ray.game.records import record_to_move
+from ringrift_ray.game.state import GameState
+from ringrift_ray.game.turn import apply_record as _apply_kernel
+from ringrift_ray.game.turn import gen_legal
+from ringrift_ray.game.victory import final_ranks
+
+
+class IllegalMoveError(ValueError):
+    """A move that is not legal in the given state; the message names the move and why."""
+
+
+_buffers = threading.local()
+
+
+def _buf(name: str) -> np.ndarray:
+    b = getattr(_buffers, name, None)
+    if b is None:
+        b = np.empty((K.MAX_MOVES, K.MOVE_WIDTH), dtype=np.int32)
+        setattr(_buffers, name, b)
+    return b
+
+
+def legal_move_records(state: GameState) -> np.ndarray:
+    """Legal move records of the player to move: `[M, MOVE_WIDTH]` int32 (a fresh array).
+
+    Empty (M = 0) once the game is over.
+    """
+    if not state.meta[K.M_ACTIVE]:
+        return np.empty((0, K.MOVE_WIDTH), dtype=np.int32)
+    out = _buf("out")
+    n = gen_legal(state.board.step, state.board.tadj, state.rings, state.height, state.marker,
+                  state.collapsed, state.meta, out)
+    return out[:n].copy()
+
+
+def legal_moves(state: GameState) -> list[Move]:
+    """Legal moves of the player to move, bookkeeping moves included; [] once finished."""
+    return [record_to_move(state, r) for r in legal_move_records(state)]
+
+
+def apply_record_inplace(state: GameState, rec: np.ndarray) -> None:
+    """Apply a legal record to ``state`` in place (no validation; for search and playouts)."""
+    b = state.board
+    _apply_kernel(b.step, b.tadj, state.rings, state.height, state.marker, state.collapsed,
+                  state.meta, rec, _buf("scratch"))
+
+
+def apply_record(state: GameState, rec: np.ndarray) -> GameState:
+    """Pure: a copy of ``state`` with the legal record ``rec`` applied (not validated)."""
+    nxt = state.copy()
+    apply_record_inplace(nxt, rec)
+    return nxt
+
+
+def _diagnose(state: GameState, move: Move, legal: list[Move]) -> str:
+    if not state.is_active:
+        return "the game is over"
+    if move.player != state.current_player:
+        return f"it is player {state.current_player}'s turn"
+    same_type = [m for m in legal if m.type == move.type]
+    if not same_type:
+        kinds = sorted({m.type for m in legal})
+        return f"{move.type} is not legal in phase {state.phase} (legal types: {', '.join(kinds)})"
+    return (f"no legal {move.type} matches; {len(same_type)} legal {move.type} move(s), e.g. "
+            f"{move_to_text(same_type[0])!r}")
+
+
+def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
+    """The legal record that ``move`` names in ``state``.
+
+    Raises:
+        IllegalMoveError: the move is not legal here; the message says why.
+        ValueError: unparseable move text.
+    """
+    if isinstance(move, str):
+        move = move_from_text(move)
+    records = legal_move_records(state)
+    legal = [record_to_move(state, r) for r in records]
+    for rec, m in zip(records, legal, strict=True):
+        if m == move:
+            return rec
+    raise IllegalMoveError(f"illegal move {move_to_text(move)!r} for player "
+                           f"{state.current_player} in {state.phase}: "
+                           f"{_diagnose(state, move, legal)}")
+
+
+def apply_move(state: GameState, move: Move | str) -> GameState:
+    """Pure move application: returns the next state; ``state`` is untouched.
+
+    Args:
+        state: the position.
+        move: a `Move` or its canonical text.
+
+    Raises:
+        IllegalMoveError: the move is not legal in ``state`` (message names move and reason).
+    """
+    return apply_record(state, find_legal_record(state, move))
+
+
+def is_terminal(state: GameState) -> bool:
+    """True once the game has ended (victory or stalemate)."""
+    return not state.meta[K.M_ACTIVE]
+
+
+def ranks(state: GameState) -> dict[int, int]:
+    """Final rank of every player, ``{player: rank}`` with 1 = winner; ties share a rank
+    (COMPACT_RULES §8, RR-CANON-R175..R178).
+
+    Raises:
+        ValueError: the game is not over.
+    """
+    if state.is_active:
+        raise ValueError("ranks() needs a finished game; this one is still active")
+    r = final_ranks(state.meta, state.marker)
+    return {p: int(r[p]) for p in range(1, state.num_players + 1)}

@@ -1,0 +1,183 @@
+"""Reference-JSON interop: serialized states and moves of the public RingRift engine.
+
+``state_from_reference`` / ``state_to_reference`` read and write the contract-vector /
+trace serialization (stacks list ``rings`` top ring first; keys ``"x,y"`` or ``"x,y,z"``)
+plus the trace ``state_extras`` dict; the round trip of our states is lossless (fields the
+reference format lacks travel in ``extras["ringriftRay"]``). Moves convert to and from the
+canonical move text of the reference README. Malformed input raises ``ValueError`` naming
+the offending field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ringrift_ray.game import constants as K
+from ringrift_ray.game.geometry import board as board_geometry
+from ringrift_ray.game.history import restore_turn_flags
+from ringrift_ray.game.moves import Move, move_from_text, move_to_text  # noqa: F401 (re-export)
+from ringrift_ray.game.state import GameState, new_game
+
+_STATUS_ACTIVE = "active"
+
+
+def _field(d: dict, name: str, where: str, kind=None):
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
+    if name not in d:
+        raise ValueError(f"{where}.{name}: missing")
+    v = d[name]
+    if kind is not None and not isinstance(v, kind):
+        raise ValueError(f"{where}.{name}: expected {kind}, got {v!r}")
+    return v
+
+
+def _int(v: Any, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{where}: expected an integer, got {v!r}")
+    return v
+
+
+def _player(v: Any, num_players: int, where: str) -> int:
+    p = _int(v, where)
+    if not 1 <= p <= num_players:
+        raise ValueError(f"{where}: player {p} outside 1..{num_players}")
+    return p
+
+
+def _cell(b, key: Any, where: str) -> int:
+    if not isinstance(key, str):
+        raise ValueError(f"{where}: position key must be a string, got {key!r}")
+    try:
+        return b.cell(key)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def _num_players(state: dict) -> int:
+    players = _field(state, "players", "state", list)
+    n = state.get("maxPlayers", len(players))
+    if n not in (2, 3, 4) or len(players) != n:
+        raise ValueError(f"state.players: expected 2-4 players, got {len(players)} (maxPlayers={n})")
+    return n
+
+
+def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
+    """Build a `GameState` from a reference serialized state (+ trace ``state_extras``).
+
+    Args:
+        state: the ``state`` object of a trace step or ``input.state`` of a contract vector.
+        extras: the trace's ``state_extras`` (chain capture, must-move stack, pending line
+            elimination, rules options, last-player-standing counters); None for defaults.
+
+    Raises:
+        ValueError: a missing or malformed field, named by its path (e.g. ``state.board.stacks["9,9"]``).
+    """
+    extras = extras or {}
+    brd = _field(state, "board", "state", dict)
+    btype = _field(brd, "type", "state.board", str)
+    try:
+        b = board_geometry(btype)
+    except ValueError as e:
+        raise ValueError(f"state.board.type: {e}") from None
+    num_players = _num_players(state)
+    rules = extras.get("rulesOptions") or {}
+    s = new_game(btype, num_players, swap_rule=bool(rules.get("swapRuleEnabled", False)))
+    meta = s.meta
+
+    stacks = _field(brd, "stacks", "state.board", dict)
+    max_h = max([len(v.get("rings", [])) for v in stacks.values() if isinstance(v, dict)] + [0])
+    if max_h > s.rings.shape[1]:
+        s.rings = np.zeros((b.num_cells, max_h), dtype=np.int8)
+    for key, st in stacks.items():
+        where = f"state.board.stacks[{key!r}]"
+        c = _cell(b, key, where)
+        rings = _field(st, "rings", where, list)
+        if not rings:
+            raise ValueError(f"{where}.rings: a stack needs at least one ring")
+        for i, r in enumerate(reversed(rings)):  # serialized top first
+            s.rings[c, i] = _player(r, num_players, f"{where}.rings")
+        s.height[c] = len(rings)
+    for key, mk in _field(brd, "markers", "state.board", dict).items():
+        where = f"state.board.markers[{key!r}]"
+        c = _cell(b, key, where)
+        if s.height[c]:
+            raise ValueError(f"{where}: cell holds a stack and a marker")
+        s.marker[c] = _player(_field(mk, "player", where), num_players, f"{where}.player")
+    for key, owner in _field(brd, "collapsedSpaces", "state.board", dict).items():
+        where = f"state.board.collapsedSpaces[{key!r}]"
+        c = _cell(b, key, where)
+        if s.height[c] or s.marker[c]:
+            raise ValueError(f"{where}: collapsed cell also holds a stack or marker")
+        s.collapsed[c] = _player(owner, num_players, where)
+    for key, cnt in (brd.get("eliminatedRings") or {}).items():
+        p = _player(int(key) if str(key).isdigit() else key, num_players,
+                    f"state.board.eliminatedRings[{key!r}]")
+        meta[K.M_BOARD_ELIM + p] = _int(cnt, f"state.board.eliminatedRings[{key!r}]")
+
+    for i, pl in enumerate(_field(state, "players", "state", list)):
+        where = f"state.players[{i}]"
+        p = _player(_field(pl, "playerNumber", where), num_players, f"{where}.playerNumber")
+        meta[K.M_HAND + p] = _int(_field(pl, "ringsInHand", where), f"{where}.ringsInHand")
+        meta[K.M_ELIM + p] = _int(_field(pl, "eliminatedRings", where), f"{where}.eliminatedRings")
+        meta[K.M_TERR + p] = _int(pl.get("territorySpaces", 0), f"{where}.territorySpaces")
+
+    meta[K.M_CURRENT] = _player(_field(state, "currentPlayer", "state"), num_players,
+                                "state.currentPlayer")
+    phase = _field(state, "currentPhase", "state", str)
+    if phase not in K.PHASE_NAMES:
+        raise ValueError(f"state.currentPhase: unknown phase {phase!r}")
+    meta[K.M_PHASE] = K.PHASE_NAMES.index(phase)
+    status = state.get("gameStatus", _STATUS_ACTIVE)
+    meta[K.M_ACTIVE] = int(status == _STATUS_ACTIVE)
+    if state.get("winner") is not None:
+        meta[K.M_WINNER] = _player(state["winner"], num_players, "state.winner")
+    meta[K.M_TURN] = _int(state.get("turnNumber", 1), "state.turnNumber")
+    meta[K.M_HISTORY] = _int(state.get("historyLength", len(state.get("moveHistory") or [])),
+                             "state.historyLength")
+    if "victoryThreshold" in state:
+        meta[K.M_VICTORY_THRESHOLD] = _int(state["victoryThreshold"], "state.victoryThreshold")
+    if "territoryVictoryMinimum" in state:
+        meta[K.M_TERRITORY_MIN] = _int(state["territoryVictoryMinimum"],
+                                       "state.territoryVictoryMinimum")
+
+    must = extras.get("mustMoveFromStackKey")
+    meta[K.M_MUST_MOVE] = -1 if must is None else _cell(b, must, "extras.mustMoveFromStackKey")
+    chain = extras.get("chainCaptureState")
+    if chain:
+        pos = _field(chain, "currentPosition", "extras.chainCaptureState", dict)
+        meta[K.M_CHAIN] = _cell(b, _pos_key(pos, b.is_hex), "extras.chainCaptureState")
+    meta[K.M_PENDING_LINE_ELIM] = int(bool(extras.get("pendingLineRewardElimination", False)))
+    _lps_from_reference(meta, extras, num_players)
+    restore_turn_flags(s, state.get("moveHistory") or [])
+    own = extras.get("ringriftRay")
+    if own:
+        for name, v in own.get("meta", {}).items():
+            meta[getattr(K, name)] = v
+    return s
+
+
+def _pos_key(pos: dict, is_hex: bool) -> str:
+    if is_hex:
+        return f"{pos['x']},{pos['y']},{pos.get('z') if pos.get('z') is not None else -pos['x'] - pos['y']}"
+    return f"{pos['x']},{pos['y']}"
+
+
+def _lps_from_reference(meta, extras: dict, num_players: int) -> None:
+    def opt_player(name):
+        v = extras.get(name)
+        return 0 if v is None else _player(v, num_players, f"extras.{name}")
+
+    meta[K.M_LPS_ROUND] = _int(extras.get("lpsRoundIndex", 0), "extras.lpsRoundIndex")
+    meta[K.M_LPS_FIRST] = opt_player("lpsCurrentRoundFirstPlayer")
+    meta[K.M_LPS_EXCL_COMPLETED] = opt_player("lpsExclusivePlayerForCompletedRound")
+    meta[K.M_LPS_CONSEC] = _int(extras.get("lpsConsecutiveExclusiveRounds", 0),
+                                "extras.lpsConsecutiveExclusiveRounds")
+    meta[K.M_LPS_REQUIRED] = _int(extras.get("lpsRoundsRequired", 3), "extras.lpsRoundsRequired")
+    meta[K.M_LPS_CONSEC_PLAYER] = opt_player("lpsConsecutiveExclusivePlayer")
+    mask = extras.get("lpsCurrentRoundActorMask") or {}
+    for p in range(1, num_players + 1):
+        v = mask.get(str(p))
+        meta[K.M_LPS_MASK + p] = -1 if v is None else int(bool(v))

@@ -1,0 +1,234 @@
+"""Moves in reference terms, canonical move text, and the reference move JSON.
+
+A `Move` names positions by coordinate tuples (``(x, y)`` or cube ``(x, y, z)``), so it
+is board-independent and round-trips through canonical text
+(``<type> p<player> [key=value ...]``, reference README): single spaces, keys in a fixed
+order per type, position lists sorted by integer tuple and joined with ``;``.
+The engine works on int32 move records; ``records.py`` converts between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ringrift_ray.game.constants import CTX_NAMES, MODE_NAMES, MOVE_TYPE_NAMES
+
+Pos = tuple[int, ...]
+
+# type -> ordered text keys
+_KEYS = {
+    "place_ring": ("to", "n"),
+    "move_stack": ("from", "to"),
+    "overtaking_capture": ("from", "cap", "to"),
+    "continue_capture_segment": ("from", "cap", "to"),
+    "process_line": ("line",),
+    "choose_line_option": ("line", "collapse"),
+    "choose_territory_option": ("region",),
+    "eliminate_rings_from_stack": ("to", "ctx"),
+    "forced_elimination": ("to",),
+    "recovery_slide": ("from", "to", "mode", "opt", "collapse", "extract"),
+}
+_REQUIRED = {
+    "place_ring": ("to", "n"),
+    "move_stack": ("from", "to"),
+    "overtaking_capture": ("from", "cap", "to"),
+    "continue_capture_segment": ("from", "cap", "to"),
+    "process_line": ("line",),
+    "choose_line_option": ("line", "collapse"),
+    "choose_territory_option": ("region",),
+    "eliminate_rings_from_stack": ("to", "ctx"),
+    "forced_elimination": ("to",),
+    "recovery_slide": ("from", "to", "mode"),
+}
+_LIST_KEYS = ("line", "collapse", "region", "extract")
+_POS_KEYS = ("from", "cap", "to")
+
+
+@dataclass(frozen=True)
+class Move:
+    """One decision. Fields not used by ``type`` stay None (see the README's text table).
+
+    Attributes:
+        type: reference move type, e.g. ``"place_ring"``.
+        player: acting player 1..4.
+        frm / to / cap: positions (from, landing or target, captured stack).
+        n: rings placed (place_ring).
+        line / collapse / region / extract: sorted position tuples.
+        ctx: elimination context (line, territory, forced, recovery).
+        mode / opt: recovery mode (line, fallback, stack_strike) and line option (1, 2).
+    """
+
+    type: str
+    player: int
+    frm: Pos | None = None
+    to: Pos | None = None
+    cap: Pos | None = None
+    n: int | None = None
+    line: tuple[Pos, ...] | None = None
+    collapse: tuple[Pos, ...] | None = None
+    region: tuple[Pos, ...] | None = None
+    ctx: str | None = None
+    mode: str | None = None
+    opt: int | None = None
+    extract: tuple[Pos, ...] | None = None
+
+    def __str__(self) -> str:
+        return move_to_text(self)
+
+
+def _pos_text(p: Pos) -> str:
+    return ",".join(str(v) for v in p)
+
+
+def _value_text(key: str, v) -> str:
+    if key in _LIST_KEYS:
+        return ";".join(_pos_text(p) for p in sorted(v))
+    if key in _POS_KEYS:
+        return _pos_text(v)
+    return str(v)
+
+
+_ATTR = {"from": "frm"}
+
+
+def move_to_text(move: Move) -> str:
+    """Canonical move text, e.g. ``overtaking_capture p1 from=4,2 cap=1,5 to=0,6``."""
+    parts = [move.type, f"p{move.player}"]
+    for key in _KEYS.get(move.type, ()):
+        v = getattr(move, _ATTR.get(key, key))
+        if v is not None:
+            parts.append(f"{key}={_value_text(key, v)}")
+    return " ".join(parts)
+
+
+def _parse_pos(text: str, where: str) -> Pos:
+    try:
+        p = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{where}: bad position {text!r}") from None
+    if len(p) not in (2, 3):
+        raise ValueError(f"{where}: bad position {text!r}")
+    return p
+
+
+def move_from_text(text: str) -> Move:
+    """Parse canonical move text; raises ValueError naming the bad part."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"move text: expected a non-empty string, got {text!r}")
+    tokens = text.split()
+    mtype = tokens[0]
+    if mtype not in MOVE_TYPE_NAMES:
+        raise ValueError(f"move text {text!r}: unknown move type {mtype!r}")
+    if len(tokens) < 2 or not tokens[1].startswith("p") or not tokens[1][1:].isdigit():
+        raise ValueError(f"move text {text!r}: expected player token like 'p1'")
+    fields: dict = {"type": mtype, "player": int(tokens[1][1:])}
+    allowed = _KEYS.get(mtype, ())
+    for tok in tokens[2:]:
+        key, sep, value = tok.partition("=")
+        if not sep or key not in allowed:
+            raise ValueError(f"move text {text!r}: unexpected field {tok!r} for {mtype}")
+        where = f"move text {text!r} field {key}"
+        if key in _LIST_KEYS:
+            fields[key] = tuple(sorted(_parse_pos(p, where) for p in value.split(";")))
+        elif key in _POS_KEYS:
+            fields[_ATTR.get(key, key)] = _parse_pos(value, where)
+        elif key in ("n", "opt"):
+            if not value.isdigit():
+                raise ValueError(f"{where}: expected an integer, got {value!r}")
+            fields[key] = int(value)
+        elif key == "ctx" and value not in CTX_NAMES:
+            raise ValueError(f"{where}: unknown context {value!r}")
+        elif key == "mode" and value not in MODE_NAMES:
+            raise ValueError(f"{where}: unknown recovery mode {value!r}")
+        else:
+            fields[key] = value
+    for key in _REQUIRED.get(mtype, ()):
+        if fields.get(_ATTR.get(key, key)) is None:
+            raise ValueError(f"move text {text!r}: missing field {key}= for {mtype}")
+    return Move(**fields)
+
+
+def _ref_pos(d, where: str) -> Pos:
+    if not isinstance(d, dict) or "x" not in d or "y" not in d:
+        raise ValueError(f"{where}: expected a position object with x and y, got {d!r}")
+    x, y, z = d["x"], d["y"], d.get("z")
+    for v in (x, y) + (() if z is None else (z,)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{where}: coordinates must be integers, got {d!r}")
+    return (x, y) if z is None else (x, y, z)
+
+
+def _key_pos(key, where: str) -> Pos:
+    if not isinstance(key, str):
+        raise ValueError(f"{where}: expected a position key string, got {key!r}")
+    return _parse_pos(key, where)
+
+
+def move_from_reference(move: dict) -> Move:
+    """Convert a reference move JSON (trace ``chosen_move`` / vector ``input.move``).
+
+    Raises:
+        ValueError: unknown type or a missing/malformed field, named in the message.
+    """
+    if not isinstance(move, dict):
+        raise ValueError(f"move: expected an object, got {type(move).__name__}")
+    mtype = move.get("type")
+    if mtype not in MOVE_TYPE_NAMES:
+        raise ValueError(f"move.type: unknown move type {mtype!r}")
+    player = move.get("player")
+    if isinstance(player, bool) or not isinstance(player, int):
+        raise ValueError(f"move.player: expected an integer, got {player!r}")
+    f: dict = {"type": mtype, "player": player}
+
+    def need(name):
+        if move.get(name) is None:
+            raise ValueError(f"move.{name}: missing for {mtype}")
+        return move[name]
+
+    if mtype == "place_ring":
+        f["to"] = _ref_pos(need("to"), "move.to")
+        f["n"] = int(move.get("placementCount") or 1)
+    elif mtype == "move_stack":
+        f["frm"] = _ref_pos(need("from"), "move.from")
+        f["to"] = _ref_pos(need("to"), "move.to")
+    elif mtype in ("overtaking_capture", "continue_capture_segment"):
+        f["frm"] = _ref_pos(need("from"), "move.from")
+        f["cap"] = _ref_pos(need("captureTarget"), "move.captureTarget")
+        f["to"] = _ref_pos(need("to"), "move.to")
+    elif mtype in ("process_line", "choose_line_option"):
+        lines = need("formedLines")
+        if not lines or "positions" not in lines[0]:
+            raise ValueError("move.formedLines: expected a line with positions")
+        f["line"] = tuple(sorted(_ref_pos(p, "move.formedLines") for p in lines[0]["positions"]))
+        if mtype == "choose_line_option":
+            cm = move.get("collapsedMarkers") or lines[0]["positions"]
+            f["collapse"] = tuple(sorted(_ref_pos(p, "move.collapsedMarkers") for p in cm))
+    elif mtype == "choose_territory_option":
+        regions = need("disconnectedRegions")
+        if not regions or "spaces" not in regions[0]:
+            raise ValueError("move.disconnectedRegions: expected a region with spaces")
+        f["region"] = tuple(sorted(_ref_pos(p, "move.disconnectedRegions") for p in regions[0]["spaces"]))
+    elif mtype == "eliminate_rings_from_stack":
+        f["to"] = _ref_pos(need("to"), "move.to")
+        ctx = move.get("eliminationContext", "territory")
+        if ctx not in CTX_NAMES:
+            raise ValueError(f"move.eliminationContext: unknown context {ctx!r}")
+        f["ctx"] = ctx
+    elif mtype == "forced_elimination":
+        f["to"] = _ref_pos(need("to"), "move.to")
+    elif mtype == "recovery_slide":
+        f["frm"] = _ref_pos(need("from"), "move.from")
+        f["to"] = _ref_pos(need("to"), "move.to")
+        mode = need("recoveryMode")
+        if mode not in MODE_NAMES:
+            raise ValueError(f"move.recoveryMode: unknown mode {mode!r}")
+        f["mode"] = mode
+        if move.get("recoveryOption") is not None:
+            f["opt"] = int(move["recoveryOption"])
+        if move.get("collapsePositions"):
+            f["collapse"] = tuple(sorted(_ref_pos(p, "move.collapsePositions")
+                                         for p in move["collapsePositions"]))
+        if move.get("extractionStacks"):
+            f["extract"] = tuple(sorted(_key_pos(k, "move.extractionStacks")
+                                        for k in move["extractionStacks"]))
+    return Move(**f)
