@@ -134,6 +134,7 @@ M_SWAPPED = 27  # swap_sides already used
 M_LAST_TYPE = 28  # type of the last applied move, -1 none
 M_LAST_PLAYER = 29  # player of the last applied move
 M_TURNS_COMPLETED = 30  # turns completed in the game (for the pie rule)
+M_PLAYER_TURN = 31  # 1 + number of changes of the player to move (trace `turn`)
 # per-player blocks: offset + player (players numbered 1..4, index 0 unused)
 M_HAND = 32
 M_ELIM = 37  # rings credited to the player (players[].eliminatedRings)

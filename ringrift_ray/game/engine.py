@@ -55,7 +55,7 @@ def legal_moves(state: GameState) -> list[Move]:
 def apply_record_inplace(state: GameState, rec: np.ndarray) -> None:
     """Apply a legal record to ``state`` in place (no validation; for search and playouts)."""
     b = state.board
-    _apply_kernel(b.step, b.tadj, state.rings, state.height, state.marker, state.collapsed,
+    _apply_kernel(b.step, b.tadj, b.border_adj, state.rings, state.height, state.marker, state.collapsed,
                   state.meta, rec, _buf("scratch"))
 
 

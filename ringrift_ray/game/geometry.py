@@ -52,6 +52,9 @@ class Board:
         step: `[N, D]` int32 neighbour per direction, -1 off the board.
         tadj: `[N, 6]` int32 territory neighbours, -1 padded.
         rings_per_player: own-colour supply cap (RR-CANON-R020).
+        border_adj: `[N, 8]` int32 steps used to grow the collapsing border-marker set of a
+            processed territory region, -1 padded (the reference engine's behaviour: Moore
+            on square boards, the eight (dx, dy) steps on hex8's (x, y), none on hexagonal).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Board:
     step: np.ndarray
     tadj: np.ndarray
     rings_per_player: int
+    border_adj: np.ndarray
     index: dict[str, int] = field(repr=False)
 
     @property
@@ -130,6 +134,14 @@ def board(name: str) -> Board:
     for i in range(len(cells)):
         for k, d in enumerate(tdirs):
             tadj[i, k] = step[i, d]
+    border_adj = np.full((len(cells), 8), -1, dtype=np.int32)
+    if not is_hex:
+        border_adj[:] = step
+    elif name == "hex8":
+        moore = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
+        for i, (x, y, _z) in enumerate(cells):
+            for k, (dx, dy) in enumerate(moore):
+                border_adj[i, k] = index.get((x + dx, y + dy, -(x + dx) - (y + dy)), -1)
     keys = tuple(",".join(str(v) for v in c) for c in cells)
     return Board(
         name=name,
@@ -140,5 +152,6 @@ def board(name: str) -> Board:
         step=step,
         tadj=tadj,
         rings_per_player=rpp,
+        border_adj=border_adj,
         index={k: i for i, k in enumerate(keys)},
     )

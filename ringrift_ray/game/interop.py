@@ -113,9 +113,7 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
             raise ValueError(f"{where}: collapsed cell also holds a stack or marker")
         s.collapsed[c] = _player(owner, num_players, where)
     for key, cnt in (brd.get("eliminatedRings") or {}).items():
-        p = _player(int(key) if str(key).isdigit() else key, num_players,
-                    f"state.board.eliminatedRings[{key!r}]")
-        meta[K.M_BOARD_ELIM + p] = _int(cnt, f"state.board.eliminatedRings[{key!r}]")
+        _int(cnt, f"state.board.eliminatedRings[{key!r}]")  # = credited totals; see below
 
     for i, pl in enumerate(_field(state, "players", "state", list)):
         where = f"state.players[{i}]"
@@ -123,6 +121,12 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
         meta[K.M_HAND + p] = _int(_field(pl, "ringsInHand", where), f"{where}.ringsInHand")
         meta[K.M_ELIM + p] = _int(_field(pl, "eliminatedRings", where), f"{where}.eliminatedRings")
         meta[K.M_TERR + p] = _int(pl.get("territorySpaces", 0), f"{where}.territorySpaces")
+
+    # board.eliminatedRings is keyed by the credited player in the reference; rings eliminated
+    # per colour follow from conservation (hand + on board + eliminated = rings per player).
+    for p in range(1, num_players + 1):
+        on_board = int((s.rings[:, :] == p).sum())
+        meta[K.M_BOARD_ELIM + p] = max(0, b.rings_per_player - int(meta[K.M_HAND + p]) - on_board)
 
     meta[K.M_CURRENT] = _player(_field(state, "currentPlayer", "state"), num_players,
                                 "state.currentPlayer")

@@ -1,14 +1,112 @@
-"""Last-player-standing bookkeeping (RR-CANON-R172). PROVISIONAL: filled in from the
-reference behaviour."""
+"""Last-player-standing (RR-CANON-R172) bookkeeping, run at the start of every turn.
+
+A round is a cycle of turns of the players with material; the actor mask records, for each
+player at the start of their turn, whether a *real action* (a ring placement, a non-capture
+move or an overtaking capture; not recovery or forced elimination) is available. A player
+who is the only one with a real action for ``M_LPS_REQUIRED`` (3) consecutive completed
+rounds wins at the start of their next turn, if they still have a real action and nobody
+else does. Field names follow the reference's ``state_extras`` (``lps*``).
+"""
 
 from ringrift_ray.game._jit import njit
+from ringrift_ray.game.constants import (
+    GAME_OVER,
+    M_ACTIVE,
+    M_CURRENT,
+    M_HAND,
+    M_LPS_CONSEC,
+    M_LPS_CONSEC_PLAYER,
+    M_LPS_EXCL_COMPLETED,
+    M_LPS_FIRST,
+    M_LPS_MASK,
+    M_LPS_REQUIRED,
+    M_LPS_ROUND,
+    M_NUM_PLAYERS,
+    M_PHASE,
+    M_VICTORY_REASON,
+    M_WINNER,
+    VICTORY_LAST_PLAYER_STANDING,
+)
+from ringrift_ray.game.placement import any_stack_action_strict, gen_placements
 
 
 @njit
-def lps_after_turn(step, rings, height, marker, collapsed, meta, player, nxt):
-    return
+def _material(rings, height, meta, p):
+    if meta[M_HAND + p] > 0:
+        return True
+    for c in range(height.shape[0]):
+        for k in range(height[c]):
+            if rings[c, k] == p:
+                return True
+    return False
 
 
 @njit
-def lps_winner(meta):
-    return 0
+def has_real_action(step, rings, height, marker, collapsed, meta, p, scratch):
+    """A legal placement, or a move or capture from a stack ``p`` controls."""
+    if gen_placements(step, rings, height, marker, collapsed, meta, p, scratch, 0) > 0:
+        return True
+    return any_stack_action_strict(step, rings, height, collapsed, p)
+
+
+@njit
+def lps_turn_start(step, rings, height, marker, collapsed, meta, cur, scratch):
+    """Update the round counters for ``cur`` starting a turn, then award an LPS win if due."""
+    np_ = meta[M_NUM_PLAYERS]
+    if not _material(rings, height, meta, cur):
+        return
+    first = meta[M_LPS_FIRST]
+    if first == 0 or not _material(rings, height, meta, first):
+        meta[M_LPS_ROUND] += 1
+        meta[M_LPS_FIRST] = cur
+        for p in range(1, np_ + 1):
+            meta[M_LPS_MASK + p] = -1
+        meta[M_LPS_EXCL_COMPLETED] = 0
+        cp = meta[M_LPS_CONSEC_PLAYER]
+        if cp == 0 or not _material(rings, height, meta, cp):
+            meta[M_LPS_CONSEC] = 0
+            meta[M_LPS_CONSEC_PLAYER] = 0
+    elif cur == first and _mask_nonempty(meta, np_):
+        count = 0
+        excl = 0
+        for p in range(1, np_ + 1):
+            if meta[M_LPS_MASK + p] == 1 and _material(rings, height, meta, p):
+                count += 1
+                excl = p
+        if count != 1:
+            excl = 0
+        meta[M_LPS_EXCL_COMPLETED] = excl
+        if excl:
+            if excl == meta[M_LPS_CONSEC_PLAYER]:
+                meta[M_LPS_CONSEC] += 1
+            else:
+                meta[M_LPS_CONSEC_PLAYER] = excl
+                meta[M_LPS_CONSEC] = 1
+        else:
+            meta[M_LPS_CONSEC] = 0
+            meta[M_LPS_CONSEC_PLAYER] = 0
+        meta[M_LPS_ROUND] += 1
+        for p in range(1, np_ + 1):
+            meta[M_LPS_MASK + p] = -1
+        meta[M_LPS_FIRST] = cur
+    real = has_real_action(step, rings, height, marker, collapsed, meta, cur, scratch)
+    meta[M_LPS_MASK + cur] = 1 if real else 0
+    cand = meta[M_LPS_CONSEC_PLAYER]
+    if meta[M_LPS_CONSEC] >= meta[M_LPS_REQUIRED] and cand != 0 and cand == cur and real:
+        for q in range(1, np_ + 1):
+            if q != cand and _material(rings, height, meta, q) and has_real_action(
+                    step, rings, height, marker, collapsed, meta, q, scratch):
+                return
+        meta[M_ACTIVE] = 0
+        meta[M_WINNER] = cand
+        meta[M_VICTORY_REASON] = VICTORY_LAST_PLAYER_STANDING
+        meta[M_PHASE] = GAME_OVER
+        meta[M_CURRENT] = cand
+
+
+@njit
+def _mask_nonempty(meta, np_):
+    for p in range(1, np_ + 1):
+        if meta[M_LPS_MASK + p] != -1:
+            return True
+    return False

@@ -159,3 +159,30 @@ def apply_movement(step, rings, height, marker, collapsed, meta, player, frm, to
     if marker[to] != 0:
         marker[to] = 0
         eliminate_top(rings, height, meta, to, player, 1)
+
+
+@njit
+def stack_can_capture(step, rings, height, collapsed, c, h, ch):
+    """True if a stack of height ``h``, cap ``ch`` at ``c`` has an overtaking capture."""
+    for d in range(step.shape[1]):
+        cur = c
+        k = 0
+        target = -1
+        while True:
+            cur = step[cur, d]
+            if cur < 0 or collapsed[cur] != 0:
+                break
+            k += 1
+            if height[cur] != 0:
+                target = cur
+                break
+        if target < 0 or cap_height(rings, height, target) > ch:
+            continue
+        while True:
+            cur = step[cur, d]
+            if cur < 0 or collapsed[cur] != 0 or height[cur] != 0:
+                break
+            k += 1
+            if k >= h:
+                return True
+    return False

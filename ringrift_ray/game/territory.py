@@ -190,10 +190,44 @@ def region_border_colour(tadj, marker, collapsed, cells):
 
 
 @njit
-def apply_region(tadj, rings, height, marker, collapsed, meta, player, rep, border):
-    """Collapse the region and its border markers of colour ``border`` to ``player``
-    territory and eliminate every ring inside, credited to ``player`` (R145 steps 1-3)."""
+def border_markers(tadj, badj, marker, inside):
+    """Markers that collapse with a processed region (reference behaviour): markers of any
+    colour outside the region next to it, grown through further markers along ``badj``."""
+    n = marker.shape[0]
+    seen = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int32)
+    k = 0
+    for c in range(n):
+        if not inside[c]:
+            continue
+        for j in range(tadj.shape[1]):
+            nb = tadj[c, j]
+            if nb >= 0 and not inside[nb] and marker[nb] != 0 and not seen[nb]:
+                seen[nb] = True
+                queue[k] = nb
+                k += 1
+    head = 0
+    while head < k:
+        c = queue[head]
+        head += 1
+        for j in range(badj.shape[1]):
+            nb = badj[c, j]
+            if nb >= 0 and not inside[nb] and marker[nb] != 0 and not seen[nb]:
+                seen[nb] = True
+                queue[k] = nb
+                k += 1
+    return queue[:k]
+
+
+@njit
+def apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, rep, border):
+    """Process a region for ``player`` (R145 steps 1-3): every ring inside is eliminated and
+    credited to ``player``; the region and its border markers collapse to ``player``."""
     cells = region_cells(tadj, marker, collapsed, rep, border)
+    inside = np.zeros(marker.shape[0], dtype=np.bool_)
+    for c in cells:
+        inside[c] = True
+    edge = border_markers(tadj, badj, marker, inside)
     for c in cells:
         for k in range(height[c]):
             colour = rings[c, k]
@@ -201,15 +235,10 @@ def apply_region(tadj, rings, height, marker, collapsed, meta, player, rep, bord
             meta[M_BOARD_ELIM + colour] += 1
             meta[M_ELIM + player] += 1
         height[c] = 0
-    if border > 0:
-        for c in cells:
-            for j in range(tadj.shape[1]):
-                nb = tadj[c, j]
-                if nb >= 0 and marker[nb] == border:
-                    marker[nb] = 0
-                    collapsed[nb] = player
-                    meta[M_TERR + player] += 1
     for c in cells:
         marker[c] = 0
         collapsed[c] = player
-        meta[M_TERR + player] += 1
+    for c in edge:
+        marker[c] = 0
+        collapsed[c] = player
+    meta[M_TERR + player] += cells.shape[0] + edge.shape[0]

@@ -25,14 +25,19 @@ from ringrift_ray.game.constants import (
     FORCED_ELIMINATION,
     FORCED_ELIMINATION_MOVE,
     LINE_PROCESSING,
+    M_ACTIVE,
     M_CHAIN,
     M_CURRENT,
     M_HAND,
+    M_HISTORY,
+    M_LAST_PLAYER,
+    M_LAST_TYPE,
     M_LINE_LEN,
     M_MUST_MOVE,
     M_PENDING_LINE_ELIM,
     M_PENDING_TERR_ELIM,
     M_PHASE,
+    M_TURN,
     M_TURN_ACTED,
     M_TURN_RECOVERY,
     MOVE_STACK,
@@ -64,7 +69,7 @@ from ringrift_ray.game.recovery import (
 from ringrift_ray.game.stacks import cap_height, eliminate_top, extract_bottommost
 from ringrift_ray.game.swap import apply_swap, swap_available
 from ringrift_ray.game.territory import apply_region, gen_territory
-from ringrift_ray.game.victory import end_turn
+from ringrift_ray.game.victory import check_victory, end_turn, mark_permanent_eliminations
 
 
 @njit
@@ -204,15 +209,29 @@ def _after_line_collapse(step, tadj, rings, height, marker, collapsed, meta, pla
 
 
 @njit
-def apply_record(step, tadj, rings, height, marker, collapsed, meta, mv, scratch):
-    """Apply the legal move record ``mv`` for the current player, in place.
+def apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch):
+    """Apply the legal move record ``mv`` for the current player, in place, then run the
+    victory checks (the reference checks after every move).
 
     ``scratch`` is a `[MAX_MOVES, MOVE_WIDTH]` int32 buffer for look-ahead generation.
     """
+    meta[M_HISTORY] += 1
+    meta[M_TURN] = meta[M_HISTORY] + 1
+    meta[M_LAST_TYPE] = mv[0]
+    meta[M_LAST_PLAYER] = mv[1]
+    _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch)
+    if meta[M_ACTIVE]:
+        check_victory(step, rings, height, marker, collapsed, meta)
+    mark_permanent_eliminations(rings, height, meta)
+
+
+@njit
+def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch):
     t = mv[0]
     player = mv[1]
     if t != NO_PLACEMENT_ACTION and t != NO_MOVEMENT_ACTION and t != NO_LINE_ACTION \
-            and t != NO_TERRITORY_ACTION and t != SKIP_PLACEMENT and t != SWAP_SIDES:
+            and t != NO_TERRITORY_ACTION and t != SKIP_PLACEMENT and t != SWAP_SIDES \
+            and t != SKIP_TERRITORY_PROCESSING:
         meta[M_TURN_ACTED] = 1
     if t == PLACE_RING:
         apply_placement(rings, height, meta, player, mv[3], mv[F_A])
@@ -254,7 +273,7 @@ def apply_record(step, tadj, rings, height, marker, collapsed, meta, mv, scratch
     elif t == NO_LINE_ACTION:
         _after_lines(tadj, rings, height, marker, collapsed, meta, player, scratch)
     elif t == CHOOSE_TERRITORY_OPTION:
-        apply_region(tadj, rings, height, marker, collapsed, meta, player, mv[F_A], mv[F_B])
+        apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, mv[F_A], mv[F_B])
         meta[M_PENDING_TERR_ELIM] = 2 if meta[M_TURN_RECOVERY] else 1
     elif t == ELIMINATE_RINGS_FROM_STACK:
         ctx = mv[F_A]
@@ -264,22 +283,36 @@ def apply_record(step, tadj, rings, height, marker, collapsed, meta, mv, scratch
         elif ctx == CTX_RECOVERY:
             extract_bottommost(rings, height, meta, mv[3], player)
             meta[M_PENDING_TERR_ELIM] = 0
+            if check_victory(step, rings, height, marker, collapsed, meta):
+                return
             _after_region(step, tadj, rings, height, marker, collapsed, meta, player, scratch)
         else:
             eliminate_top(rings, height, meta, mv[3], player, cap_height(rings, height, mv[3]))
             meta[M_PENDING_TERR_ELIM] = 0
+            if check_victory(step, rings, height, marker, collapsed, meta):
+                return
             _after_region(step, tadj, rings, height, marker, collapsed, meta, player, scratch)
     elif t == SKIP_TERRITORY_PROCESSING or t == NO_TERRITORY_ACTION:
-        end_turn(step, tadj, rings, height, marker, collapsed, meta, scratch)
+        _territory_complete(step, tadj, rings, height, marker, collapsed, meta, player, scratch)
     elif t == FORCED_ELIMINATION_MOVE:
         eliminate_top(rings, height, meta, mv[3], player, cap_height(rings, height, mv[3]))
-        end_turn(step, tadj, rings, height, marker, collapsed, meta, scratch)
+        end_turn(step, rings, height, marker, collapsed, meta, scratch)
+
+
+@njit
+def _territory_complete(step, tadj, rings, height, marker, collapsed, meta, player, scratch):
+    """Forced elimination if the player did nothing this turn but controls a stack, else
+    end of turn (RR-CANON-R073, R204)."""
+    if meta[M_TURN_ACTED] == 0 and controls_any_stack(rings, height, player):
+        meta[M_PHASE] = FORCED_ELIMINATION
+    else:
+        end_turn(step, rings, height, marker, collapsed, meta, scratch)
 
 
 @njit
 def _after_region(step, tadj, rings, height, marker, collapsed, meta, player, scratch):
-    """After a region's self-elimination: offer the remaining regions, or end the turn."""
+    """After a region's self-elimination: offer the remaining regions, or finish."""
     if _has_territory_decision(tadj, rings, height, marker, collapsed, meta, player, scratch):
         meta[M_PHASE] = TERRITORY_PROCESSING
     else:
-        end_turn(step, tadj, rings, height, marker, collapsed, meta, scratch)
+        _territory_complete(step, tadj, rings, height, marker, collapsed, meta, player, scratch)
