@@ -142,6 +142,7 @@ M_TERR = 42  # territorySpaces
 M_BOARD_ELIM = 47  # rings of the player's colour eliminated (board.eliminatedRings)
 M_ELIM_TURN = 52  # turn the player was permanently eliminated, 0 = never
 M_LPS_MASK = 57  # lpsCurrentRoundActorMask: -1 absent, 0 false, 1 true
+M_LPS_DUE = 62  # a turn just started: the LPS victory test runs after the move's checks
 META_SIZE = 64
 
 VICTORY_NONE = 0

@@ -8,11 +8,25 @@ from ringrift_ray.game import constants as K
 from ringrift_ray.game.state import GameState
 
 _NO_ACTION = {"no_placement_action", "no_movement_action", "no_line_action",
-              "no_territory_action", "skip_placement", "swap_sides"}
+              "no_territory_action", "skip_placement", "skip_territory_processing", "swap_sides"}
+
+
+def _cell(state: GameState, pos: dict, where: str) -> int:
+    b = state.board
+    key = f"{pos['x']},{pos['y']}"
+    if b.is_hex:
+        z = pos.get("z")
+        key += f",{-pos['x'] - pos['y'] if z is None else z}"
+    try:
+        return b.cell(key)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def restore_turn_flags(state: GameState, move_history: list) -> None:
-    """Set ``M_TURN_ACTED`` / ``M_TURN_RECOVERY`` / ``M_TURNS_COMPLETED`` from reference history.
+    """Set the turn flags from reference history: ``M_TURN_ACTED``, ``M_TURN_RECOVERY``,
+    ``M_TURNS_COMPLETED``, the capture-phase attacker (last move's landing) and a pending
+    territory self-elimination (last move was the player's ``choose_territory_option``).
 
     Raises:
         ValueError: a history entry without ``type`` or ``player``.
@@ -32,6 +46,13 @@ def restore_turn_flags(state: GameState, move_history: list) -> None:
     if move_history:
         meta[K.M_LAST_TYPE] = K.MOVE_TYPE_NAMES.index(move_history[-1]["type"])
         meta[K.M_LAST_PLAYER] = move_history[-1]["player"]
+    last = move_history[-1] if move_history else None
+    if last is not None and last["player"] == cur:
+        phase = int(meta[K.M_PHASE])
+        if phase == K.CAPTURE and int(meta[K.M_CHAIN]) < 0 and isinstance(last.get("to"), dict):
+            meta[K.M_CHAIN] = _cell(state, last["to"], f"state.moveHistory[{len(move_history) - 1}].to")
+        if phase == K.TERRITORY_PROCESSING and last["type"] == "choose_territory_option":
+            meta[K.M_PENDING_TERR_ELIM] = 2 if recovery else 1
     meta[K.M_SWAPPED] = int(any(m["type"] == "swap_sides" for m in move_history))
     rpp = int(meta[K.M_RINGS_PER_PLAYER])
     first_p2_turn = (

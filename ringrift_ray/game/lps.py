@@ -10,22 +10,17 @@ else does. Field names follow the reference's ``state_extras`` (``lps*``).
 
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.constants import (
-    GAME_OVER,
-    M_ACTIVE,
     M_CURRENT,
     M_HAND,
     M_LPS_CONSEC,
     M_LPS_CONSEC_PLAYER,
+    M_LPS_DUE,
     M_LPS_EXCL_COMPLETED,
     M_LPS_FIRST,
     M_LPS_MASK,
     M_LPS_REQUIRED,
     M_LPS_ROUND,
     M_NUM_PLAYERS,
-    M_PHASE,
-    M_VICTORY_REASON,
-    M_WINNER,
-    VICTORY_LAST_PLAYER_STANDING,
 )
 from ringrift_ray.game.placement import any_stack_action_strict, gen_placements
 
@@ -51,7 +46,7 @@ def has_real_action(step, rings, height, marker, collapsed, meta, p, scratch):
 
 @njit
 def lps_turn_start(step, rings, height, marker, collapsed, meta, cur, scratch):
-    """Update the round counters for ``cur`` starting a turn, then award an LPS win if due."""
+    """Update the round counters for ``cur`` starting a turn (the win test is ``lps_victory``)."""
     np_ = meta[M_NUM_PLAYERS]
     if not _material(rings, height, meta, cur):
         return
@@ -91,17 +86,25 @@ def lps_turn_start(step, rings, height, marker, collapsed, meta, cur, scratch):
         meta[M_LPS_FIRST] = cur
     real = has_real_action(step, rings, height, marker, collapsed, meta, cur, scratch)
     meta[M_LPS_MASK + cur] = 1 if real else 0
+    meta[M_LPS_DUE] = 1
+
+
+@njit
+def lps_victory(step, rings, height, marker, collapsed, meta, scratch):
+    """The LPS winner at the start of the current turn (0 if none): the exclusive player of
+    the last ``M_LPS_REQUIRED`` rounds, to move, with a real action nobody else has."""
+    meta[M_LPS_DUE] = 0
+    cur = meta[M_CURRENT]
     cand = meta[M_LPS_CONSEC_PLAYER]
-    if meta[M_LPS_CONSEC] >= meta[M_LPS_REQUIRED] and cand != 0 and cand == cur and real:
-        for q in range(1, np_ + 1):
-            if q != cand and _material(rings, height, meta, q) and has_real_action(
-                    step, rings, height, marker, collapsed, meta, q, scratch):
-                return
-        meta[M_ACTIVE] = 0
-        meta[M_WINNER] = cand
-        meta[M_VICTORY_REASON] = VICTORY_LAST_PLAYER_STANDING
-        meta[M_PHASE] = GAME_OVER
-        meta[M_CURRENT] = cand
+    if meta[M_LPS_CONSEC] < meta[M_LPS_REQUIRED] or cand == 0 or cand != cur:
+        return 0
+    if meta[M_LPS_MASK + cur] != 1:
+        return 0
+    for q in range(1, meta[M_NUM_PLAYERS] + 1):
+        if q != cand and _material(rings, height, meta, q) and has_real_action(
+                step, rings, height, marker, collapsed, meta, q, scratch):
+            return 0
+    return cand
 
 
 @njit

@@ -33,6 +33,7 @@ from ringrift_ray.game.constants import (
     M_LAST_PLAYER,
     M_LAST_TYPE,
     M_LINE_LEN,
+    M_LPS_DUE,
     M_MUST_MOVE,
     M_PENDING_LINE_ELIM,
     M_PENDING_TERR_ELIM,
@@ -56,8 +57,10 @@ from ringrift_ray.game.constants import (
     SKIP_TERRITORY_PROCESSING,
     SWAP_SIDES,
     TERRITORY_PROCESSING,
+    VICTORY_LAST_PLAYER_STANDING,
 )
 from ringrift_ray.game.lines import collapse_run, find_lines, gen_line_moves
+from ringrift_ray.game.lps import lps_victory
 from ringrift_ray.game.movement import apply_movement, emit, gen_captures, gen_simple_moves
 from ringrift_ray.game.placement import any_stack_action, apply_placement, gen_placements
 from ringrift_ray.game.recovery import (
@@ -69,7 +72,7 @@ from ringrift_ray.game.recovery import (
 from ringrift_ray.game.stacks import cap_height, eliminate_top, extract_bottommost
 from ringrift_ray.game.swap import apply_swap, swap_available
 from ringrift_ray.game.territory import apply_region, gen_territory
-from ringrift_ray.game.victory import check_victory, end_turn, mark_permanent_eliminations
+from ringrift_ray.game.victory import check_victory, end_turn, finish, mark_permanent_eliminations
 
 
 @njit
@@ -220,8 +223,12 @@ def apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, s
     meta[M_LAST_TYPE] = mv[0]
     meta[M_LAST_PLAYER] = mv[1]
     _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch)
-    if meta[M_ACTIVE]:
-        check_victory(step, rings, height, marker, collapsed, meta)
+    if meta[M_ACTIVE] and not check_victory(step, rings, height, marker, collapsed, meta):
+        if meta[M_LPS_DUE]:
+            w = lps_victory(step, rings, height, marker, collapsed, meta, scratch)
+            if w:
+                finish(meta, w, VICTORY_LAST_PLAYER_STANDING)
+    meta[M_LPS_DUE] = 0
     mark_permanent_eliminations(rings, height, meta)
 
 

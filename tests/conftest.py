@@ -1,0 +1,26 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/reference.py, tests/replay.py helpers
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="run exhaustive checks (every reference trace game on big boards)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "full: exhaustive; runs only with --full")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="exhaustive check; run with --full (make full-test)")
+    for item in items:
+        if "full" in item.keywords:
+            item.add_marker(skip)
