@@ -29,7 +29,7 @@ def _games(name: str, limit: int | None):
 @pytest.mark.parametrize("name", sorted(SAMPLED))
 def test_trace_games_replay_exactly(name):
     problems = []
-    for game, steps, end in _games(name, SAMPLED[name]):
+    for _game, steps, end in _games(name, SAMPLED[name]):
         problems += replay(steps, end)
     assert not problems, "\n".join(problems[:5])
 
@@ -38,6 +38,6 @@ def test_trace_games_replay_exactly(name):
 @pytest.mark.parametrize("name", ["square19_2p", "hexagonal_2p"])
 def test_trace_games_replay_exactly_full(name):
     problems = []
-    for game, steps, end in _games(name, None):
+    for _game, steps, end in _games(name, None):
         problems += replay(steps, end)
     assert not problems, "\n".join(problems[:5])

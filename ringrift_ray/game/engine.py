@@ -12,8 +12,9 @@ import numpy as np
 
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.moves import Move, move_from_text, move_to_text
-from ringrift_ray.game.records import record_to_move
+from ringrift_ray.game.records import move_to_record, record_to_move
 from ringrift_ray.game.state import GameState
+from ringrift_ray.game.territory import EXPLICIT_REGION
 from ringrift_ray.game.turn import apply_record as _apply_kernel
 from ringrift_ray.game.turn import gen_legal
 from ringrift_ray.game.victory import final_ranks
@@ -52,11 +53,18 @@ def legal_moves(state: GameState) -> list[Move]:
     return [record_to_move(state, r) for r in legal_move_records(state)]
 
 
-def apply_record_inplace(state: GameState, rec: np.ndarray) -> None:
-    """Apply a legal record to ``state`` in place (no validation; for search and playouts)."""
+def apply_record_inplace(state: GameState, rec: np.ndarray,
+                         region: np.ndarray | None = None) -> None:
+    """Apply a legal record to ``state`` in place (no validation; for search and playouts).
+
+    ``region`` carries the cells of an explicit territory region (``F_B == EXPLICIT_REGION``).
+    """
     b = state.board
-    _apply_kernel(b.step, b.tadj, b.border_adj, state.rings, state.height, state.marker, state.collapsed,
-                  state.meta, rec, _buf("scratch"))
+    scratch = _buf("scratch")
+    if region is not None:
+        scratch[: len(region), 0] = region
+    _apply_kernel(b.step, b.tadj, b.border_adj, state.rings, state.height, state.marker,
+                  state.collapsed, state.meta, rec, scratch)
 
 
 def apply_record(state: GameState, rec: np.ndarray) -> GameState:
@@ -98,17 +106,34 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
                            f"{_diagnose(state, move, legal)}")
 
 
-def apply_move(state: GameState, move: Move | str) -> GameState:
+def apply_move(state: GameState, move: Move | str, *, validate: bool = True) -> GameState:
     """Pure move application: returns the next state; ``state`` is untouched.
 
     Args:
         state: the position.
         move: a `Move` or its canonical text.
+        validate: check legality first (default). ``False`` applies the move's effects as
+            given, without checking it is legal here: the semantics of the reference's
+            contract-vector runner, which tests transitions, not legality. Never use it for
+            play.
 
     Raises:
         IllegalMoveError: the move is not legal in ``state`` (message names move and reason).
+        ValueError: with ``validate=False``, a move naming positions off the board or a
+            malformed line.
     """
-    return apply_record(state, find_legal_record(state, move))
+    if validate:
+        return apply_record(state, find_legal_record(state, move))
+    if isinstance(move, str):
+        move = move_from_text(move)
+    rec, region = move_to_record(state, move), None
+    if rec[K.F_TYPE] == K.CHOOSE_TERRITORY_OPTION and rec[K.F_B] < 0:
+        region = np.array(sorted(state.board.cell(",".join(map(str, p))) for p in move.region),
+                          dtype=np.int32)
+        rec[K.F_B] = EXPLICIT_REGION
+    nxt = state.copy()
+    apply_record_inplace(nxt, rec, region)
+    return nxt
 
 
 def is_terminal(state: GameState) -> bool:

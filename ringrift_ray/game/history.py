@@ -50,7 +50,8 @@ def restore_turn_flags(state: GameState, move_history: list) -> None:
     if last is not None and last["player"] == cur:
         phase = int(meta[K.M_PHASE])
         if phase == K.CAPTURE and int(meta[K.M_CHAIN]) < 0 and isinstance(last.get("to"), dict):
-            meta[K.M_CHAIN] = _cell(state, last["to"], f"state.moveHistory[{len(move_history) - 1}].to")
+            where = f"state.moveHistory[{len(move_history) - 1}].to"
+            meta[K.M_CHAIN] = _cell(state, last["to"], where)
         if phase == K.TERRITORY_PROCESSING and last["type"] == "choose_territory_option":
             meta[K.M_PENDING_TERR_ELIM] = 2 if recovery else 1
     meta[K.M_SWAPPED] = int(any(m["type"] == "swap_sides" for m in move_history))

@@ -21,6 +21,7 @@ from ringrift_ray.game.moves import Move, move_from_text, move_to_text  # noqa: 
 from ringrift_ray.game.state import GameState, new_game
 
 _STATUS_ACTIVE = "active"
+_STATUS_COMPLETED = "completed"
 
 
 def _field(d: dict, name: str, where: str, kind=None):
@@ -60,7 +61,8 @@ def _num_players(state: dict) -> int:
     players = _field(state, "players", "state", list)
     n = state.get("maxPlayers", len(players))
     if n not in (2, 3, 4) or len(players) != n:
-        raise ValueError(f"state.players: expected 2-4 players, got {len(players)} (maxPlayers={n})")
+        raise ValueError(
+            f"state.players: expected 2-4 players, got {len(players)} (maxPlayers={n})")
     return n
 
 
@@ -73,7 +75,8 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
             elimination, rules options, last-player-standing counters); None for defaults.
 
     Raises:
-        ValueError: a missing or malformed field, named by its path (e.g. ``state.board.stacks["9,9"]``).
+        ValueError: a missing or malformed field, named by its path
+            (e.g. ``state.board.stacks['9,9']``).
     """
     extras = extras or {}
     brd = _field(state, "board", "state", dict)
@@ -153,19 +156,140 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
     if chain:
         pos = _field(chain, "currentPosition", "extras.chainCaptureState", dict)
         meta[K.M_CHAIN] = _cell(b, _pos_key(pos, b.is_hex), "extras.chainCaptureState")
+    elif isinstance(state.get("chainCapturePosition"), dict):  # contract vectors carry it here
+        meta[K.M_CHAIN] = _cell(b, _pos_key(state["chainCapturePosition"], b.is_hex),
+                                "state.chainCapturePosition")
     meta[K.M_PENDING_LINE_ELIM] = int(bool(extras.get("pendingLineRewardElimination", False)))
     _lps_from_reference(meta, extras, num_players)
     restore_turn_flags(s, state.get("moveHistory") or [])
-    own = extras.get("ringriftRay")
-    if own:
-        for name, v in own.get("meta", {}).items():
-            meta[getattr(K, name)] = v
+    _own_from_reference(meta, extras.get("ringriftRay"))
     return s
+
+
+def _own_from_reference(meta, own: Any) -> None:
+    """Apply ``extras["ringriftRay"]["meta"]``: ``{NAME: int}`` for scalar fields and
+    ``{NAME: [v1, .., vP]}`` for per-player blocks (offset ``NAME`` + player)."""
+    if not own:
+        return
+    fields = _field(own, "meta", "extras.ringriftRay", dict)
+    for name, v in fields.items():
+        where = f"extras.ringriftRay.meta.{name}"
+        off = getattr(K, name, None) if str(name).startswith("M_") else None
+        if not isinstance(off, int):
+            raise ValueError(f"{where}: unknown meta field")
+        if isinstance(v, list):
+            if len(v) > 4 or off + len(v) >= K.META_SIZE:
+                raise ValueError(f"{where}: expected at most one value per player, got {v!r}")
+            for i, x in enumerate(v):
+                meta[off + 1 + i] = _int(x, where)
+        else:
+            meta[off] = _int(v, where)
+
+
+# meta fields the reference serialization lacks (travel in extras["ringriftRay"]["meta"])
+_OWN_SCALARS = (
+    "M_CHAIN", "M_PENDING_TERR_ELIM", "M_TURN_ACTED", "M_TURN_RECOVERY", "M_VICTORY_REASON",
+    "M_LAST_ACTOR", "M_TURN_LEN", "M_SWAPPED", "M_LAST_TYPE", "M_LAST_PLAYER",
+    "M_TURNS_COMPLETED", "M_PLAYER_TURN", "M_LPS_DUE",
+)
+_OWN_PER_PLAYER = ("M_BOARD_ELIM", "M_ELIM_TURN")
+
+
+def state_to_reference(state: GameState) -> tuple[dict, dict]:
+    """Serialize ``state`` as the reference does: ``(state, state_extras)`` of a trace step.
+
+    Stacks list rings top ring first; ``moveHistory`` is empty (``historyLength`` keeps the
+    count). Meta fields the reference lacks go to ``extras["ringriftRay"]["meta"]``, so
+    ``state_from_reference(*state_to_reference(s))`` reproduces every array of ``s``.
+
+    Returns:
+        ``(state_dict, extras_dict)`` in the trace ``state`` / ``state_extras`` formats.
+    """
+    meta = state.meta
+    own = {name: int(meta[getattr(K, name)]) for name in _OWN_SCALARS}
+    for name in _OWN_PER_PLAYER:
+        off = getattr(K, name)
+        own[name] = [int(v) for v in meta[off + 1 : off + 1 + state.num_players]]
+    return _board_state(state), {**_extras(state), "ringriftRay": {"meta": own}}
+
+
+def _position(b, c: int) -> dict:
+    co = [int(v) for v in b.coords[c]]
+    return dict(zip(("x", "y", "z"), co, strict=False))
+
+
+def _board_state(state: GameState) -> dict:
+    b, meta = state.board, state.meta
+    num_players = state.num_players
+    stacks = {}
+    for c in np.nonzero(state.height)[0]:
+        top_first = [int(r) for r in state.rings[c, : state.height[c]][::-1]]
+        cap = 1
+        while cap < len(top_first) and top_first[cap] == top_first[0]:
+            cap += 1
+        stacks[b.keys[c]] = {"position": _position(b, c), "rings": top_first,
+                             "stackHeight": len(top_first), "capHeight": cap,
+                             "controllingPlayer": top_first[0]}
+    markers = {b.keys[c]: {"position": _position(b, c), "player": int(state.marker[c])}
+               for c in np.nonzero(state.marker)[0]}
+    collapsed = {b.keys[c]: int(state.collapsed[c]) for c in np.nonzero(state.collapsed)[0]}
+    credited = {p: int(meta[K.M_ELIM + p]) for p in range(1, num_players + 1)}
+    players = [{"playerNumber": p, "ringsInHand": int(meta[K.M_HAND + p]),
+                "eliminatedRings": credited[p], "territorySpaces": int(meta[K.M_TERR + p]),
+                "isActive": True} for p in range(1, num_players + 1)]
+    return {
+        "gameId": "ringrift-ray",
+        "board": {"type": b.name, "size": b.size, "stacks": stacks, "markers": markers,
+                  "collapsedSpaces": collapsed,
+                  "eliminatedRings": {str(p): v for p, v in credited.items() if v}},
+        "players": players,
+        "currentPlayer": state.current_player,
+        "currentPhase": state.phase,
+        "turnNumber": int(meta[K.M_TURN]),
+        "moveHistory": [],
+        "gameStatus": _STATUS_ACTIVE if state.is_active else _STATUS_COMPLETED,
+        "victoryThreshold": int(meta[K.M_VICTORY_THRESHOLD]),
+        "territoryVictoryThreshold": b.num_cells // 2 + 1,
+        "territoryVictoryMinimum": int(meta[K.M_TERRITORY_MIN]),
+        "totalRingsEliminated": sum(credited.values()),
+        "totalRingsInPlay": b.rings_per_player * num_players,
+        "winner": state.winner,
+        "historyLength": int(meta[K.M_HISTORY]),
+        "maxPlayers": num_players,
+    }
+
+
+def _extras(state: GameState) -> dict:
+    b, meta = state.board, state.meta
+
+    def opt_player(i):
+        return int(meta[i]) or None
+
+    chain = int(meta[K.M_CHAIN])
+    must = int(meta[K.M_MUST_MOVE])
+    return {
+        "chainCaptureState": ({"playerNumber": state.current_player,
+                               "currentPosition": _position(b, chain)}
+                              if chain >= 0 and meta[K.M_PHASE] == K.CHAIN_CAPTURE else None),
+        "mustMoveFromStackKey": b.keys[must] if must >= 0 else None,
+        "lpsRoundIndex": int(meta[K.M_LPS_ROUND]),
+        "lpsCurrentRoundActorMask": {
+            str(p): bool(meta[K.M_LPS_MASK + p]) for p in range(1, state.num_players + 1)
+            if meta[K.M_LPS_MASK + p] != -1},
+        "lpsExclusivePlayerForCompletedRound": opt_player(K.M_LPS_EXCL_COMPLETED),
+        "lpsCurrentRoundFirstPlayer": opt_player(K.M_LPS_FIRST),
+        "lpsConsecutiveExclusiveRounds": int(meta[K.M_LPS_CONSEC]),
+        "lpsRoundsRequired": int(meta[K.M_LPS_REQUIRED]),
+        "lpsConsecutiveExclusivePlayer": opt_player(K.M_LPS_CONSEC_PLAYER),
+        "rulesOptions": {"swapRuleEnabled": bool(meta[K.M_SWAP_RULE])},
+        "pendingLineRewardElimination": bool(meta[K.M_PENDING_LINE_ELIM]),
+    }
 
 
 def _pos_key(pos: dict, is_hex: bool) -> str:
     if is_hex:
-        return f"{pos['x']},{pos['y']},{pos.get('z') if pos.get('z') is not None else -pos['x'] - pos['y']}"
+        z = pos.get("z")
+        return f"{pos['x']},{pos['y']},{-pos['x'] - pos['y'] if z is None else z}"
     return f"{pos['x']},{pos['y']}"
 
 

@@ -73,7 +73,7 @@ def gen_line_moves(step, marker, player, min_len, out, n):
         out[n - 1, F_B] = d
         out[n - 1, F_C] = length
         seg = start
-        for off in range(length - min_len + 1):
+        for _off in range(length - min_len + 1):
             n = emit(out, n, CHOOSE_LINE_OPTION, player, -1, -1, -1)
             out[n - 1, F_A] = start
             out[n - 1, F_B] = d

@@ -207,7 +207,8 @@ def move_from_reference(move: dict) -> Move:
         regions = need("disconnectedRegions")
         if not regions or "spaces" not in regions[0]:
             raise ValueError("move.disconnectedRegions: expected a region with spaces")
-        f["region"] = tuple(sorted(_ref_pos(p, "move.disconnectedRegions") for p in regions[0]["spaces"]))
+        spaces = regions[0]["spaces"]
+        f["region"] = tuple(sorted(_ref_pos(p, "move.disconnectedRegions") for p in spaces))
     elif mtype == "eliminate_rings_from_stack":
         f["to"] = _ref_pos(need("to"), "move.to")
         ctx = move.get("eliminationContext", "territory")

@@ -61,7 +61,8 @@ def record_to_move(state: GameState, rec: np.ndarray) -> Move:
             f["opt"] = opt
             line_len = int(state.meta[K.M_LINE_LEN])
             if opt == 2:
-                f["collapse"] = _cells(state, _run(state, int(rec[K.F_X]), int(rec[K.F_D]), line_len))
+                seg = _run(state, int(rec[K.F_X]), int(rec[K.F_D]), line_len)
+                f["collapse"] = _cells(state, seg)
         if rec[K.F_X] >= 0 and not (mode == K.MODE_LINE and opt == 2):
             f["extract"] = (_pos(state, int(rec[K.F_X])),)
     return Move(**f)

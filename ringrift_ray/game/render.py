@@ -35,7 +35,8 @@ def _cell_text(state: GameState, c: int) -> str:
 
 def _header(state: GameState) -> list[str]:
     m = state.meta
-    status = "active" if state.is_active else f"finished, winner {state.winner} ({state.victory_reason})"
+    status = ("active" if state.is_active
+              else f"finished, winner {state.winner} ({state.victory_reason})")
     lines = [f"{state.board.name} {state.num_players}p  turn {m[K.M_TURN]}  "
              f"player {state.current_player} to move  phase {state.phase}  [{status}]"]
     for p in range(1, state.num_players + 1):

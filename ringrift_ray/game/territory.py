@@ -9,6 +9,8 @@ set of players controlling a stack in it is a strict subset of the players with 
 the board (R142). Regions are identified by ``(smallest cell, border)``.
 
 ``choose_territory_option`` records carry ``F_A`` smallest cell, ``F_B`` border, ``F_C`` size.
+A record with ``F_B == EXPLICIT_REGION`` names a region that is not a flood-fill component (a
+contract vector applied without validation); its cells travel in ``scratch[:F_C, 0]``.
 """
 
 import numpy as np
@@ -27,6 +29,8 @@ from ringrift_ray.game.constants import (
 )
 from ringrift_ray.game.movement import emit
 from ringrift_ray.game.stacks import has_buried_ring
+
+EXPLICIT_REGION = -1
 
 
 @njit
@@ -220,10 +224,10 @@ def border_markers(tadj, badj, marker, inside):
 
 
 @njit
-def apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, rep, border):
-    """Process a region for ``player`` (R145 steps 1-3): every ring inside is eliminated and
-    credited to ``player``; the region and its border markers collapse to ``player``."""
-    cells = region_cells(tadj, marker, collapsed, rep, border)
+def apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, cells):
+    """Process region ``cells`` for ``player`` (R145 steps 1-3): every ring inside is
+    eliminated and credited to ``player``; the region and its border markers collapse to
+    ``player``."""
     inside = np.zeros(marker.shape[0], dtype=np.bool_)
     for c in cells:
         inside[c] = True

@@ -71,7 +71,12 @@ from ringrift_ray.game.recovery import (
 )
 from ringrift_ray.game.stacks import cap_height, eliminate_top, extract_bottommost
 from ringrift_ray.game.swap import apply_swap, swap_available
-from ringrift_ray.game.territory import apply_region, gen_territory
+from ringrift_ray.game.territory import (
+    EXPLICIT_REGION,
+    apply_region,
+    gen_territory,
+    region_cells,
+)
 from ringrift_ray.game.victory import check_victory, end_turn, finish, mark_permanent_eliminations
 
 
@@ -280,7 +285,11 @@ def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv,
     elif t == NO_LINE_ACTION:
         _after_lines(tadj, rings, height, marker, collapsed, meta, player, scratch)
     elif t == CHOOSE_TERRITORY_OPTION:
-        apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, mv[F_A], mv[F_B])
+        if mv[F_B] == EXPLICIT_REGION:
+            cells = scratch[: mv[F_C], 0].copy()
+        else:
+            cells = region_cells(tadj, marker, collapsed, mv[F_A], mv[F_B])
+        apply_region(tadj, badj, rings, height, marker, collapsed, meta, player, cells)
         meta[M_PENDING_TERR_ELIM] = 2 if meta[M_TURN_RECOVERY] else 1
     elif t == ELIMINATE_RINGS_FROM_STACK:
         ctx = mv[F_A]
