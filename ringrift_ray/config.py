@@ -1,0 +1,69 @@
+"""Configuration models (pydantic v2, frozen, unknown keys rejected) and YAML loading.
+
+One model per concern; library code takes the narrow model it needs (e.g. `SearchConfig`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ringrift_ray.game.geometry import BOARD_TYPES
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GameConfig(_Frozen):
+    """Which RingRift variant to play."""
+
+    board: str = Field("square8", description=f"board type, one of {BOARD_TYPES}")
+    players: int = Field(2, ge=2, le=4, description="number of players (2-4)")
+    swap_rule: bool = Field(False, description="2-player pie rule (swap_sides) enabled")
+
+    def model_post_init(self, __context) -> None:
+        if self.board not in BOARD_TYPES:
+            raise ValueError(f"board must be one of {BOARD_TYPES}, got {self.board!r}")
+        if self.swap_rule and self.players != 2:
+            raise ValueError("swap_rule needs players == 2")
+
+
+class SearchConfig(_Frozen):
+    """Gumbel MuZero / AlphaZero search (Danihelka et al., ICLR 2022; mctx names)."""
+
+    num_simulations: int = Field(32, ge=1, description="simulations per searched move")
+    max_num_considered_actions: int = Field(
+        16, ge=1, description="k of Gumbel-top-k: root actions entering sequential halving")
+    gumbel_scale: float = Field(
+        1.0, ge=0.0, description="scale of the root Gumbel noise (0 = deterministic top-k)")
+    c_visit: float = Field(50.0, gt=0.0, description="sigma(q) = (c_visit + max N) * c_scale * q")
+    c_scale: float = Field(
+        1.0, gt=0.0, description="see c_visit; 1.0 as in the paper (mctx's value_scale is 0.1)")
+    rescale_values: bool = Field(
+        True, description="min-max normalize completed Q-values per node to [0, 1] before sigma")
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def load_yaml(path: str | Path, model: type[ConfigT]) -> ConfigT:
+    """Load ``path`` into ``model``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unreadable YAML or fields that fail validation (pydantic names them).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return model.model_validate(data)

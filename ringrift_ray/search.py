@@ -1,0 +1,343 @@
+"""Batched Gumbel MuZero search for 2-4 players (Danihelka et al., "Policy improvement by
+planning with Gumbel", ICLR 2022; names follow mctx's ``gumbel_muzero_policy``).
+
+Legend: ``B`` games searched together, ``A`` actions (fixed per board), ``P`` players,
+``L`` legal actions of one node, ``M`` nodes per tree (``num_simulations + 1``).
+
+Algorithm (per game):
+- Root: the network's logits over legal actions, Gumbel noise ``g`` (scaled by
+  ``gumbel_scale``); sequential halving over ``num_simulations`` among the
+  Gumbel-top-``k`` actions (``k = max_num_considered_actions``), each simulation choosing
+  ``argmax(g + logits + sigma(q_hat))`` among actions whose visit count equals the
+  schedule's current count (§4, ``visit_schedule``). The acted move is the halving winner:
+  the same score among the most-visited actions.
+- Completed Q-values (§4 / App. D): visited actions keep their Q; unvisited ones get the
+  mixed value ``(v + sum_b N(b) * sum_b pi(b) q(b) / sum_b pi(b)) / (1 + sum_b N(b))``
+  (sums over visited b). With ``rescale_values`` they are min-max normalized per node to
+  [0, 1]; then ``sigma(q_hat) = (c_visit + max_b N(b)) * c_scale * q_hat``.
+- Improved policy = ``softmax(logits + sigma(completed Q))`` over legal actions; it is the
+  policy training target.
+- Interior nodes: deterministic ``argmax(pi'(a) - N(a) / (1 + sum_b N(b)))`` with
+  ``pi' = softmax(logits + sigma(completed Q))`` (§5).
+
+Values: vectors ``[P]`` in [-1, 1], one per seat in absolute seat order. A node's Q for an
+action is the child's mean value component of the player to move at the node (max^n), so
+consecutive decisions by one player need no special case. Terminal nodes use the exact
+values given by ``GameFns.terminal_values``.
+
+Batching: each simulation step walks all B trees to a leaf and evaluates every non-terminal
+leaf with one ``EvaluateFn`` call. The network plugs in through ``EvaluateFn``; this module
+never imports it. A root with a single legal action is not searched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ringrift_ray.config import SearchConfig
+
+State = Any
+EvaluateFn = Callable[[Sequence[State]], tuple[np.ndarray, np.ndarray]]
+"""``evaluate(states) -> (logits [B, A] float, values [B, P] float in [-1, 1], absolute seats)``."""
+
+
+class GameFns(NamedTuple):
+    """The game as search sees it (pure functions over opaque states).
+
+    Attributes:
+        num_players: P.
+        legal_actions: ``state -> [L] int`` action indices (non-empty for a live state).
+        apply: ``(state, action) -> state`` (pure).
+        to_play: ``state -> int`` seat (0-based) of the player to move.
+        terminal_values: ``state -> [P] float`` exact values if the game is over, else None.
+    """
+
+    num_players: int
+    legal_actions: Callable[[State], np.ndarray]
+    apply: Callable[[State, int], State]
+    to_play: Callable[[State], int]
+    terminal_values: Callable[[State], np.ndarray | None]
+
+
+@dataclass
+class SearchResult:
+    """Search output for one game.
+
+    Attributes:
+        action: the acted move (action index).
+        actions: `[L]` legal actions of the root.
+        policy: `[L]` improved policy over ``actions`` (sums to 1), the policy target.
+        visits: `[L]` root visit counts.
+        qvalues: `[L]` root Q-values for the player to move (0 where unvisited).
+        root_value: `[P]` root value estimate (mean of backed-up values).
+        searched: False when the root had one legal action (no simulation was run).
+    """
+
+    action: int
+    actions: np.ndarray
+    policy: np.ndarray
+    visits: np.ndarray
+    qvalues: np.ndarray
+    root_value: np.ndarray
+    searched: bool
+
+
+@cache
+def visit_schedule(max_num_considered_actions: int, num_simulations: int) -> tuple[int, ...]:
+    """Sequential-halving schedule: the visit count an action must have to be chosen at each
+    simulation (paper §4). Rounds give every considered action
+    ``max(1, floor(n / (ceil(log2 k) * m)))`` more visits, then halve ``m`` (never below 2)."""
+    k = max_num_considered_actions
+    if k <= 1:
+        return tuple(range(num_simulations))
+    rounds_log = math.ceil(math.log2(k))
+    schedule: list[int] = []
+    visits = [0] * k
+    m = k
+    while len(schedule) < num_simulations:
+        extra = max(1, num_simulations // (rounds_log * m))
+        for _ in range(extra):
+            schedule.extend(visits[:m])
+            for i in range(m):
+                visits[i] += 1
+        m = max(2, m // 2)
+    return tuple(schedule[:num_simulations])
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
+class _Tree:
+    """One game's search tree in preallocated arrays (edges in a growable flat pool)."""
+
+    def __init__(self, capacity: int, num_players: int, edge_capacity: int):
+        self.visits = np.zeros(capacity, dtype=np.int64)
+        self.value_sum = np.zeros((capacity, num_players), dtype=np.float64)
+        self.raw_value = np.zeros((capacity, num_players), dtype=np.float64)
+        self.to_play = np.zeros(capacity, dtype=np.int64)
+        self.terminal = np.zeros(capacity, dtype=bool)
+        self.edge_start = np.zeros(capacity, dtype=np.int64)
+        self.edge_count = np.zeros(capacity, dtype=np.int64)
+        self.edge_action = np.zeros(edge_capacity, dtype=np.int64)
+        self.edge_logit = np.zeros(edge_capacity, dtype=np.float64)
+        self.edge_child = np.full(edge_capacity, -1, dtype=np.int64)
+        self.states: list[State] = [None] * capacity
+        self.num_nodes = 0
+        self.num_edges = 0
+
+    def add_node(self, state: State, to_play: int) -> int:
+        i = self.num_nodes
+        self.num_nodes += 1
+        self.states[i] = state
+        self.to_play[i] = to_play
+        return i
+
+    def expand(self, node: int, actions: np.ndarray, logits: np.ndarray, value: np.ndarray):
+        n = len(actions)
+        if self.num_edges + n > len(self.edge_action):
+            grow = max(len(self.edge_action), n) * 2
+            self.edge_action = np.resize(self.edge_action, grow)
+            self.edge_logit = np.resize(self.edge_logit, grow)
+            child = np.full(grow, -1, dtype=np.int64)
+            child[: self.num_edges] = self.edge_child[: self.num_edges]
+            self.edge_child = child
+        s = self.num_edges
+        self.edge_start[node] = s
+        self.edge_count[node] = n
+        self.edge_action[s : s + n] = actions
+        self.edge_logit[s : s + n] = logits - logits.max()
+        self.edge_child[s : s + n] = -1
+        self.raw_value[node] = value
+        self.num_edges += n
+
+    def edges(self, node: int) -> slice:
+        s = self.edge_start[node]
+        return slice(s, s + self.edge_count[node])
+
+    def child_stats(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """Child visit counts `[L]` and Q-values `[L]` for the node's player (0 if unvisited)."""
+        children = self.edge_child[self.edges(node)]
+        seen = children >= 0
+        visits = np.zeros(len(children), dtype=np.int64)
+        q = np.zeros(len(children), dtype=np.float64)
+        idx = children[seen]
+        visits[seen] = self.visits[idx]
+        p = self.to_play[node]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q[seen] = np.where(visits[seen] > 0,
+                               self.value_sum[idx, p] / np.maximum(visits[seen], 1), 0.0)
+        return visits, q
+
+
+def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw_value: float,
+                      cfg: SearchConfig) -> np.ndarray:
+    """``sigma(completed Q)`` for one node: `[L]` (paper App. D, mixed value completion).
+
+    Args:
+        logits: `[L]` prior logits of the legal actions.
+        visits: `[L]` visit counts; q: `[L]` Q-values (ignored where unvisited).
+        raw_value: the network value of the node for its player to move, in [-1, 1].
+    """
+    visited = visits > 0
+    total = visits.sum()
+    if visited.any():
+        prior = _softmax(logits)
+        weighted_q = (prior[visited] * q[visited]).sum() / max(prior[visited].sum(), 1e-12)
+        mixed = (raw_value + total * weighted_q) / (total + 1)
+    else:
+        mixed = raw_value
+    completed = np.where(visited, q, mixed)
+    if cfg.rescale_values:
+        lo, hi = completed.min(), completed.max()
+        completed = (completed - lo) / max(hi - lo, 1e-8)
+    return (cfg.c_visit + visits.max(initial=0)) * cfg.c_scale * completed
+
+
+def _interior_choice(tree: _Tree, node: int, cfg: SearchConfig) -> int:
+    """Edge offset chosen at a non-root node: argmax(pi'(a) - N(a) / (1 + sum N))."""
+    logits = tree.edge_logit[tree.edges(node)]
+    visits, q = tree.child_stats(node)
+    raw = tree.raw_value[node, tree.to_play[node]]
+    pi = _softmax(logits + completed_qvalues(logits, visits, q, raw, cfg))
+    return int(np.argmax(pi - visits / (1 + visits.sum())))
+
+
+def _root_scores(tree: _Tree, gumbel: np.ndarray, considered_visit: int,
+                 cfg: SearchConfig) -> np.ndarray:
+    logits = tree.edge_logit[tree.edges(0)]
+    visits, q = tree.child_stats(0)
+    raw = tree.raw_value[0, tree.to_play[0]]
+    sigma = completed_qvalues(logits, visits, q, raw, cfg)
+    score = np.maximum(-1e9, gumbel + logits + sigma)
+    return np.where(visits == considered_visit, score, -np.inf)
+
+
+def _leaf_values(states: list[State], game: GameFns, evaluate: EvaluateFn
+                 ) -> tuple[list, list[np.ndarray | None], list[np.ndarray | None]]:
+    """Legal actions, logits and values of leaf states; terminal states skip the network."""
+    terminal = [game.terminal_values(s) for s in states]
+    live = [i for i, t in enumerate(terminal) if t is None]
+    actions: list = [None] * len(states)
+    logits: list = [None] * len(states)
+    values: list = [t for t in terminal]
+    if live:
+        batch_logits, batch_values = evaluate([states[i] for i in live])
+        batch_logits = np.asarray(batch_logits)
+        batch_values = np.asarray(batch_values)
+        for j, i in enumerate(live):
+            a = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
+            actions[i] = a
+            logits[i] = batch_logits[j, a].astype(np.float64)
+            values[i] = batch_values[j].astype(np.float64)
+    return actions, logits, values
+
+
+def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
+                  cfg: SearchConfig, rng: np.random.Generator) -> list[SearchResult]:
+    """Search ``B = len(roots)`` live positions at once.
+
+    Args:
+        roots: B non-terminal states.
+        game: the game functions.
+        evaluate: the network (or any oracle), called once per simulation step on all leaves.
+        cfg: search parameters.
+        rng: source of the root Gumbel noise.
+
+    Returns:
+        One `SearchResult` per root.
+
+    Raises:
+        ValueError: a root is terminal or has no legal action.
+    """
+    num_p = game.num_players
+    n_sim = cfg.num_simulations
+    trees = [_Tree(n_sim + 1, num_p, 1024) for _ in roots]
+    for b, s in enumerate(roots):
+        if game.terminal_values(s) is not None:
+            raise ValueError(f"root {b} is a terminal state; nothing to search")
+        trees[b].add_node(s, game.to_play(s))
+    actions, logits, values = _leaf_values(list(roots), game, evaluate)
+    gumbels = []
+    for b, tree in enumerate(trees):
+        if len(actions[b]) == 0:
+            raise ValueError(f"root {b} has no legal action")
+        tree.expand(0, actions[b], logits[b], values[b])
+        gumbels.append(cfg.gumbel_scale * rng.gumbel(size=len(actions[b])))
+    searched = [len(actions[b]) > 1 for b in range(len(trees))]
+    for sim in range(n_sim):
+        paths, leaves, owners = [], [], []
+        for b, tree in enumerate(trees):
+            if not searched[b]:
+                continue
+            path, leaf_state = _simulate(tree, gumbels[b], sim, game, cfg)
+            paths.append((b, path))
+            if leaf_state is not None:
+                leaves.append(leaf_state)
+                owners.append(len(paths) - 1)
+        leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, game, evaluate)
+        value_of_path: dict[int, np.ndarray] = {}
+        for j, k in enumerate(owners):
+            b, path = paths[k]
+            tree = trees[b]
+            node = path[-1]
+            if leaf_actions[j] is None:
+                tree.terminal[node] = True
+                tree.raw_value[node] = leaf_values[j]
+            else:
+                tree.expand(node, leaf_actions[j], leaf_logits[j], leaf_values[j])
+            value_of_path[k] = leaf_values[j]
+        for k, (b, path) in enumerate(paths):
+            tree = trees[b]
+            v = value_of_path.get(k, tree.raw_value[path[-1]])
+            for node in path:
+                tree.visits[node] += 1
+                tree.value_sum[node] += v
+    return [_result(trees[b], gumbels[b], searched[b], cfg) for b in range(len(trees))]
+
+
+def _simulate(tree: _Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: SearchConfig):
+    """Select from the root to a new leaf; returns (path of node ids, leaf state or None when
+    the path ends on an already known terminal node)."""
+    k = min(cfg.max_num_considered_actions, int(tree.edge_count[0]))
+    considered_visit = visit_schedule(k, cfg.num_simulations)[sim]
+    e = int(np.argmax(_root_scores(tree, gumbel, considered_visit, cfg)))
+    node, path = 0, [0]
+    while True:
+        edge = tree.edge_start[node] + e
+        child = tree.edge_child[edge]
+        if child < 0:
+            state = game.apply(tree.states[node], int(tree.edge_action[edge]))
+            child = tree.add_node(state, game.to_play(state) if game.terminal_values(state)
+                                  is None else 0)
+            tree.edge_child[edge] = child
+            path.append(child)
+            return path, state
+        path.append(child)
+        if tree.terminal[child]:
+            return path, None
+        node = child
+        e = _interior_choice(tree, node, cfg)
+
+
+def _result(tree: _Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
+    actions = tree.edge_action[tree.edges(0)].copy()
+    logits = tree.edge_logit[tree.edges(0)]
+    visits, q = tree.child_stats(0)
+    if not searched:
+        return SearchResult(int(actions[0]), actions, np.ones(1), visits, q,
+                            tree.raw_value[0].copy(), False)
+    raw = tree.raw_value[0, tree.to_play[0]]
+    sigma = completed_qvalues(logits, visits, q, raw, cfg)
+    policy = _softmax(logits + sigma)
+    score = np.where(visits == visits.max(), gumbel + logits + sigma, -np.inf)
+    action = int(actions[int(np.argmax(score))])
+    root_value = tree.value_sum[0] / max(tree.visits[0], 1)
+    return SearchResult(action, actions, policy, visits, q, root_value, True)

@@ -1,0 +1,118 @@
+"""Gumbel search against cases with known answers: literal sequential-halving schedules, a
+bandit, a 2-player game solved by minimax, a 3-seat max^n game, and output contracts."""
+
+import numpy as np
+import pytest
+
+from ringrift_ray.config import SearchConfig
+from ringrift_ray.search import GameFns, completed_qvalues, gumbel_search, visit_schedule
+
+
+def test_visit_schedule_literal():
+    assert visit_schedule(4, 8) == (0, 0, 0, 0, 1, 1, 2, 2)
+    assert visit_schedule(2, 4) == (0, 0, 1, 1)
+    assert visit_schedule(1, 3) == (0, 1, 2)
+    assert visit_schedule(16, 32) == (0,) * 16 + (1,) * 8 + (2,) * 4 + (3,) * 4
+    assert visit_schedule(4, 3) == (0, 0, 0)
+
+
+def _tree_game(num_players: int, depth: int, branching: int, leaf_value):
+    """A game whose states are move tuples; seat ``len(state) % P`` moves; leaves at depth."""
+
+    def terminal(s):
+        return None if len(s) < depth else np.asarray(leaf_value(s), dtype=float)
+
+    return GameFns(
+        num_players=num_players,
+        legal_actions=lambda s: np.arange(branching),
+        apply=lambda s, a: s + (int(a),),
+        to_play=lambda s: len(s) % num_players,
+        terminal_values=terminal,
+    )
+
+
+def _uniform(num_actions: int, num_players: int, calls: list | None = None):
+    def evaluate(states):
+        if calls is not None:
+            calls.append(len(states))
+        return np.zeros((len(states), num_actions)), np.zeros((len(states), num_players))
+
+    return evaluate
+
+
+def test_bandit_picks_best_arm_and_policy_concentrates():
+    arms = np.array([0.1, -0.3, 0.9, 0.2, -0.8, 0.0, 0.4, -0.1])
+    game = _tree_game(1, 1, len(arms), lambda s: [arms[s[0]]])
+    cfg = SearchConfig(num_simulations=16, max_num_considered_actions=8)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        (res,) = gumbel_search([()], game, _uniform(len(arms), 1), cfg, rng)
+        assert res.action == 2
+        assert res.policy[list(res.actions).index(2)] == res.policy.max()
+        assert res.policy.max() > 2.0 / len(arms)
+
+
+def test_two_player_search_matches_minimax():
+    payoff = np.array([[1.0, 1.0, -0.8], [0.2, 0.2, 0.2], [-0.2, 0.4, 0.0]])  # seat 0's value
+    game = _tree_game(2, 2, 3, lambda s: [payoff[s], -payoff[s]])
+    minimax = int(np.argmax(payoff.min(axis=1)))
+    cfg = SearchConfig(num_simulations=200, max_num_considered_actions=3, gumbel_scale=0.0)
+    (res,) = gumbel_search([()], game, _uniform(3, 2), cfg, np.random.default_rng(1))
+    assert minimax == 1
+    assert res.action == minimax
+    assert res.qvalues[minimax] == pytest.approx(0.2, abs=0.01)  # one 0-valued leaf eval
+
+
+def test_three_seat_maxn_choice():
+    # seat 0 picks a, seat 1 then picks b maximizing its own component.
+    values = {
+        (0, 0): [0.9, -0.5, -0.4], (0, 1): [-0.6, 0.8, -0.2],  # seat 1 answers a=0 with b=1
+        (1, 0): [0.3, 0.1, -0.4], (1, 1): [0.1, -0.2, 0.1],    # seat 1 answers a=1 with b=0
+    }
+    game = _tree_game(3, 2, 2, lambda s: values[s])
+    cfg = SearchConfig(num_simulations=64, max_num_considered_actions=2, gumbel_scale=0.0)
+    (res,) = gumbel_search([()], game, _uniform(2, 3), cfg, np.random.default_rng(2))
+    assert res.action == 1  # 0.3 after seat 1's reply beats -0.6 (a naive max would pick a=0)
+
+
+def test_batched_search_one_network_call_per_step_and_shapes():
+    arms = np.linspace(-1, 1, 6)
+    game = _tree_game(1, 1, 6, lambda s: [arms[s[0]]])
+    calls: list[int] = []
+    cfg = SearchConfig(num_simulations=8, max_num_considered_actions=4)
+    results = gumbel_search([()] * 5, game, _uniform(6, 1, calls), cfg, np.random.default_rng(3))
+    assert calls[0] == 5  # the roots, in one call
+    assert len(results) == 5
+    for r in results:
+        assert r.actions.shape == r.policy.shape == r.visits.shape == (6,)
+        assert r.policy.dtype == np.float64 and r.visits.dtype == np.int64
+        assert r.policy.sum() == pytest.approx(1.0)
+        assert r.visits.sum() == 8
+        assert r.root_value.shape == (1,)
+        assert r.searched
+
+
+def test_single_legal_action_is_not_searched():
+    game = GameFns(1, lambda s: np.array([7]), lambda s, a: s + (a,), lambda s: 0,
+                   lambda s: None if len(s) < 3 else np.zeros(1))
+    calls: list[int] = []
+    (res,) = gumbel_search([()], game, _uniform(10, 1, calls), SearchConfig(),
+                           np.random.default_rng(0))
+    assert res.action == 7 and not res.searched and calls == [1]
+    assert res.policy.tolist() == [1.0]
+
+
+def test_terminal_root_is_an_error():
+    game = _tree_game(2, 0, 2, lambda s: [0.0, 0.0])
+    with pytest.raises(ValueError, match="terminal"):
+        gumbel_search([()], game, _uniform(2, 2), SearchConfig(), np.random.default_rng(0))
+
+
+def test_completed_q_uses_mixed_value_for_unvisited_actions():
+    cfg = SearchConfig(rescale_values=False, c_visit=50, c_scale=0.1)
+    logits = np.zeros(3)
+    visits = np.array([2, 0, 0])
+    q = np.array([0.5, 0.0, 0.0])
+    sigma = completed_qvalues(logits, visits, q, raw_value=-0.1, cfg=cfg)
+    mixed = (-0.1 + 2 * 0.5) / 3
+    assert sigma == pytest.approx((50 + 2) * 0.1 * np.array([0.5, mixed, mixed]))
