@@ -47,7 +47,7 @@ BUDGET_SHARE = {"kernel": 0.5, "python_api": 0.3, "validated": 0.2}
 
 
 def _state_arrays(s):
-    return s.rings, s.height, s.marker, s.collapsed, s.meta
+    return s.rings, s.height, s.marker, s.collapsed, s.order, s.meta
 
 
 def bench_kernel(board_type: str, num_players: int, seconds: float, seed: int) -> dict:

@@ -9,16 +9,6 @@ from ringrift_ray.game import find_legal_record, legal_moves, move_to_text, rank
 from ringrift_ray.game.engine import apply_record_inplace
 from ringrift_ray.game.interop import state_from_reference
 
-_RECOVERY_FAMILY = ("recovery_slide",)
-
-
-def move_family(text: str) -> str:
-    """Recovery slides compare by (type, player, from, to, mode) (reference README)."""
-    if not text.startswith(_RECOVERY_FAMILY):
-        return text
-    keep = [t for t in text.split() if "=" not in t or t.split("=")[0] in ("from", "to", "mode")]
-    return " ".join(keep)
-
 
 def state_diff(ours, ref) -> list[str]:
     """Differences on board, players, current player/phase, status and winner."""
@@ -57,8 +47,10 @@ def replay(steps: list[dict], end: dict, max_steps: int | None = None) -> list[s
         diff = state_diff(state, ref)
         if diff:
             return [f"{where}: state differs: {diff}"]
-        ours = sorted({move_family(move_to_text(m)) for m in legal_moves(state)})
-        theirs = sorted({move_family(t) for t in d["legal_moves"]})
+        # exact texts: our recovery slides name the same extraction stack as the reference
+        # (the README would allow comparing them by type/player/from/to/mode only)
+        ours = sorted({move_to_text(m) for m in legal_moves(state)})
+        theirs = sorted(d["legal_moves"])
         if ours != theirs:
             extra = sorted(set(ours) - set(theirs))[:5]
             missing = sorted(set(theirs) - set(ours))[:5]

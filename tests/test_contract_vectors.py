@@ -112,6 +112,10 @@ TRUSTED_EXCEPTIONS: dict[str, tuple[set[str], str]] = {
 # vector id -> why its move is illegal in its state under the canonical rules; the reference
 # runner applies moves without validating them, and so do we for these (``validate=False``)
 ILLEGAL_MOVES: dict[str, str] = {
+    "recovery.overlength_option2_free": (
+        "Option 2 collapses 1,0-3,0; like the reference engine, ours offers Option 2 of a "
+        "recovery line only for the first lineLength markers of the run (reference README: "
+        "a known simplification of RR-CANON-R112's free choice)"),
     "chain_capture.depth3.segment3.square8": _SHORT_LANDING + " (height 5, distance 4)",
     "chain_capture.depth3.segment3.square19": _SHORT_LANDING + " (height 5, distance 4)",
     "chain_capture.depth3.segment1.hexagonal": _SHORT_LANDING + " (height 3, distance 2)",
@@ -201,6 +205,8 @@ def _resolve(state: GameState, move: dict) -> Move:
     """The legal move that the reference move JSON names. Some vectors leave out fields the
     engine needs (``recoveryMode``, ``formedLines``, ``disconnectedRegions``); those are
     matched on the fields given, and must name exactly one legal move."""
+    if move["type"] == "recovery_slide" and "recoveryMode" not in move and "option" in move:
+        move = {**move, "recoveryMode": "line", "recoveryOption": move["option"]}
     try:
         return move_from_reference(move)
     except ValueError:

@@ -1,6 +1,6 @@
 """Integer codes shared by the compiled rules kernels: phases, move types, array layouts.
 
-The state of one game is five arrays (see ``state.py``):
+The state of one game is six arrays (see ``state.py``):
 
 | array       | dtype | shape     | meaning                                              |
 |-------------|-------|-----------|------------------------------------------------------|
@@ -8,6 +8,7 @@ The state of one game is five arrays (see ``state.py``):
 | `height`    | int16 | `[N]`     | stack height, 0 = no stack                           |
 | `marker`    | int8  | `[N]`     | marker owner, 0 = none                               |
 | `collapsed` | int8  | `[N]`     | collapsed-space owner, 0 = not collapsed             |
+| `order`     | int32 | `[N]`     | stack creation stamp (the reference's stack-map order) |
 | `meta`      | int32 | `[META]`  | scalars and per-player counters, offsets below       |
 
 A move is an int32 record of ``MOVE_WIDTH`` fields (offsets ``F_*``).
@@ -143,6 +144,7 @@ M_BOARD_ELIM = 47  # rings of the player's colour eliminated (board.eliminatedRi
 M_ELIM_TURN = 52  # turn the player was permanently eliminated, 0 = never
 M_LPS_MASK = 57  # lpsCurrentRoundActorMask: -1 absent, 0 false, 1 true
 M_LPS_DUE = 62  # a turn just started: the LPS victory test runs after the move's checks
+M_NEXT_ORDER = 63  # next stack creation stamp (see `order`)
 META_SIZE = 64
 
 VICTORY_NONE = 0

@@ -44,7 +44,7 @@ def legal_move_records(state: GameState) -> np.ndarray:
         return np.empty((0, K.MOVE_WIDTH), dtype=np.int32)
     out = _buf("out")
     n = gen_legal(state.board.step, state.board.tadj, state.rings, state.height, state.marker,
-                  state.collapsed, state.meta, out)
+                  state.collapsed, state.order, state.meta, out)
     return out[:n].copy()
 
 
@@ -64,7 +64,7 @@ def apply_record_inplace(state: GameState, rec: np.ndarray,
     if region is not None:
         scratch[: len(region), 0] = region
     _apply_kernel(b.step, b.tadj, b.border_adj, state.rings, state.height, state.marker,
-                  state.collapsed, state.meta, rec, scratch)
+                  state.collapsed, state.order, state.meta, rec, scratch)
 
 
 def apply_record(state: GameState, rec: np.ndarray) -> GameState:

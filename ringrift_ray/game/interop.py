@@ -103,6 +103,8 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
         for i, r in enumerate(reversed(rings)):  # serialized top first
             s.rings[c, i] = _player(r, num_players, f"{where}.rings")
         s.height[c] = len(rings)
+        s.order[c] = meta[K.M_NEXT_ORDER]  # the stack map's insertion order
+        meta[K.M_NEXT_ORDER] += 1
     for key, mk in _field(brd, "markers", "state.board", dict).items():
         where = f"state.board.markers[{key!r}]"
         c = _cell(b, key, where)

@@ -11,6 +11,7 @@ from ringrift_ray.game.constants import (
     F_PLAYER,
     F_TO,
     F_TYPE,
+    M_NEXT_ORDER,
     M_TERR,
 )
 from ringrift_ray.game.stacks import cap_height, eliminate_top, insert_bottom, move_stack_rings
@@ -140,7 +141,7 @@ def walk_markers(step, marker, collapsed, meta, frm, to, skip, player):
 
 
 @njit
-def apply_movement(step, rings, height, marker, collapsed, meta, player, frm, to, target):
+def apply_movement(step, rings, height, marker, collapsed, order, meta, player, frm, to, target):
     """Apply a non-capture move (``target == -1``) or one capture segment.
 
     Leaves a departure marker, processes path markers, moves the stack, moves the top ring
@@ -150,6 +151,8 @@ def apply_movement(step, rings, height, marker, collapsed, meta, player, frm, to
     walk_markers(step, marker, collapsed, meta, frm, to, target, player)
     marker[frm] = player
     move_stack_rings(rings, height, frm, to)
+    order[to] = meta[M_NEXT_ORDER]
+    meta[M_NEXT_ORDER] += 1
     if target >= 0:
         th = height[target]
         colour = rings[target, th - 1]

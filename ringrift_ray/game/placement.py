@@ -2,7 +2,7 @@
 within the own-colour supply cap and never a dead placement."""
 
 from ringrift_ray.game._jit import njit
-from ringrift_ray.game.constants import F_A, M_HAND, M_RINGS_PER_PLAYER, PLACE_RING
+from ringrift_ray.game.constants import F_A, M_HAND, M_NEXT_ORDER, M_RINGS_PER_PLAYER, PLACE_RING
 from ringrift_ray.game.movement import emit, stack_can_act, stack_can_capture
 from ringrift_ray.game.stacks import cap_height
 
@@ -54,9 +54,12 @@ def gen_placements(step, rings, height, marker, collapsed, meta, player, out, n)
 
 
 @njit
-def apply_placement(rings, height, meta, player, c, count):
+def apply_placement(rings, height, order, meta, player, c, count):
     """Put ``count`` rings of ``player`` on top of cell ``c`` from the player's hand."""
     h = height[c]
+    if h == 0:
+        order[c] = meta[M_NEXT_ORDER]
+        meta[M_NEXT_ORDER] += 1
     for k in range(count):
         rings[c, h + k] = player
     height[c] = h + count

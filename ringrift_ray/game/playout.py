@@ -19,13 +19,13 @@ from ringrift_ray.game.turn import apply_record, gen_legal
 
 
 @njit
-def playout_kernel(step, tadj, badj, rings, height, marker, collapsed, meta, seed, max_moves,
+def playout_kernel(step, tadj, badj, rings, height, marker, collapsed, order, meta, seed, max_moves,
                    out, scratch, trace):
     """Play uniformly random moves in place until the game ends or ``max_moves`` moves.
 
     Args:
         step, tadj, badj: board geometry `[N, D]`, `[N, 6]`, `[N, 8]` int32.
-        rings, height, marker, collapsed, meta: the state arrays, modified in place.
+        rings, height, marker, collapsed, order, meta: the state arrays, modified in place.
         seed: seeds numba's ``np.random`` (per thread) before the first move.
         max_moves: cap on the moves applied by this call.
         out, scratch: `[MAX_MOVES, W]` int32 work buffers.
@@ -38,20 +38,22 @@ def playout_kernel(step, tadj, badj, rings, height, marker, collapsed, meta, see
     np.random.seed(seed)
     moves = 0
     while meta[K.M_ACTIVE] and moves < max_moves:
-        n = gen_legal(step, tadj, rings, height, marker, collapsed, meta, out)
+        n = gen_legal(step, tadj, rings, height, marker, collapsed, order, meta, out)
         mv = out[np.random.randint(0, n)]
         if moves < trace.shape[0]:
             trace[moves] = mv
-        apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch)
+        apply_record(step, tadj, badj, rings, height, marker, collapsed, order, meta, mv, scratch)
         moves += 1
     return moves
 
 
 @njit
-def replay_kernel(step, tadj, badj, rings, height, marker, collapsed, meta, trace, n, scratch):
+def replay_kernel(step, tadj, badj, rings, height, marker, collapsed, order, meta, trace, n,
+                  scratch):
     """Apply the first ``n`` records of ``trace`` `[L, W]` in place, generating nothing."""
     for i in range(n):
-        apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, trace[i], scratch)
+        apply_record(step, tadj, badj, rings, height, marker, collapsed, order, meta, trace[i],
+                     scratch)
 
 
 def work_buffer() -> np.ndarray:
@@ -76,5 +78,5 @@ def random_playout(state: GameState, seed: int, max_moves: int = 1_000_000,
         trace = np.empty((0, K.MOVE_WIDTH), dtype=np.int32)
     b = state.board
     return int(playout_kernel(b.step, b.tadj, b.border_adj, state.rings, state.height,
-                              state.marker, state.collapsed, state.meta, seed, max_moves,
-                              work_buffer(), work_buffer(), trace))
+                              state.marker, state.collapsed, state.order, state.meta, seed,
+                              max_moves, work_buffer(), work_buffer(), trace))

@@ -56,14 +56,12 @@ def record_to_move(state: GameState, rec: np.ndarray) -> Move:
     elif t == K.RECOVERY_SLIDE:
         mode = int(rec[K.F_A])
         f["mode"] = K.MODE_NAMES[mode]
-        opt = int(rec[K.F_B])
         if mode == K.MODE_LINE:
-            f["opt"] = opt
-            line_len = int(state.meta[K.M_LINE_LEN])
-            if opt == 2:
-                seg = _run(state, int(rec[K.F_X]), int(rec[K.F_D]), line_len)
+            f["opt"] = int(rec[K.F_B])
+            if rec[K.F_B] == 2:
+                seg = _run(state, int(rec[K.F_X]), int(rec[K.F_D]), int(state.meta[K.M_LINE_LEN]))
                 f["collapse"] = _cells(state, seg)
-        if rec[K.F_X] >= 0 and not (mode == K.MODE_LINE and opt == 2):
+        elif rec[K.F_X] >= 0:
             f["extract"] = (_pos(state, int(rec[K.F_X])),)
     return Move(**f)
 
@@ -105,13 +103,12 @@ def move_to_record(state: GameState, move: Move) -> np.ndarray:
     elif t == K.RECOVERY_SLIDE:
         mode = K.MODE_NAMES.index(move.mode)
         rec[K.F_A] = mode
-        rec[K.F_B] = 0
-        if mode == K.MODE_LINE:
-            rec[K.F_B] = move.opt or 1
-        if move.extract:
+        rec[K.F_B] = (move.opt or 1) if mode == K.MODE_LINE else 0
+        rec[K.F_E] = 0
+        if move.extract and mode != K.MODE_LINE:
             rec[K.F_X] = cell(move.extract[0], "extract")
         if mode == K.MODE_LINE:
-            _recovery_line_fields(state, move, rec, cell)
+            _recovery_line_fields(state, move, rec)
     return rec
 
 
@@ -144,13 +141,13 @@ def _region_border(state: GameState, cells: list[int]) -> int:
                                     np.asarray(cells, dtype=np.int32)))
 
 
-def _recovery_line_fields(state, move, rec, cell) -> None:
+def _recovery_line_fields(state, move, rec) -> None:
     """Fill the formed-line fields of a line-mode recovery slide from the board."""
     from ringrift_ray.game.recovery import formed_line
 
-    frm, dest = rec[K.F_FROM], rec[K.F_TO]
-    start, d, length = formed_line(state.board.step, state.marker, move.player, frm, dest,
-                                   int(state.meta[K.M_LINE_LEN]))
+    start, d, length = formed_line(state.board.step, state.marker, move.player, rec[K.F_FROM],
+                                   rec[K.F_TO], int(state.meta[K.M_LINE_LEN]))
     rec[K.F_C], rec[K.F_D], rec[K.F_E] = start, d, length
     if rec[K.F_B] == 2 and move.collapse:
-        rec[K.F_X] = _line_of(state.board, [cell(p, "collapse") for p in move.collapse])[0]
+        rec[K.F_X] = _line_of(state.board, [state.board.cell(",".join(map(str, p)))
+                                            for p in move.collapse])[0]

@@ -21,17 +21,19 @@ class GameState:
         height: `[N]` int16 stack heights.
         marker: `[N]` int8 marker owners (0 = none).
         collapsed: `[N]` int8 collapsed-space owners (0 = none).
+        order: `[N]` int32 creation stamps of the stacks (the reference's stack-map order).
         meta: `[META_SIZE]` int32 scalars and per-player counters.
     """
 
-    __slots__ = ("board", "rings", "height", "marker", "collapsed", "meta")
+    __slots__ = ("board", "rings", "height", "marker", "collapsed", "order", "meta")
 
-    def __init__(self, board_: Board, rings, height, marker, collapsed, meta):
+    def __init__(self, board_: Board, rings, height, marker, collapsed, order, meta):
         self.board = board_
         self.rings = rings
         self.height = height
         self.marker = marker
         self.collapsed = collapsed
+        self.order = order
         self.meta = meta
 
     def copy(self) -> GameState:
@@ -41,6 +43,7 @@ class GameState:
             self.height.copy(),
             self.marker.copy(),
             self.collapsed.copy(),
+            self.order.copy(),
             self.meta.copy(),
         )
 
@@ -139,5 +142,6 @@ def new_game(board_type: str, num_players: int, *, swap_rule: bool = False) -> G
         np.zeros(n, dtype=np.int16),
         np.zeros(n, dtype=np.int8),
         np.zeros(n, dtype=np.int8),
+        np.zeros(n, dtype=np.int32),
         meta,
     )

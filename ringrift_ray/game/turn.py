@@ -108,7 +108,7 @@ def _gen_recovery_extractions(rings, height, player, out, n):
 
 
 @njit
-def _gen_movement(step, rings, height, marker, collapsed, meta, player, out, n):
+def _gen_movement(step, rings, height, marker, collapsed, order, meta, player, out, n):
     must = meta[M_MUST_MOVE]
     for c in range(height.shape[0]):
         h = height[c]
@@ -117,13 +117,14 @@ def _gen_movement(step, rings, height, marker, collapsed, meta, player, out, n):
         n = gen_simple_moves(step, height, collapsed, c, player, MOVE_STACK, out, n)
         n = gen_captures(step, rings, height, collapsed, c, player, OVERTAKING_CAPTURE, out, n)
     if n == 0 and must < 0 and recovery_eligible(rings, height, marker, player):
-        n = gen_recovery(step, rings, height, marker, collapsed, player, meta[M_LINE_LEN], out, n)
+        n = gen_recovery(step, rings, height, marker, collapsed, order, player, meta[M_LINE_LEN],
+                         out, n)
         n = emit(out, n, SKIP_RECOVERY, player, -1, -1, -1)
     return n
 
 
 @njit
-def gen_legal(step, tadj, rings, height, marker, collapsed, meta, out):
+def gen_legal(step, tadj, rings, height, marker, collapsed, order, meta, out):
     """Legal move records of the current player; returns the count (>= 1 while active)."""
     player = meta[M_CURRENT]
     phase = meta[M_PHASE]
@@ -140,7 +141,7 @@ def gen_legal(step, tadj, rings, height, marker, collapsed, meta, out):
         if n == 0:
             n = emit(out, n, NO_PLACEMENT_ACTION, player, -1, -1, -1)
     elif phase == MOVEMENT:
-        n = _gen_movement(step, rings, height, marker, collapsed, meta, player, out, n)
+        n = _gen_movement(step, rings, height, marker, collapsed, order, meta, player, out, n)
         if n == 0:
             n = emit(out, n, NO_MOVEMENT_ACTION, player, -1, -1, -1)
     elif phase == CAPTURE:
@@ -217,7 +218,7 @@ def _after_line_collapse(step, tadj, rings, height, marker, collapsed, meta, pla
 
 
 @njit
-def apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch):
+def apply_record(step, tadj, badj, rings, height, marker, collapsed, order, meta, mv, scratch):
     """Apply the legal move record ``mv`` for the current player, in place, then run the
     victory checks (the reference checks after every move).
 
@@ -227,7 +228,7 @@ def apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, s
     meta[M_TURN] = meta[M_HISTORY] + 1
     meta[M_LAST_TYPE] = mv[0]
     meta[M_LAST_PLAYER] = mv[1]
-    _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch)
+    _apply_effects(step, tadj, badj, rings, height, marker, collapsed, order, meta, mv, scratch)
     if meta[M_ACTIVE] and not check_victory(step, rings, height, marker, collapsed, meta):
         if meta[M_LPS_DUE]:
             w = lps_victory(step, rings, height, marker, collapsed, meta, scratch)
@@ -238,7 +239,7 @@ def apply_record(step, tadj, badj, rings, height, marker, collapsed, meta, mv, s
 
 
 @njit
-def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv, scratch):
+def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, order, meta, mv, scratch):
     t = mv[0]
     player = mv[1]
     if t != NO_PLACEMENT_ACTION and t != NO_MOVEMENT_ACTION and t != NO_LINE_ACTION \
@@ -246,7 +247,7 @@ def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv,
             and t != SKIP_TERRITORY_PROCESSING:
         meta[M_TURN_ACTED] = 1
     if t == PLACE_RING:
-        apply_placement(rings, height, meta, player, mv[3], mv[F_A])
+        apply_placement(rings, height, order, meta, player, mv[3], mv[F_A])
         meta[M_MUST_MOVE] = mv[3]
         meta[M_PHASE] = MOVEMENT
     elif t == SKIP_PLACEMENT or t == NO_PLACEMENT_ACTION:
@@ -254,12 +255,14 @@ def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv,
     elif t == SWAP_SIDES:
         apply_swap(meta)
     elif t == MOVE_STACK:
-        apply_movement(step, rings, height, marker, collapsed, meta, player, mv[2], mv[3], -1)
+        apply_movement(step, rings, height, marker, collapsed, order, meta, player, mv[2], mv[3],
+                       -1)
         meta[M_MUST_MOVE] = -1
         _after_capture_landing(step, rings, height, collapsed, meta, player, mv[3], CAPTURE,
                                scratch)
     elif t == OVERTAKING_CAPTURE or t == CONTINUE_CAPTURE_SEGMENT:
-        apply_movement(step, rings, height, marker, collapsed, meta, player, mv[2], mv[3], mv[4])
+        apply_movement(step, rings, height, marker, collapsed, order, meta, player, mv[2], mv[3],
+                       mv[4])
         meta[M_MUST_MOVE] = -1
         _after_capture_landing(step, rings, height, collapsed, meta, player, mv[3],
                                CHAIN_CAPTURE, scratch)
@@ -267,7 +270,7 @@ def _apply_effects(step, tadj, badj, rings, height, marker, collapsed, meta, mv,
         meta[M_CHAIN] = -1
         meta[M_PHASE] = LINE_PROCESSING
     elif t == RECOVERY_SLIDE:
-        apply_recovery(step, rings, height, marker, collapsed, meta, mv)
+        apply_recovery(step, rings, height, marker, collapsed, order, meta, mv)
         meta[M_TURN_RECOVERY] = 1
         meta[M_PHASE] = LINE_PROCESSING
     elif t == PROCESS_LINE or t == CHOOSE_LINE_OPTION:
