@@ -2,7 +2,7 @@
 
 numba's own cache is keyed per source file, so a kernel that calls into a changed file
 would keep stale machine code. The cache therefore lives in a directory named by a hash of
-every kernel source file (``$RINGRIFT_CACHE_DIR`` or ``~/.cache/ringrift_ray/numba/<hash>``).
+every kernel source file (``game/*.py``, ``encoding.py``, ``symmetry.py``) (``$RINGRIFT_CACHE_DIR`` or ``~/.cache/ringrift_ray/numba/<hash>``).
 Set ``NUMBA_DISABLE_JIT=1`` to run the kernels as plain Python when debugging.
 """
 
@@ -15,7 +15,9 @@ import numba
 
 def _cache_dir() -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    sources = sorted(here.glob("*.py")) + [here.parent / "encoding.py", here.parent / "symmetry.py"]
+    for path in (p for p in sources if p.exists()):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     root = os.environ.get("RINGRIFT_CACHE_DIR") or os.path.join(
