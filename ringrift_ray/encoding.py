@@ -33,16 +33,19 @@ Action space: ``A = K * G * G + 10``; spatial action ``plane * G * G + row * G +
 anchor cell, then the global actions. ``D`` directions (8 square, 6 hex), ``Dmax`` the
 longest ray (``G - 1``).
 
-| planes                        | move                                       | anchor        |
-|-------------------------------|--------------------------------------------|---------------|
-| 0-2                           | place_ring n = 1..3                         | to            |
-| 3 + d*Dmax + k-1              | move_stack / overtaking_capture / continue_capture_segment, direction d, distance k to the landing (the target of a capture is the first stack on the ray) | from |
-| R + 2d + v                    | recovery_slide direction d; v = 0 fallback / stack_strike / line Option 1, v = 1 line Option 2 | from |
-| E                             | eliminate_rings_from_stack (any context) / forced_elimination | to |
-| Lp + a                        | process_line, line axis a                   | line start    |
-| Lp + D/2 + a                  | choose_line_option collapsing a lineLength window | window start |
-| Lp + D + a                    | choose_line_option collapsing a whole overlength line | line start |
-| T + b                         | choose_territory_option with border colour b (0 = collapsed spaces only) | smallest cell |
+| planes          | move                                                  | anchor     |
+|-----------------|-------------------------------------------------------|------------|
+| 0-2             | place_ring n = 1..3                                   | to         |
+| 3 + d*Dmax + k-1| move_stack / overtaking_capture /                     | from       |
+|                 | continue_capture_segment: direction d, distance k to  |            |
+|                 | the landing (a capture's target is the ray's 1st stack)|           |
+| R + 2d + v      | recovery_slide direction d; v = 0 fallback /          | from       |
+|                 | stack_strike / line Option 1, v = 1 line Option 2     |            |
+| E               | eliminate_rings_from_stack (any ctx), forced_elimination | to      |
+| Lp + a          | process_line, line axis a                             | line start |
+| Lp + D/2 + a    | choose_line_option collapsing a lineLength window     | window start |
+| Lp + D + a      | choose_line_option collapsing a whole overlength line | line start |
+| T + b           | choose_territory_option, border colour b (0 = none)   | smallest cell |
 
 Global actions (after the spatial block): skip_placement, no_placement_action,
 no_movement_action, skip_capture, no_line_action, no_territory_action,

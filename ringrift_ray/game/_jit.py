@@ -2,7 +2,8 @@
 
 numba's own cache is keyed per source file, so a kernel that calls into a changed file
 would keep stale machine code. The cache therefore lives in a directory named by a hash of
-every kernel source file (``game/*.py``, ``encoding.py``, ``symmetry.py``) (``$RINGRIFT_CACHE_DIR`` or ``~/.cache/ringrift_ray/numba/<hash>``).
+every kernel source file (``game/*.py``, ``encoding.py``, ``symmetry.py``):
+``$RINGRIFT_CACHE_DIR/<hash>`` or ``~/.cache/ringrift_ray/numba/<hash>``.
 Set ``NUMBA_DISABLE_JIT=1`` to run the kernels as plain Python when debugging.
 """
 
