@@ -25,7 +25,7 @@ class GameState:
         meta: `[META_SIZE]` int32 scalars and per-player counters.
     """
 
-    __slots__ = ("board", "rings", "height", "marker", "collapsed", "order", "meta")
+    __slots__ = ("board", "rings", "height", "marker", "collapsed", "order", "meta", "__weakref__")
 
     def __init__(self, board_: Board, rings, height, marker, collapsed, order, meta):
         self.board = board_

@@ -1,0 +1,83 @@
+"""RingRift as the search sees it: `search.GameFns` over `GameState` and a network
+`search.EvaluateFn`.
+
+Actions are ``encoding.py`` indices. Values handed to the search are in absolute seat order
+(index ``player - 1``); the network's seat-relative outputs are rotated accordingly.
+Terminal values come from the final ranks: 1st = +1, last = -1, linear in between, ties
+share the mean of their positions' values.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ringrift_ray.encoding import encode, legal_actions, values_to_players
+from ringrift_ray.game import apply_record, ranks
+from ringrift_ray.game.state import GameState
+from ringrift_ray.search import GameFns
+
+
+def rank_values(rank_by_player: dict[int, int], num_players: int) -> np.ndarray:
+    """Value targets `[P]` (index ``player - 1``) from final ranks: rank r of P gets
+    ``1 - 2 (r - 1) / (P - 1)``, and tied players share the mean over the places they span
+    (a tie for 2nd-3rd of 4 gives both the mean of the 2nd and 3rd values)."""
+    place_value = np.array([1 - 2 * k / (num_players - 1) for k in range(num_players)])
+    out = np.empty(num_players)
+    for p, r in rank_by_player.items():
+        tied = sum(1 for q in rank_by_player.values() if q == r)
+        out[p - 1] = place_value[r - 1 : r - 1 + tied].mean()
+    return out
+
+
+def terminal_values(state: GameState) -> np.ndarray | None:
+    """Exact values `[P]` of a finished game, None while it is active."""
+    if state.is_active:
+        return None
+    return rank_values(ranks(state), state.num_players)
+
+
+def game_fns(num_players: int) -> GameFns:
+    """`GameFns` for RingRift with ``num_players`` players.
+
+    The legal records of each expanded state are kept (weakly) so applying an action does
+    not regenerate them.
+    """
+    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def legal(state: GameState) -> np.ndarray:
+        idx, recs = legal_actions(state)
+        cache[state] = (idx, recs)
+        return idx
+
+    def apply(state: GameState, action: int) -> GameState:
+        got = cache.get(state)
+        if got is None:
+            got = legal_actions(state)
+            cache[state] = got
+        idx, recs = got
+        hit = np.nonzero(idx == action)[0]
+        if len(hit) == 0:
+            raise ValueError(f"action {action} is not legal in {state}")
+        return apply_record(state, recs[hit[0]])
+
+    return GameFns(
+        num_players=num_players,
+        legal_actions=legal,
+        apply=apply,
+        to_play=lambda s: s.current_player - 1,
+        terminal_values=terminal_values,
+    )
+
+
+def network_evaluate(infer_fn):
+    """Wrap ``infer_fn(obs [B, C, G, G]) -> (logits [B, A], values [B, P] seat-relative)``
+    as a `search.EvaluateFn` returning values in absolute seat order."""
+
+    def evaluate(states):
+        logits, values = infer_fn(encode(list(states)))
+        absolute = np.stack([values_to_players(s, v) for s, v in zip(states, values, strict=True)])
+        return logits, absolute
+
+    return evaluate

@@ -1,0 +1,115 @@
+"""Search throughput benchmark (JSON): simulations/s and network evaluations/s of batched
+Gumbel search on RingRift, the split of wall time between network, rules and tree, and the
+same network's standalone batched inference rate.
+
+    python benchmarks/bench_search.py --board square8 --presets tiny small --batches 1 32 128
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from ringrift_ray.agent import game_fns, network_evaluate
+from ringrift_ray.config import SearchConfig
+from ringrift_ray.encoding import encode
+from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
+from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.search import GameFns, gumbel_search
+
+
+def _midgame_states(board_type: str, players: int, count: int, seed: int) -> list:
+    """Positions after 10-40 uniform random moves with a real decision (2+ legal moves)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        s = new_game(board_type, players)
+        for _ in range(int(rng.integers(10, 40))):
+            r = legal_move_records(s)
+            apply_record_inplace(s, r[rng.integers(len(r))])
+            if is_terminal(s):
+                break
+        if not is_terminal(s) and len(legal_move_records(s)) > 1:
+            out.append(s)
+    return out
+
+
+def _timed(fn, bucket: list):
+    def wrapped(*args):
+        t = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            bucket[0] += time.perf_counter() - t
+    return wrapped
+
+
+def standalone_rate(net, states, repeats: int = 3) -> float:
+    """Evaluations/s of encode + inference alone, on the same batch."""
+    obs = encode(states)
+    infer(net, obs)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        infer(net, encode(states))
+    return repeats * len(states) / (time.perf_counter() - t)
+
+
+def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
+              seed: int) -> dict:
+    torch.manual_seed(seed)
+    net = PolicyValueNet(NetSpec(board_type, players, preset)).eval()
+    roots = _midgame_states(board_type, players, batch, seed)
+    net_t, rules_t = [0.0], [0.0]
+    calls = [0]
+
+    def infer_fn(obs):
+        calls[0] += obs.shape[0]
+        return infer(net, obs)
+
+    evaluate = _timed(network_evaluate(infer_fn), net_t)
+    g = game_fns(players)
+    timed_game = GameFns(players, _timed(g.legal_actions, rules_t), _timed(g.apply, rules_t),
+                         g.to_play, _timed(g.terminal_values, rules_t))
+    cfg = SearchConfig(num_simulations=sims)
+    gumbel_search(roots[:1], g, network_evaluate(lambda o: infer(net, o)), cfg,
+                  np.random.default_rng(0))  # warm up
+    t = time.perf_counter()
+    gumbel_search(roots, timed_game, evaluate, cfg, np.random.default_rng(seed))
+    wall = time.perf_counter() - t
+    standalone = standalone_rate(net, roots)
+    in_search = calls[0] / wall
+    return {
+        "board": board_type, "players": players, "preset": preset, "batch": batch,
+        "num_simulations": sims, "wall_s": round(wall, 3),
+        "simulations_per_s": round(batch * sims / wall, 1),
+        "net_evals_per_s": round(in_search, 1),
+        "standalone_evals_per_s": round(standalone, 1),
+        "efficiency": round(in_search / standalone, 3),
+        "time_split": {"net": round(net_t[0] / wall, 3), "rules": round(rules_t[0] / wall, 3),
+                       "tree": round(1 - (net_t[0] + rules_t[0]) / wall, 3)},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="square8")
+    ap.add_argument("--players", type=int, default=2)
+    ap.add_argument("--presets", nargs="+", default=["tiny", "small"])
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32, 128, 512])
+    ap.add_argument("--sims", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = [bench_one(args.board, args.players, p, b, args.sims, args.seed)
+            for p in args.presets for b in args.batches]
+    print(json.dumps({"benchmark": "search", "torch_threads": args.threads, "results": rows},
+                     indent=2))
+
+
+if __name__ == "__main__":
+    main()
