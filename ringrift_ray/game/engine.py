@@ -97,10 +97,18 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
     if isinstance(move, str):
         move = move_from_text(move)
     records = legal_move_records(state)
-    legal = [record_to_move(state, r) for r in records]
-    for rec, m in zip(records, legal, strict=True):
-        if m == move:
+    cand = records[records[:, K.F_TYPE] == K.MOVE_TYPE_NAMES.index(move.type)]
+    for field, pos in ((K.F_FROM, move.frm), (K.F_TO, move.to)):
+        if pos is not None and len(cand):
+            key = ",".join(str(v) for v in pos)
+            if key not in state.board.index:
+                raise IllegalMoveError(f"illegal move {move_to_text(move)!r}: position {key} "
+                                       f"is not on board {state.board.name}")
+            cand = cand[cand[:, field] == state.board.index[key]]
+    for rec in cand:  # only records that agree on type and squares are converted
+        if record_to_move(state, rec) == move:
             return rec
+    legal = [record_to_move(state, r) for r in records]
     raise IllegalMoveError(f"illegal move {move_to_text(move)!r} for player "
                            f"{state.current_player} in {state.phase}: "
                            f"{_diagnose(state, move, legal)}")
