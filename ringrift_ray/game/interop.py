@@ -164,15 +164,22 @@ def state_from_reference(state: dict, extras: dict | None = None) -> GameState:
     meta[K.M_PENDING_LINE_ELIM] = int(bool(extras.get("pendingLineRewardElimination", False)))
     _lps_from_reference(meta, extras, num_players)
     restore_turn_flags(s, state.get("moveHistory") or [])
-    _own_from_reference(meta, extras.get("ringriftRay"))
+    _own_from_reference(s, extras.get("ringriftRay"))
     return s
 
 
-def _own_from_reference(meta, own: Any) -> None:
-    """Apply ``extras["ringriftRay"]["meta"]``: ``{NAME: int}`` for scalar fields and
-    ``{NAME: [v1, .., vP]}`` for per-player blocks (offset ``NAME`` + player)."""
+def _own_from_reference(s: GameState, own: Any) -> None:
+    """Apply ``extras["ringriftRay"]``: ``meta`` holds ``{NAME: int}`` for scalar fields and
+    ``{NAME: [v1, .., vP]}`` for per-player blocks (offset ``NAME`` + player); ``order``
+    (optional) the nonzero stack creation stamps, ``{key: stamp}``."""
     if not own:
         return
+    meta = s.meta
+    if "order" in own:
+        s.order[:] = 0
+        for key, v in _field(own, "order", "extras.ringriftRay", dict).items():
+            where = f"extras.ringriftRay.order[{key!r}]"
+            s.order[_cell(s.board, key, where)] = _int(v, where)
     fields = _field(own, "meta", "extras.ringriftRay", dict)
     for name, v in fields.items():
         where = f"extras.ringriftRay.meta.{name}"
@@ -192,7 +199,7 @@ def _own_from_reference(meta, own: Any) -> None:
 _OWN_SCALARS = (
     "M_CHAIN", "M_PENDING_TERR_ELIM", "M_TURN_ACTED", "M_TURN_RECOVERY", "M_VICTORY_REASON",
     "M_LAST_ACTOR", "M_TURN_LEN", "M_SWAPPED", "M_LAST_TYPE", "M_LAST_PLAYER",
-    "M_TURNS_COMPLETED", "M_PLAYER_TURN", "M_LPS_DUE",
+    "M_TURNS_COMPLETED", "M_PLAYER_TURN", "M_LPS_DUE", "M_NEXT_ORDER",
 )
 _OWN_PER_PLAYER = ("M_BOARD_ELIM", "M_ELIM_TURN")
 
@@ -200,9 +207,11 @@ _OWN_PER_PLAYER = ("M_BOARD_ELIM", "M_ELIM_TURN")
 def state_to_reference(state: GameState) -> tuple[dict, dict]:
     """Serialize ``state`` as the reference does: ``(state, state_extras)`` of a trace step.
 
-    Stacks list rings top ring first; ``moveHistory`` is empty (``historyLength`` keeps the
-    count). Meta fields the reference lacks go to ``extras["ringriftRay"]["meta"]``, so
-    ``state_from_reference(*state_to_reference(s))`` reproduces every array of ``s``.
+    Stacks list rings top ring first, in creation order (the reference's stack-map order);
+    ``moveHistory`` is empty (``historyLength`` keeps the count). Meta fields the reference
+    lacks go to ``extras["ringriftRay"]["meta"]`` and the creation stamps to
+    ``extras["ringriftRay"]["order"]``, so ``state_from_reference(*state_to_reference(s))``
+    reproduces every array of ``s``.
 
     Returns:
         ``(state_dict, extras_dict)`` in the trace ``state`` / ``state_extras`` formats.
@@ -212,7 +221,9 @@ def state_to_reference(state: GameState) -> tuple[dict, dict]:
     for name in _OWN_PER_PLAYER:
         off = getattr(K, name)
         own[name] = [int(v) for v in meta[off + 1 : off + 1 + state.num_players]]
-    return _board_state(state), {**_extras(state), "ringriftRay": {"meta": own}}
+    order = {state.board.keys[c]: int(state.order[c]) for c in np.nonzero(state.order)[0]}
+    return _board_state(state), {**_extras(state),
+                                 "ringriftRay": {"meta": own, "order": order}}
 
 
 def _position(b, c: int) -> dict:
@@ -224,7 +235,8 @@ def _board_state(state: GameState) -> dict:
     b, meta = state.board, state.meta
     num_players = state.num_players
     stacks = {}
-    for c in np.nonzero(state.height)[0]:
+    cells = np.nonzero(state.height)[0]
+    for c in cells[np.argsort(state.order[cells], kind="stable")]:  # stack-map order
         top_first = [int(r) for r in state.rings[c, : state.height[c]][::-1]]
         cap = 1
         while cap < len(top_first) and top_first[cap] == top_first[0]:
