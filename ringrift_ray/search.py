@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 
 from ringrift_ray.config import SearchConfig
@@ -164,17 +165,82 @@ class _Tree:
 
     def child_stats(self, node: int) -> tuple[np.ndarray, np.ndarray]:
         """Child visit counts `[L]` and Q-values `[L]` for the node's player (0 if unvisited)."""
-        children = self.edge_child[self.edges(node)]
-        seen = children >= 0
-        visits = np.zeros(len(children), dtype=np.int64)
-        q = np.zeros(len(children), dtype=np.float64)
-        idx = children[seen]
-        visits[seen] = self.visits[idx]
-        p = self.to_play[node]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q[seen] = np.where(visits[seen] > 0,
-                               self.value_sum[idx, p] / np.maximum(visits[seen], 1), 0.0)
-        return visits, q
+        return _child_stats(self.edge_child[self.edges(node)], self.visits, self.value_sum,
+                            self.to_play[node])
+
+
+@numba.njit(cache=True)
+def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
+    """sigma(completed Q) `[L]` from per-action visits and Q-values (see completed_qvalues)."""
+    n = logits.shape[0]
+    total = 0
+    top = 0
+    for i in range(n):
+        total += visits[i]
+        top = max(top, visits[i])
+    mixed = raw_value
+    if total > 0:
+        m = logits.max()
+        z = 0.0
+        for i in range(n):
+            z += np.exp(logits[i] - m)
+        num = 0.0
+        den = 0.0
+        for i in range(n):
+            if visits[i] > 0:
+                pr = np.exp(logits[i] - m) / z
+                num += pr * q[i]
+                den += pr
+        mixed = (raw_value + total * num / max(den, 1e-12)) / (total + 1)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = q[i] if visits[i] > 0 else mixed
+    if rescale:
+        lo, hi = out.min(), out.max()
+        out = (out - lo) / max(hi - lo, 1e-8)
+    return (c_visit + top) * c_scale * out
+
+
+@numba.njit(cache=True)
+def _child_stats(children, node_visits, value_sum, player):
+    n = children.shape[0]
+    visits = np.zeros(n, dtype=np.int64)
+    q = np.zeros(n)
+    for i in range(n):
+        ch = children[i]
+        if ch >= 0 and node_visits[ch] > 0:
+            visits[i] = node_visits[ch]
+            q[i] = value_sum[ch, player] / node_visits[ch]
+    return visits, q
+
+
+@numba.njit(cache=True)
+def _interior_kernel(logits, children, node_visits, value_sum, player, raw_value, c_visit,
+                     c_scale, rescale):
+    """argmax(pi'(a) - N(a) / (1 + sum N)), pi' = softmax(logits + sigma)."""
+    visits, q = _child_stats(children, node_visits, value_sum, player)
+    x = logits + _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale)
+    x = np.exp(x - x.max())
+    x /= x.sum()
+    total = visits.sum()
+    return np.argmax(x - visits / (1.0 + total))
+
+
+@numba.njit(cache=True)
+def _root_kernel(logits, children, node_visits, value_sum, player, raw_value, gumbel,
+                 considered_visit, c_visit, c_scale, rescale):
+    """argmax of g + logits + sigma among actions with ``considered_visit`` visits."""
+    visits, q = _child_stats(children, node_visits, value_sum, player)
+    sigma = _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale)
+    best = -1
+    best_score = -np.inf
+    for i in range(logits.shape[0]):
+        if visits[i] == considered_visit:
+            score = max(-1e9, gumbel[i] + logits[i] + sigma[i])
+            if score > best_score:
+                best = i
+                best_score = score
+    return best
 
 
 def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw_value: float,
@@ -186,38 +252,27 @@ def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw
         visits: `[L]` visit counts; q: `[L]` Q-values (ignored where unvisited).
         raw_value: the network value of the node for its player to move, in [-1, 1].
     """
-    visited = visits > 0
-    total = visits.sum()
-    if visited.any():
-        prior = _softmax(logits)
-        weighted_q = (prior[visited] * q[visited]).sum() / max(prior[visited].sum(), 1e-12)
-        mixed = (raw_value + total * weighted_q) / (total + 1)
-    else:
-        mixed = raw_value
-    completed = np.where(visited, q, mixed)
-    if cfg.rescale_values:
-        lo, hi = completed.min(), completed.max()
-        completed = (completed - lo) / max(hi - lo, 1e-8)
-    return (cfg.c_visit + visits.max(initial=0)) * cfg.c_scale * completed
+    return _sigma(np.asarray(logits, dtype=np.float64), np.asarray(visits, dtype=np.int64),
+                  np.asarray(q, dtype=np.float64), float(raw_value), cfg.c_visit, cfg.c_scale,
+                  cfg.rescale_values)
 
 
 def _interior_choice(tree: _Tree, node: int, cfg: SearchConfig) -> int:
     """Edge offset chosen at a non-root node: argmax(pi'(a) - N(a) / (1 + sum N))."""
-    logits = tree.edge_logit[tree.edges(node)]
-    visits, q = tree.child_stats(node)
-    raw = tree.raw_value[node, tree.to_play[node]]
-    pi = _softmax(logits + completed_qvalues(logits, visits, q, raw, cfg))
-    return int(np.argmax(pi - visits / (1 + visits.sum())))
+    e = tree.edges(node)
+    p = tree.to_play[node]
+    return int(_interior_kernel(tree.edge_logit[e], tree.edge_child[e], tree.visits,
+                                tree.value_sum, p, tree.raw_value[node, p], cfg.c_visit,
+                                cfg.c_scale, cfg.rescale_values))
 
 
-def _root_scores(tree: _Tree, gumbel: np.ndarray, considered_visit: int,
-                 cfg: SearchConfig) -> np.ndarray:
-    logits = tree.edge_logit[tree.edges(0)]
-    visits, q = tree.child_stats(0)
-    raw = tree.raw_value[0, tree.to_play[0]]
-    sigma = completed_qvalues(logits, visits, q, raw, cfg)
-    score = np.maximum(-1e9, gumbel + logits + sigma)
-    return np.where(visits == considered_visit, score, -np.inf)
+def _root_choice(tree: _Tree, gumbel: np.ndarray, considered_visit: int,
+                 cfg: SearchConfig) -> int:
+    e = tree.edges(0)
+    p = tree.to_play[0]
+    return int(_root_kernel(tree.edge_logit[e], tree.edge_child[e], tree.visits, tree.value_sum,
+                            p, tree.raw_value[0, p], gumbel, considered_visit, cfg.c_visit,
+                            cfg.c_scale, cfg.rescale_values))
 
 
 def _leaf_values(states: list[State], game: GameFns, evaluate: EvaluateFn
@@ -308,7 +363,7 @@ def _simulate(tree: _Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sea
     the path ends on an already known terminal node)."""
     k = min(cfg.max_num_considered_actions, int(tree.edge_count[0]))
     considered_visit = visit_schedule(k, cfg.num_simulations)[sim]
-    e = int(np.argmax(_root_scores(tree, gumbel, considered_visit, cfg)))
+    e = _root_choice(tree, gumbel, considered_visit, cfg)
     node, path = 0, [0]
     while True:
         edge = tree.edge_start[node] + e
