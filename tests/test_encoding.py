@@ -25,16 +25,26 @@ TRACES = {"square8_2p": None, "square8_3p": None, "square8_4p": None, "hex8_2p":
           "square19_2p": 2, "hexagonal_2p": 1}
 
 
-@pytest.mark.parametrize("name", sorted(TRACES))
-def test_action_index_is_injective_on_every_trace_state(name):
+def _check_injective(name, limit):
     for i, (_start, steps, _end) in enumerate(trace_games(name)):
-        if TRACES[name] is not None and i >= TRACES[name]:
+        if limit is not None and i >= limit:
             break
         for d in steps:
             s = state_from_reference(d["state"], d["state_extras"])
             idx, _ = legal_actions(s)
             assert len(np.unique(idx)) == len(idx) == len(d["legal_moves"]), (d["game"], d["step"])
             assert idx.min() >= 0 and idx.max() < num_actions(s.board.name)
+
+
+@pytest.mark.parametrize("name", sorted(TRACES))
+def test_action_index_is_injective_on_every_trace_state(name):
+    _check_injective(name, TRACES[name])
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("name", ["square19_2p", "hexagonal_2p"])
+def test_action_index_is_injective_on_every_trace_state_full(name):
+    _check_injective(name, None)
 
 
 def test_action_space_sizes():
