@@ -47,6 +47,25 @@ class SearchConfig(_Frozen):
         True, description="min-max normalize completed Q-values per node to [0, 1] before sigma")
 
 
+class SelfplayConfig(_Frozen):
+    """Selfplay: batched games, move choice, playout-cap randomization (KataGo)."""
+
+    games_per_batch: int = Field(32, ge=1, description="games played at once (one net call "
+                                 "per search step for all of them)")
+    full_search_prob: float = Field(
+        0.25, ge=0.0, le=1.0, description="fraction of decisions searched with the full "
+        "num_simulations and recorded as policy targets; the rest use cheap_simulations")
+    cheap_simulations: int = Field(8, ge=1, description="simulations of the cheap searches")
+    temperature_moves: int = Field(
+        16, ge=0, description="decisions per game (from the start) whose move is sampled from "
+        "the improved policy at `temperature` instead of taking the halving winner")
+    temperature: float = Field(1.0, gt=0.0, description="sampling temperature of the opening")
+    max_moves: int = Field(3000, ge=1, description="move cap per game (bookkeeping moves "
+                           "included); capped games get value target 0 for every seat")
+    policy_top_k: int = Field(32, ge=1, description="policy-target entries kept per sample "
+                              "(largest probabilities, renormalized)")
+
+
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 

@@ -322,3 +322,51 @@ def values_to_players(state: GameState, values_by_seat: np.ndarray) -> np.ndarra
     for k in range(p):
         out[(cur + k) % p] = values_by_seat[k]
     return out
+
+
+# ---- compact states for the replay buffer ------------------------------------------------
+COMPACT_FEATURES = 10
+"""Per-cell uint8 features of `compact` (rows): controller seat + 1, height, cap height,
+buried rings of seats 0-3, marker seat + 1, collapsed seat + 1, focus flag."""
+COMPACT_SCALARS = NUM_PLANES - 20
+"""The broadcast planes 20..42 of the plane table, float16."""
+
+
+def compact(states: list[GameState]) -> tuple[np.ndarray, np.ndarray]:
+    """Compact form of states for storage: ``(cells uint8 [B, 10, N], scalars float16
+    [B, 23])``; `expand` rebuilds `encode(states)` up to float16 rounding of the broadcast
+    scalars (heights and counts saturate at 255). 686 bytes per square8 position."""
+    obs = encode(states)
+    lay = layout(states[0].board.name)
+    flat = obs.reshape(len(states), NUM_PLANES, -1)[:, :, lay.grid_pos]  # [B, C, N]
+    cells = np.zeros((len(states), COMPACT_FEATURES, flat.shape[2]), dtype=np.uint8)
+    seats = np.arange(1, SEATS + 1, dtype=np.float32)[None, :, None]
+    cells[:, 0] = (flat[:, 1:5] * seats).sum(axis=1)
+    cells[:, 1] = np.minimum(np.rint(flat[:, 5] * 8), 255)
+    cells[:, 2] = np.minimum(np.rint(flat[:, 6] * 8), 255)
+    cells[:, 3:7] = np.minimum(np.rint(flat[:, 7:11] * 8), 255)
+    cells[:, 7] = (flat[:, 11:15] * seats).sum(axis=1)
+    cells[:, 8] = (flat[:, 15:19] * seats).sum(axis=1)
+    cells[:, 9] = flat[:, 19]
+    scalars = flat[:, 20:, :].max(axis=2).astype(np.float16)
+    return cells, scalars
+
+
+def expand(board_type: str, cells: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+    """Observation planes `[B, C, G, G]` float32 from `compact` output (any board)."""
+    lay = layout(board_type)
+    b, _, n = cells.shape
+    flat = np.zeros((b, NUM_PLANES, n), dtype=np.float32)
+    flat[:, 0] = 1.0
+    for s in range(SEATS):
+        flat[:, 1 + s] = cells[:, 0] == s + 1
+        flat[:, 11 + s] = cells[:, 7] == s + 1
+        flat[:, 15 + s] = cells[:, 8] == s + 1
+    flat[:, 5] = cells[:, 1] / 8.0
+    flat[:, 6] = cells[:, 2] / 8.0
+    flat[:, 7:11] = cells[:, 3:7] / 8.0
+    flat[:, 19] = cells[:, 9]
+    flat[:, 20:] = scalars.astype(np.float32)[:, :, None]
+    out = np.zeros((b, NUM_PLANES, lay.grid * lay.grid), dtype=np.float32)
+    out[:, :, lay.grid_pos] = flat
+    return out.reshape(b, NUM_PLANES, lay.grid, lay.grid)

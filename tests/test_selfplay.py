@@ -1,0 +1,58 @@
+"""Selfplay with a tiny network: samples are well formed and targets follow the results."""
+
+import numpy as np
+import pytest
+import torch
+
+from ringrift_ray.agent import network_evaluate
+from ringrift_ray.config import SearchConfig, SelfplayConfig
+from ringrift_ray.encoding import expand, num_actions
+from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.selfplay import concat_batches, play_games
+
+
+def _evaluate(board_type, players):
+    torch.manual_seed(0)
+    net = PolicyValueNet(NetSpec(board_type, players, "tiny")).eval()
+    return network_evaluate(lambda obs: infer(net, obs))
+
+
+@pytest.mark.parametrize("board_type,players", [("square8", 2), ("hex8", 3)])
+def test_play_games_produces_consistent_samples(board_type, players):
+    cfg = SelfplayConfig(games_per_batch=4, full_search_prob=0.5, cheap_simulations=2,
+                         temperature_moves=4)
+    batch, stats = play_games(board_type, players, _evaluate(board_type, players),
+                              SearchConfig(num_simulations=4), cfg, np.random.default_rng(0),
+                              model_version=7, first_game_id=100)
+    assert stats.games == 4 and stats.capped_games == 0 and stats.samples == len(batch) > 0
+    assert stats.searched_moves >= len(batch)
+    n = len(batch)
+    assert batch.cells.shape[:2] == (n, 10) and batch.cells.dtype == np.uint8
+    assert batch.policy_offsets.shape == (n + 1,) and batch.policy_offsets[-1] == len(
+        batch.policy_indices)
+    for i in range(n):
+        idx, p = batch.policy(i)
+        assert 1 <= len(idx) <= cfg.policy_top_k and p.sum() == pytest.approx(1.0, abs=1e-5)
+        assert idx.min() >= 0 and idx.max() < num_actions(board_type)
+    # value targets: seat-relative rank values, zero for absent seats, one +1 per game
+    assert np.all(batch.values[:, players:] == 0)
+    assert np.allclose(batch.values[:, :players].sum(axis=1), 0.0, atol=1e-6)
+    assert set(batch.game_id.tolist()) <= set(range(100, 104))
+    assert np.all(batch.model_version == 7)
+    assert np.all((batch.to_move >= 1) & (batch.to_move <= players))
+    obs = expand(board_type, batch.cells, batch.scalars)
+    assert obs.shape[0] == n and obs[:, 0].sum() > 0
+    assert batch.nbytes() / n < 2000
+
+
+def test_concat_rebases_policy_offsets():
+    cfg = SelfplayConfig(games_per_batch=2, full_search_prob=1.0, temperature_moves=0)
+    ev = _evaluate("square8", 2)
+    a, _ = play_games("square8", 2, ev, SearchConfig(num_simulations=2), cfg,
+                      np.random.default_rng(1))
+    b, _ = play_games("square8", 2, ev, SearchConfig(num_simulations=2), cfg,
+                      np.random.default_rng(2), first_game_id=2)
+    c = concat_batches([a, b])
+    assert len(c) == len(a) + len(b)
+    i = len(a) + 3
+    assert np.array_equal(c.policy(i)[0], b.policy(3)[0])
