@@ -150,3 +150,42 @@ def apply_to_policy(g: Symmetry, state: GameState, indices: np.ndarray) -> np.nd
             raise ValueError(f"action {int(i)} is not a legal move of the state")
         out[j] = target[apply_to_move(g, record_to_move(state, recs[where[int(i)]]))]
     return out
+
+
+@cache
+def action_maps(board_type: str) -> np.ndarray:
+    """`[S, A]` int64 index maps: ``maps[g, a]`` = the index of action ``a`` under symmetry g
+    for actions whose anchor is symmetric without the state (placement, movement, recovery,
+    elimination, global actions); -1 for line and territory actions, whose anchors (the
+    first cell of a line, the smallest cell of a region) depend on the position. Used for
+    training-time augmentation of policy targets."""
+    from ringrift_ray.encoding import NUM_GLOBAL
+
+    lay = layout(board_type)
+    b = lay.board
+    gg = lay.grid * lay.grid
+    syms = symmetries(board_type)
+    center = int(np.argmin(np.abs(b.coords - b.coords.mean(axis=0)).sum(axis=1)))
+    maps = np.full((len(syms), lay.num_actions), -1, dtype=np.int64)
+    for si, g in enumerate(syms):
+        dperm = np.empty(lay.num_dirs, dtype=np.int64)
+        for d in range(lay.num_dirs):
+            a, c = g.cell_perm[center], g.cell_perm[b.step[center, d]]
+            dperm[d] = next(e for e in range(lay.num_dirs) if b.step[a, e] == c)
+        src = lay.grid_pos
+        dst = lay.grid_pos[g.cell_perm]
+
+        def plane(p_from, p_to, m=maps[si], s=src, t=dst):
+            m[p_from * gg + s] = p_to * gg + t
+
+        for n in range(3):
+            plane(n, n)
+        for d in range(lay.num_dirs):
+            for k in range(lay.max_dist):
+                plane(3 + d * lay.max_dist + k, 3 + dperm[d] * lay.max_dist + k)
+            for v in range(2):
+                plane(lay.plane_recovery + 2 * d + v, lay.plane_recovery + 2 * dperm[d] + v)
+        plane(lay.plane_elim, lay.plane_elim)
+        base = lay.num_planes * gg
+        maps[si, base: base + NUM_GLOBAL] = np.arange(base, base + NUM_GLOBAL)
+    return maps

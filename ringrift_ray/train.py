@@ -1,0 +1,177 @@
+"""Losses, the train step, and the per-worker training loop body (no Ray here: the loop
+takes its sampling, reporting, publishing and checkpointing as functions, which
+``experiments/alphazero.py`` binds to the replay-buffer actor and Ray Train).
+
+Loss = policy cross-entropy against the sparse improved-policy targets
+``-sum_a pi(a) log softmax(logits)_a`` + ``value_loss_weight`` * mean squared error of the
+per-seat values (seats beyond the player count are ignored); weight decay via AdamW;
+learning rate with linear warmup then cosine decay to ``lr * final_lr_fraction``.
+
+Symmetry augmentation draws one random board symmetry per sample and maps planes and
+policy indices with `symmetry.action_maps`; samples whose target involves a line or
+territory choice (anchors that depend on the position) keep the identity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from ringrift_ray.config import _Frozen
+from ringrift_ray.encoding import expand
+from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.symmetry import action_maps, symmetries
+
+
+class TrainConfig(_Frozen):
+    """Optimization of the policy/value network."""
+
+    batch_size: int = Field(256, ge=1, description="samples per train step (per worker)")
+    lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+    warmup_steps: int = Field(100, ge=0, description="linear warmup steps")
+    total_steps: int = Field(10_000, ge=1, description="steps of the cosine schedule")
+    final_lr_fraction: float = Field(0.1, ge=0, le=1, description="lr at the end / peak lr")
+    value_loss_weight: float = Field(1.0, ge=0, description="weight of the value MSE")
+    augment: bool = Field(True, description="random board symmetry per sample")
+    grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Multiplier of ``cfg.lr`` at ``step`` (warmup, then cosine to ``final_lr_fraction``)."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    t = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps))
+    return cfg.final_lr_fraction + (1 - cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def make_optimizer(net: torch.nn.Module, cfg: TrainConfig):
+    """``(AdamW, LambdaLR)`` for ``net``."""
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    return opt, sched
+
+
+def to_tensors(batch: SampleBatch, rng: np.random.Generator | None, augment: bool,
+               device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Network inputs and targets of a sample batch.
+
+    Returns:
+        ``obs [B, C, G, G]`` float32, ``values [B, P]`` float32 (seat-relative),
+        ``pi_row [T]`` int64 (sample of each policy entry), ``pi_index [T]`` int64,
+        ``pi_prob [T]`` float32.
+    """
+    obs = expand(batch.board, batch.cells, batch.scalars)
+    rows = np.repeat(np.arange(len(batch)), np.diff(batch.policy_offsets))
+    index = batch.policy_indices.astype(np.int64)
+    if augment and rng is not None:
+        obs, index, _ = augment_samples(batch.board, obs, rows, index, rng)
+    return {
+        "obs": torch.from_numpy(obs).to(device),
+        "values": torch.from_numpy(batch.values[:, : batch.players].copy()).to(device),
+        "pi_row": torch.from_numpy(rows).to(device),
+        "pi_index": torch.from_numpy(index).to(device),
+        "pi_prob": torch.from_numpy(batch.policy_values.astype(np.float32)).to(device),
+    }
+
+
+def augment_samples(board: str, obs: np.ndarray, rows: np.ndarray, index: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random symmetry per sample: ``(obs [B, C, G, G], policy indices [T], symmetry ids [B])``;
+    samples with a line or territory target entry keep the identity (id 0)."""
+    maps = action_maps(board)
+    syms = symmetries(board)
+    g = rng.integers(len(syms), size=obs.shape[0])
+    mapped = maps[g[rows], index]
+    unmappable = np.zeros(obs.shape[0], dtype=bool)
+    np.logical_or.at(unmappable, rows, mapped < 0)
+    g[unmappable] = 0
+    mapped = np.where(unmappable[rows], index, maps[g[rows], index])
+    b, c, h, w = obs.shape
+    flat = obs.reshape(b, c, h * w)
+    out = np.empty_like(flat)
+    for k in np.unique(g):
+        sel = g == k
+        out[np.ix_(sel, np.arange(c), syms[k].grid_perm)] = flat[sel]
+    return out.reshape(b, c, h, w), mapped, g
+
+
+def losses(net: torch.nn.Module, t: dict[str, torch.Tensor], value_loss_weight: float
+           ) -> dict[str, torch.Tensor]:
+    """``policy_loss`` (cross-entropy vs sparse targets), ``value_loss`` (MSE over seats),
+    ``loss`` (their weighted sum), ``policy_entropy`` of the network."""
+    logits, values = net(t["obs"])
+    logz = torch.logsumexp(logits, dim=1)  # [B]
+    picked = logits[t["pi_row"], t["pi_index"]]  # [T]
+    dot = torch.zeros_like(logz).index_add_(0, t["pi_row"], t["pi_prob"] * picked)
+    policy_loss = (logz - dot).mean()
+    value_loss = ((values - t["values"]) ** 2).mean()
+    with torch.no_grad():
+        logp = torch.log_softmax(logits, dim=1)
+        entropy = -(logp.exp() * logp).sum(dim=1).mean()
+    return {"policy_loss": policy_loss, "value_loss": value_loss,
+            "loss": policy_loss + value_loss_weight * value_loss, "policy_entropy": entropy}
+
+
+def train_step(net, opt, sched, t: dict[str, torch.Tensor], cfg: TrainConfig) -> dict[str, float]:
+    """One optimizer step; returns float metrics (``train/...`` names without the prefix)."""
+    net.train()
+    out = losses(net, t, cfg.value_loss_weight)
+    opt.zero_grad(set_to_none=True)
+    out["loss"].backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+    opt.step()
+    sched.step()
+    metrics = {k: float(v.detach()) for k, v in out.items()}
+    metrics["grad_norm"] = float(grad_norm)
+    metrics["lr"] = float(sched.get_last_lr()[0])
+    return metrics
+
+
+def weights_numpy(net: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The state dict as ``{name: numpy array}`` (for the weights store; DDP prefix removed)."""
+    module = getattr(net, "module", net)
+    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+
+
+def load_weights_numpy(net: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
+
+
+def train_loop(net, opt, sched, cfg: TrainConfig, steps: int, start_step: int,
+               sample: Callable[[], SampleBatch | None],
+               report: Callable[[int, dict], None],
+               publish: Callable[[int], None] | None = None, publish_every: int = 50,
+               wait: Callable[[], None] | None = None, seed: int = 0,
+               device: str | torch.device = "cpu") -> int:
+    """Run train steps ``start_step .. start_step + steps``; returns the last step + 1.
+
+    Args:
+        net, opt, sched: the network and its optimizer / schedule (`make_optimizer`), already
+            restored from a checkpoint when resuming.
+        sample: the next training batch, or None when none is available yet (the loop then
+            calls ``wait`` and retries).
+        report: ``report(step, metrics)`` after every step.
+        publish: ``publish(step)`` every ``publish_every`` steps and at the end.
+    """
+    rng = np.random.default_rng(seed + start_step)
+    step = start_step
+    while step < start_step + steps:
+        batch = sample()
+        if batch is None:
+            if wait is not None:
+                wait()
+            continue
+        metrics = train_step(net, opt, sched, to_tensors(batch, rng, cfg.augment, device), cfg)
+        metrics["samples"] = len(batch)
+        step += 1
+        report(step, metrics)
+        if publish is not None and step % publish_every == 0:
+            publish(step)
+    if publish is not None and step % publish_every != 0:
+        publish(step)
+    return step

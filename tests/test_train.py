@@ -1,0 +1,102 @@
+"""Training: schedule, losses on sparse targets, overfitting a batch, and symmetry
+augmentation that matches transforming the positions themselves."""
+
+import numpy as np
+import pytest
+import torch
+
+from ringrift_ray.encoding import compact, encode, legal_actions
+from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
+from ringrift_ray.net import NetSpec, PolicyValueNet
+from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.symmetry import apply_to_obs, apply_to_policy, symmetries
+from ringrift_ray.train import (
+    TrainConfig,
+    augment_samples,
+    losses,
+    lr_factor,
+    make_optimizer,
+    to_tensors,
+    train_loop,
+)
+
+
+def _states(board_type, players, n, seed=0):
+    rng = np.random.default_rng(seed)
+    s, out = new_game(board_type, players), []
+    while len(out) < n:
+        if is_terminal(s):
+            s = new_game(board_type, players)
+        r = legal_move_records(s)
+        if len(r) > 1:
+            out.append(s.copy())
+        apply_record_inplace(s, r[rng.integers(len(r))])
+    return out
+
+
+def _batch(board_type, players, states, rng):
+    cells, scalars = compact(states)
+    idx = [legal_actions(s)[0].astype(np.int32) for s in states]
+    probs = [rng.dirichlet(np.ones(len(i))).astype(np.float32) for i in idx]
+    values = np.zeros((len(states), 4), np.float32)
+    values[:, :players] = rng.uniform(-1, 1, (len(states), players))
+    n = len(states)
+    return SampleBatch(board_type, players, cells, scalars,
+                       np.concatenate([[0], np.cumsum([len(i) for i in idx])]).astype(np.int64),
+                       np.concatenate(idx), np.concatenate(probs), values,
+                       np.array([s.current_player for s in states], np.int8),
+                       np.zeros(n, np.int32), np.arange(n), np.zeros(n, np.int32))
+
+
+def test_lr_schedule():
+    cfg = TrainConfig(lr=1.0, warmup_steps=10, total_steps=110, final_lr_fraction=0.1)
+    assert lr_factor(0, cfg) == pytest.approx(0.1)
+    assert lr_factor(9, cfg) == pytest.approx(1.0)
+    assert lr_factor(60, cfg) == pytest.approx(0.55)
+    assert lr_factor(500, cfg) == pytest.approx(0.1)
+
+
+def test_policy_loss_is_cross_entropy_of_sparse_targets():
+    rng = np.random.default_rng(0)
+    batch = _batch("square8", 2, _states("square8", 2, 4), rng)
+    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
+    t = to_tensors(batch, None, augment=False)
+    out = losses(net, t, 1.0)
+    logits, values = net(t["obs"])
+    dense = torch.zeros_like(logits)
+    dense[t["pi_row"], t["pi_index"]] = t["pi_prob"]
+    expected = -(dense * torch.log_softmax(logits, 1)).sum(1).mean()
+    assert float(out["policy_loss"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(out["value_loss"]) == pytest.approx(float(((values - t["values"]) ** 2).mean()))
+
+
+def test_overfits_a_fixed_batch():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    batch = _batch("square8", 2, _states("square8", 2, 16), rng)
+    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
+    cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=60, augment=False)
+    opt, sched = make_optimizer(net, cfg)
+    seen = []
+    train_loop(net, opt, sched, cfg, 60, 0, sample=lambda: batch,
+               report=lambda step, m: seen.append(m["loss"]))
+    assert len(seen) == 60 and seen[-1] < 0.7 * seen[0]
+
+
+@pytest.mark.parametrize("board_type", ["square8", "hex8"])
+def test_augmentation_matches_transformed_positions(board_type):
+    rng = np.random.default_rng(2)
+    states = _states(board_type, 3, 24, seed=3)
+    batch = _batch(board_type, 3, states, rng)
+    obs = encode(states)
+    rows = np.repeat(np.arange(len(batch)), np.diff(batch.policy_offsets))
+    aug_obs, aug_idx, g = augment_samples(board_type, obs, rows,
+                                          batch.policy_indices.astype(np.int64), rng)
+    assert (g > 0).any()
+    syms = symmetries(board_type)
+    for i, s in enumerate(states):
+        sym = syms[g[i]]
+        assert np.array_equal(aug_obs[i], apply_to_obs(sym, obs[i]))
+        own = rows == i
+        expected = apply_to_policy(sym, s, batch.policy_indices[own].astype(np.int64))
+        assert np.array_equal(aug_idx[own], expected)
