@@ -2,12 +2,14 @@
 
     ringrift-ray play --board hex8 --players 3 --seed 1 [--swap-rule] [--max-moves N] [--verbose]
     ringrift-ray bench rules [--seconds 10] [--boards square8 hex8] [--players 2] [--seed 0]
+    ringrift-ray export SHARD_DIR --out FILE.npz [--board square8] [--players 2] [--skip-bad]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import numpy as np
 
@@ -81,7 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     bsub = b.add_subparsers(dest="bench", required=True)
     rules = bsub.add_parser("rules", help="rules-engine playout throughput (JSON on stdout)")
     bench_rules.add_arguments(rules)
+
+    e = sub.add_parser("export", help="export Parquet replay shards to one NPZ (seed layout)")
+    e.add_argument("shard_dir", metavar="SHARD_DIR", help="directory of *.parquet shards")
+    e.add_argument("--out", required=True, metavar="FILE.npz", help="output NPZ path")
+    e.add_argument("--board", choices=BOARD_TYPES, default="square8")
+    e.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
+    e.add_argument("--skip-bad", action="store_true",
+                   help="skip corrupt or foreign shards with a warning instead of failing")
     return parser
+
+
+def export(shard_dir: str, out: str, board_type: str, num_players: int,
+           skip_bad: bool = False) -> int:
+    """Export every matching shard of ``shard_dir`` to ``out`` and print a summary.
+
+    Returns:
+        The number of samples written.
+
+    Raises:
+        FileNotFoundError: ``shard_dir`` is missing.
+        ValueError: no shard matches, or a bad shard without ``skip_bad``.
+    """
+    from ringrift_ray import replay
+
+    on_error = "skip" if skip_bad else "raise"
+    n = replay.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
+    print(f"exported {n} {board_type} {num_players}p samples to {out}")
+    return n
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,6 +125,12 @@ def main(argv: list[str] | None = None) -> None:
         from ringrift_ray import bench_rules
 
         bench_rules.run_from_args(args)
+    elif args.command == "export":
+        try:
+            export(args.shard_dir, args.out, args.board, args.players, args.skip_bad)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"ringrift-ray export: error: {e}", file=sys.stderr)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

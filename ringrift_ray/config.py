@@ -66,6 +66,44 @@ class SelfplayConfig(_Frozen):
                               "(largest probabilities, renormalized)")
 
 
+class BufferConfig(_Frozen):
+    """Replay buffer: FIFO window per (board, players), sampling, replay-ratio rate limit.
+
+    Recency weighting: the sample of age ``a`` (0 = newest, ``size - 1`` = oldest of the
+    ``size`` held) is drawn with probability proportional to
+    ``exp(-recency_weight * a / size)``, so the newest sample is ``exp(recency_weight)``
+    times as likely as the oldest; 0 is uniform.
+
+    Rate limit (per configuration, like Reverb's ``SampleToInsertRatio``): with
+    ``budget = target_replay_ratio * added - sampled`` (both counted since the buffer
+    started; restored samples count as neither), `sample` is refused while
+    ``budget <= 0`` (the trainer is ahead) and `add` reports ``throttle`` while
+    ``budget > throttle_slack`` (selfplay is ahead). The two never hold at once.
+    """
+
+    capacity: int = Field(1_000_000, ge=1, description="samples kept per (board, players) "
+                          "configuration; the oldest are dropped first (FIFO window)")
+    min_samples: int = Field(10_000, ge=1, description="samples a configuration must hold "
+                             "before `sample` returns anything")
+    recency_weight: float = Field(
+        0.0, ge=0.0, description="0 = uniform sampling; > 0 draws the sample of age a "
+        "(0 = newest) with weight exp(-recency_weight * a / size)")
+    target_replay_ratio: float | None = Field(
+        None, gt=0.0, description="samples trained per sample generated (Reverb's "
+        "samples_per_insert); None disables throttling in both directions")
+    throttle_slack: int = Field(
+        65_536, ge=0, description="trainer budget (target_replay_ratio * added - sampled, in "
+        "samples) that may build up before `add` tells selfplay to wait")
+    policy_width: int = Field(
+        32, ge=1, description="policy entries per sample in the padded layout (match "
+        "SelfplayConfig.policy_top_k); a wider batch widens the store, logged once")
+
+    def model_post_init(self, __context) -> None:
+        if self.min_samples > self.capacity:
+            raise ValueError(f"min_samples ({self.min_samples}) exceeds capacity "
+                             f"({self.capacity})")
+
+
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 

@@ -1,5 +1,7 @@
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "full" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray (2 CPUs, no dashboard) shared by every Ray test of the session.
+
+    Ray's files go to a fresh temporary RAY_TMPDIR (short: socket paths are length-limited),
+    removed after `ray.shutdown()`; never `ray stop` (it kills every Ray on the machine).
+    """
+    import ray
+
+    tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    os.environ["RAY_TMPDIR"] = tmp
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tmp)
+    yield ray
+    ray.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)

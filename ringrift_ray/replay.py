@@ -1,0 +1,383 @@
+"""Replay data on disk: the Arrow sample schema, Parquet shards and the NPZ export.
+
+Legend: ``N`` samples, ``T`` policy entries of all samples, ``n`` cells of the board,
+``C`` per-cell planes (20), ``G`` grid side (``encoding.py``).
+
+One Arrow row per sample (`SAMPLE_SCHEMA`), mirroring `selfplay.SampleBatch`:
+
+| column                 | Arrow type                   | `SampleBatch` field             |
+|------------------------|------------------------------|---------------------------------|
+| cells                  | list<uint8> of ``10 * n``    | cells uint8 [N, 10, n]          |
+| scalars                | fixed_size_list<float16>[23] | scalars float16 [N, 23]         |
+| policy_indices         | list<int32>                  | policy_indices int32 [T]        |
+| policy_values          | list<float32>                | policy_values float32 [T]       |
+| values                 | fixed_size_list<float32>[4]  | values float32 [N, 4]           |
+| to_move, ply           | int8, int32                  | to_move int8 [N], ply int32 [N] |
+| game_id, model_version | int64, int32                 | int64 [N], int32 [N]            |
+
+A cells row is the sample's ``[10, n]`` block in row-major order. The policy columns' list
+offsets are ``policy_offsets`` int64 [N + 1]. ``values`` are value targets in [-1, 1], one
+per seat (seat 0 = the player to move).
+
+Schema metadata (bytes keys and values): ``board``, ``players``, ``num_cells`` (``n``),
+``encoding_version`` (`encoding.ENCODING_VERSION`) and ``format_version``
+(`FORMAT_VERSION`). A table's rows all belong to one (board, players) configuration.
+
+Shards are zstd Parquet files named ``<board>_<players>p_<rest>.parquet`` (board names hold
+no underscore, so the name alone says the configuration). They are written to a hidden
+temporary file and hard-linked into place, so a shard under its final name is always
+complete and an existing shard is never overwritten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION, expand
+from ringrift_ray.selfplay import SEATS, SampleBatch, concat_batches
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+PER_CELL_PLANES = 20  # planes 0..19 of `encoding.expand`; 20..42 are broadcast scalars
+SAMPLE_SCHEMA = pa.schema(
+    [
+        pa.field("cells", pa.list_(pa.uint8()), nullable=False),
+        pa.field("scalars", pa.list_(pa.float16(), COMPACT_SCALARS), nullable=False),
+        pa.field("policy_indices", pa.list_(pa.int32()), nullable=False),
+        pa.field("policy_values", pa.list_(pa.float32()), nullable=False),
+        pa.field("values", pa.list_(pa.float32(), SEATS), nullable=False),
+        pa.field("to_move", pa.int8(), nullable=False),
+        pa.field("ply", pa.int32(), nullable=False),
+        pa.field("game_id", pa.int64(), nullable=False),
+        pa.field("model_version", pa.int32(), nullable=False),
+    ],
+    metadata={"format_version": str(FORMAT_VERSION),
+              "encoding_version": str(ENCODING_VERSION)},
+)
+_SHARD_NAME = re.compile(r"^(?P<board>[^_]+)_(?P<players>\d+)p_.+\.parquet$")
+_counter = itertools.count()
+
+
+def batch_to_table(batch: SampleBatch) -> pa.Table:
+    """Arrow table of a batch: one row per sample, `SAMPLE_SCHEMA` plus board metadata.
+
+    Zero-copy where numpy and Arrow layouts agree (the flat value buffers).
+
+    Raises:
+        ValueError: arrays of inconsistent lengths or policy offsets that do not start at 0
+            and end at ``T``.
+    """
+    n = len(batch)
+    cells = np.ascontiguousarray(batch.cells, dtype=np.uint8)
+    if cells.ndim != 3 or cells.shape[:2] != (n, COMPACT_FEATURES):
+        raise ValueError(f"cells must be uint8 [N={n}, {COMPACT_FEATURES}, n], got {cells.shape}")
+    offsets = np.asarray(batch.policy_offsets, dtype=np.int64)
+    total = len(batch.policy_indices)
+    if (offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != total
+            or len(batch.policy_values) != total or np.any(np.diff(offsets) < 0)):
+        raise ValueError(f"policy_offsets must rise from 0 to T={total} over N+1={n + 1} entries")
+    if total > np.iinfo(np.int32).max:
+        raise ValueError(f"{total} policy entries exceed one Arrow list column; split the batch")
+    num_cells = cells.shape[2]
+    row_len = COMPACT_FEATURES * num_cells
+    cell_offsets = pa.array(np.arange(n + 1, dtype=np.int32) * row_len)
+    pol_offsets = pa.array(offsets.astype(np.int32))
+    columns = [
+        pa.ListArray.from_arrays(cell_offsets, pa.array(cells.reshape(-1))),
+        pa.FixedSizeListArray.from_arrays(
+            pa.array(np.ascontiguousarray(batch.scalars, dtype=np.float16).reshape(-1)),
+            COMPACT_SCALARS),
+        pa.ListArray.from_arrays(pol_offsets, pa.array(batch.policy_indices.astype(np.int32))),
+        pa.ListArray.from_arrays(pol_offsets, pa.array(batch.policy_values.astype(np.float32))),
+        pa.FixedSizeListArray.from_arrays(
+            pa.array(np.ascontiguousarray(batch.values, dtype=np.float32).reshape(-1)), SEATS),
+        pa.array(batch.to_move.astype(np.int8)),
+        pa.array(batch.ply.astype(np.int32)),
+        pa.array(batch.game_id.astype(np.int64)),
+        pa.array(batch.model_version.astype(np.int32)),
+    ]
+    if any(len(c) != n for c in columns):
+        raise ValueError(f"columns of different lengths: {[len(c) for c in columns]}")
+    metadata = {**SAMPLE_SCHEMA.metadata, b"board": batch.board.encode(),
+                b"players": str(batch.players).encode(), b"num_cells": str(num_cells).encode()}
+    return pa.Table.from_arrays(columns, schema=SAMPLE_SCHEMA.with_metadata(metadata))
+
+
+def table_to_batch(table: pa.Table) -> SampleBatch:
+    """The `SampleBatch` of a `batch_to_table` table (exact round trip, vectorized).
+
+    Raises:
+        ValueError: a foreign schema (column names or types), missing or unsupported
+            metadata, an encoding version other than `encoding.ENCODING_VERSION`, null
+            entries, or rows of the wrong length.
+    """
+    meta = _check_schema(table.schema)
+    n, num_cells = table.num_rows, meta["num_cells"]
+    table = table.combine_chunks()
+    col = {name: _single_chunk(table.column(name)) for name in SAMPLE_SCHEMA.names}
+    if any(c.null_count for c in col.values()):
+        raise ValueError("null entries in sample columns")
+    cell_offsets = _list_offsets(col["cells"])
+    if np.any(np.diff(cell_offsets) != COMPACT_FEATURES * num_cells):
+        raise ValueError(f"cells rows must hold {COMPACT_FEATURES} x {num_cells} values")
+    offsets = _list_offsets(col["policy_indices"])
+    if not np.array_equal(offsets, _list_offsets(col["policy_values"])):
+        raise ValueError("policy_indices and policy_values rows differ in length")
+    return SampleBatch(
+        board=meta["board"], players=meta["players"],
+        cells=_flat(col["cells"]).reshape(n, COMPACT_FEATURES, num_cells),
+        scalars=_flat(col["scalars"]).reshape(n, COMPACT_SCALARS),
+        policy_offsets=offsets,
+        policy_indices=_flat(col["policy_indices"]),
+        policy_values=_flat(col["policy_values"]),
+        values=_flat(col["values"]).reshape(n, SEATS),
+        to_move=_flat(col["to_move"]), ply=_flat(col["ply"]),
+        game_id=_flat(col["game_id"]), model_version=_flat(col["model_version"]),
+    )
+
+
+def _check_schema(schema: pa.Schema) -> dict:
+    if schema.names != SAMPLE_SCHEMA.names:
+        raise ValueError(f"foreign schema: columns {schema.names}, expected {SAMPLE_SCHEMA.names}")
+    for want in SAMPLE_SCHEMA:
+        got = schema.field(want.name).type
+        if got != want.type:
+            raise ValueError(f"foreign schema: column {want.name} is {got}, expected {want.type}")
+    meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    missing = {"board", "players", "num_cells", "encoding_version", "format_version"} - set(meta)
+    if missing:
+        raise ValueError(f"schema metadata lacks {sorted(missing)}")
+    if meta["format_version"] != str(FORMAT_VERSION):
+        raise ValueError(f"format version {meta['format_version']}, this code reads "
+                         f"{FORMAT_VERSION}")
+    if meta["encoding_version"] != str(ENCODING_VERSION):
+        raise ValueError(f"encoding version {meta['encoding_version']}, this code uses "
+                         f"{ENCODING_VERSION}; re-generate the samples")
+    return {"board": meta["board"], "players": int(meta["players"]),
+            "num_cells": int(meta["num_cells"])}
+
+
+def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
+    if column.num_chunks == 0:
+        return pa.array([], type=column.type)
+    assert column.num_chunks == 1, "combine_chunks() leaves one chunk"
+    return column.chunk(0)
+
+
+def _list_offsets(arr: pa.ListArray) -> np.ndarray:
+    """int64 [N + 1] offsets of a list array, rebased to 0 (slices keep parent offsets)."""
+    offsets = arr.offsets.to_numpy().astype(np.int64)
+    return offsets - offsets[0]
+
+
+def _flat(arr: pa.Array) -> np.ndarray:
+    """Writable numpy copy of an array's (flattened) values."""
+    if pa.types.is_list(arr.type) or pa.types.is_fixed_size_list(arr.type):
+        arr = arr.flatten()
+    return arr.to_numpy(zero_copy_only=False).copy()
+
+
+def write_shard(batch: SampleBatch, directory: str | os.PathLike, stem: str | None = None
+                ) -> Path:
+    """Write a batch as a new zstd Parquet shard; atomic and never overwriting.
+
+    The shard is ``<board>_<players>p_<stem>.parquet`` where ``stem`` defaults to
+    ``<UTC time stamp with nanoseconds>_<pid>_<counter>`` (names sort in write order); if
+    that name is taken, ``_1``, ``_2``, ... is appended. The data goes to a hidden temporary
+    file in ``directory`` (fsynced) that is hard-linked to the final name, so readers never
+    see a partial shard.
+
+    Args:
+        batch: the samples (may be empty).
+        directory: created if missing.
+        stem: optional name part after the ``<board>_<players>p_`` prefix.
+
+    Returns:
+        The path of the new shard.
+
+    Raises:
+        ValueError: an inconsistent batch (`batch_to_table`), or a ``stem`` that is not a
+            plain file name part.
+        OSError: the write failed (no file is left under any shard name).
+    """
+    directory = Path(directory)
+    if stem is None:
+        ns = time.time_ns()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
+        stem = f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"
+    base = f"{batch.board}_{batch.players}p_{stem}"
+    if not _SHARD_NAME.match(base + ".parquet") or Path(base).name != base:
+        raise ValueError(f"bad shard name {base!r}: a board without '_', a stem without '/'")
+    directory.mkdir(parents=True, exist_ok=True)
+    table = batch_to_table(batch)
+    tmp = directory / f".{base}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        return _publish(tmp, directory, base)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _publish(tmp: Path, directory: Path, base: str) -> Path:
+    """Hard-link ``tmp`` to the first free name ``base[_k].parquet`` (link never overwrites)."""
+    for k in itertools.count():
+        path = directory / (f"{base}.parquet" if k == 0 else f"{base}_{k}.parquet")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: check, then rename
+            if path.exists():
+                continue
+            os.rename(tmp, path)
+        return path
+    raise AssertionError("unreachable")
+
+
+def read_shard(path: str | os.PathLike) -> SampleBatch:
+    """Read one shard written by `write_shard`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: (message naming the file) a corrupt or truncated file, a foreign schema,
+            or an encoding / format version mismatch.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no shard {path}")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise ValueError(f"{path}: corrupt or truncated Parquet shard: {e}") from e
+    try:
+        return table_to_batch(table)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from e
+
+
+def list_shards(directory: str | os.PathLike, board: str | None = None,
+                players: int | None = None) -> list[Path]:
+    """Shards in ``directory`` (not recursive), sorted by name, filtered by their names.
+
+    Temporary files of writes in progress are never listed.
+
+    Raises:
+        FileNotFoundError: ``directory`` is not a directory.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no shard directory {directory}")
+    shards = []
+    for path in sorted(directory.glob("*.parquet")):
+        m = _SHARD_NAME.match(path.name)
+        if m is None or not path.is_file():
+            continue
+        if board is not None and m["board"] != board:
+            continue
+        if players is not None and int(m["players"]) != players:
+            continue
+        shards.append(path)
+    return shards
+
+
+def read_shards(directory: str | os.PathLike, board: str | None = None,
+                players: int | None = None,
+                on_error: Literal["raise", "skip"] = "raise") -> SampleBatch | None:
+    """Read and concatenate the matching shards of ``directory`` (`list_shards` order).
+
+    Args:
+        on_error: ``"raise"`` the first bad shard's `ValueError`, or ``"skip"`` it with a
+            logged warning naming the file and keep the samples of the others.
+
+    Returns:
+        One batch, or None when no (good) shard matches.
+
+    Raises:
+        FileNotFoundError: ``directory`` is missing.
+        ValueError: a bad shard (with ``on_error="raise"``), or shards of several
+            configurations (pass ``board`` and ``players``).
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    batches = []
+    for path in list_shards(directory, board, players):
+        try:
+            batch = read_shard(path)
+            name = _SHARD_NAME.match(path.name)
+            if (batch.board, batch.players) != (name["board"], int(name["players"])):
+                raise ValueError(f"{path}: holds {batch.board}/{batch.players}p samples, "
+                                 "its name says otherwise")
+        except ValueError as e:
+            if on_error == "raise":
+                raise
+            log.warning("skipping bad shard %s: %s", path, e)
+            continue
+        batches.append(batch)
+    return concat_batches(batches) if batches else None
+
+
+def export_npz(batch: SampleBatch, path: str | os.PathLike, chunk: int = 4096) -> None:
+    """Write a batch as a compressed NPZ in the seed layout.
+
+    Arrays:
+
+    - ``features`` float32 ``[N, 20, G, G]``: per-cell planes 0..19 of `encoding.expand`
+      (valid cell, stacks, heights, buried rings, markers, territory, moving stack).
+    - ``globals`` float32 ``[N, 23]``: the broadcast planes 20..42 as one value each.
+    - ``values`` float32 ``[N]``: value target of the player to move (seat 0), in [-1, 1].
+    - ``policy_indices`` object ``[N]`` of int32 arrays and ``policy_values`` object ``[N]``
+      of float32 arrays: each sample's sparse improved policy.
+
+    The file is written at ``path`` exactly (no extension added). The object arrays are
+    pickled, so read it back with ``np.load(path, allow_pickle=True)``.
+    ``features`` is built ``chunk`` samples at a time (the full 43-plane tensor is never
+    held for the whole batch).
+    """
+    n = len(batch)
+    features = np.concatenate([
+        expand(batch.board, batch.cells[s:s + chunk], batch.scalars[s:s + chunk])
+        [:, :PER_CELL_PLANES].copy()
+        for s in range(0, max(n, 1), chunk)])
+    policy_indices = np.empty(n, dtype=object)
+    policy_values = np.empty(n, dtype=object)
+    for i in range(n):
+        idx, val = batch.policy(i)
+        policy_indices[i], policy_values[i] = idx.astype(np.int32), val.astype(np.float32)
+    with open(path, "wb") as f:  # an open file: numpy appends no ".npz" to the name
+        np.savez_compressed(
+            f, features=features, globals=batch.scalars.astype(np.float32),
+            values=batch.values[:, 0].astype(np.float32),
+            policy_indices=policy_indices, policy_values=policy_values)
+
+
+def export_directory(shard_dir: str | os.PathLike, out_path: str | os.PathLike, board: str,
+                     players: int, on_error: Literal["raise", "skip"] = "raise") -> int:
+    """Export every ``board``/``players`` shard of ``shard_dir`` to one NPZ (`export_npz`).
+
+    Returns:
+        The number of samples written.
+
+    Raises:
+        FileNotFoundError: ``shard_dir`` is missing.
+        ValueError: no shard matches, or a bad shard (with ``on_error="raise"``).
+    """
+    batch = read_shards(shard_dir, board, players, on_error=on_error)
+    if batch is None:
+        raise ValueError(f"no readable {board}_{players}p_*.parquet shard in {shard_dir}")
+    export_npz(batch, out_path)
+    return len(batch)
