@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench full-test
+.PHONY: run test lint bench full-test play
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: square8 2p selfplay + Ray Train with a short budget (override TIME_BUDGET).
+TIME_BUDGET ?= 300
 run: $(STAMP)
-	$(VENV)/bin/ringrift-ray play --board square8 --players 2 --seed 1
+	$(PY) -m experiments.alphazero --config experiments/configs/square8_2p.yaml \
+		--run-dir runs/square8_2p --time-budget $(TIME_BUDGET)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -24,3 +27,6 @@ full-test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_rules.py
+
+play: $(STAMP)
+	$(VENV)/bin/ringrift-ray play --board square8 --players 2 --seed 1

@@ -6,7 +6,7 @@ One model per concern; library code takes the narrow model it needs (e.g. `Searc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,6 +102,60 @@ class BufferConfig(_Frozen):
         if self.min_samples > self.capacity:
             raise ValueError(f"min_samples ({self.min_samples}) exceeds capacity "
                              f"({self.capacity})")
+
+
+class TrainConfig(_Frozen):
+    """Optimization of the policy/value network."""
+
+    batch_size: int = Field(256, ge=1, description="samples per train step (per worker)")
+    lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
+    warmup_steps: int = Field(100, ge=0, description="linear warmup steps")
+    total_steps: int = Field(10_000, ge=1, description="steps of the cosine schedule")
+    final_lr_fraction: float = Field(0.1, ge=0, le=1, description="lr at the end / peak lr")
+    value_loss_weight: float = Field(1.0, ge=0, description="weight of the value MSE")
+    augment: bool = Field(True, description="random board symmetry per sample")
+    grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
+
+
+class NetConfig(_Frozen):
+    """Which network to train."""
+
+    preset: Literal["tiny", "small", "medium"] = Field(
+        "small", description="tiny (tests), small (CPU), medium (GPU, 12x192)")
+
+
+class RunSettings(_Frozen):
+    """Resources and budgets of the main job (``experiments/alphazero.py``)."""
+
+    name: str | None = Field(None, description="Ray Train run name (default: run dir name); "
+                             "re-running with the same name and run dir resumes")
+    time_budget_s: float = Field(600.0, gt=0, description="wall-clock budget of training")
+    train_steps: int = Field(100_000, ge=1, description="stop after this many train steps")
+    selfplay_workers: int = Field(1, ge=1, description="SelfplayWorker actors")
+    selfplay_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per selfplay actor")
+    selfplay_gpus_per_worker: float = Field(0.25, ge=0, description="GPU fraction per selfplay "
+                                            "actor when use_gpu")
+    train_workers: int = Field(1, ge=1, description="Ray Train (DDP) workers")
+    use_gpu: bool = Field(False, description="train on GPUs (nccl) and run selfplay on GPUs")
+    publish_every: int = Field(50, ge=1, description="train steps between weight publications")
+    checkpoint_every: int = Field(200, ge=1, description="train steps between checkpoints")
+    report_every: int = Field(10, ge=1, description="train steps between metric reports")
+    log_every_s: float = Field(10.0, gt=0, description="seconds between console progress lines")
+    seed: int = Field(0, description="base random seed")
+    dashboard: bool = Field(False, description="start the Ray dashboard with a local Ray")
+
+
+class AlphaZeroConfig(_Frozen):
+    """Everything the main job needs; one YAML file per board x player count."""
+
+    game: GameConfig = Field(default_factory=GameConfig, description="variant")
+    net: NetConfig = Field(default_factory=NetConfig, description="network")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="Gumbel search")
+    selfplay: SelfplayConfig = Field(default_factory=SelfplayConfig, description="selfplay")
+    buffer: BufferConfig = Field(default_factory=lambda: BufferConfig(), description="replay")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="optimization")
+    run: RunSettings = Field(default_factory=RunSettings, description="resources, budgets")
 
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)

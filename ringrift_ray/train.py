@@ -19,26 +19,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from pydantic import Field
 
-from ringrift_ray.config import _Frozen
+from ringrift_ray.config import TrainConfig
 from ringrift_ray.encoding import expand
 from ringrift_ray.selfplay import SampleBatch
 from ringrift_ray.symmetry import action_maps, symmetries
-
-
-class TrainConfig(_Frozen):
-    """Optimization of the policy/value network."""
-
-    batch_size: int = Field(256, ge=1, description="samples per train step (per worker)")
-    lr: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
-    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay")
-    warmup_steps: int = Field(100, ge=0, description="linear warmup steps")
-    total_steps: int = Field(10_000, ge=1, description="steps of the cosine schedule")
-    final_lr_fraction: float = Field(0.1, ge=0, le=1, description="lr at the end / peak lr")
-    value_loss_weight: float = Field(1.0, ge=0, description="weight of the value MSE")
-    augment: bool = Field(True, description="random board symmetry per sample")
-    grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -139,7 +124,7 @@ def weights_numpy(net: torch.nn.Module) -> dict[str, np.ndarray]:
 
 
 def load_weights_numpy(net: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
-    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
 
 
 def train_loop(net, opt, sched, cfg: TrainConfig, steps: int, start_step: int,

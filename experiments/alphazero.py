@@ -1,0 +1,212 @@
+"""The main job: selfplay actors + replay buffer + Ray Train (TorchTrainer) for a time or
+step budget.
+
+    python -m experiments.alphazero --config experiments/configs/square8_2p.yaml [--run-dir DIR]
+    RAY_AUTH_MODE=token ray job submit --working-dir . -- \\
+        python -m experiments.alphazero --config experiments/configs/square8_2p.yaml
+
+Without a running cluster it starts a local Ray; under ``ray job submit`` it joins the
+cluster. The run directory receives the resolved config (``config.yaml``), checkpoints
+(``checkpoints/latest.pt``, ``best.pt``; Ray Train's resumable ones under ``ray_train/``),
+Parquet replay shards (``replay/``), TensorBoard logs (``tensorboard/``) and ``summary.json``.
+Re-running with the same run directory resumes from the latest checkpoint and the spilled
+replay data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import ray
+import yaml
+from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
+from torch.utils.tensorboard import SummaryWriter
+
+from actors.replay_buffer import ReplayBuffer
+from actors.selfplay_worker import SelfplayWorker
+from actors.weights import WeightsStore, publish_weights
+from experiments.trainer import train_worker
+from ringrift_ray.config import AlphaZeroConfig, load_yaml
+from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint
+from ringrift_ray.train import weights_numpy
+
+log = logging.getLogger("alphazero")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="RingRift AlphaZero main job (selfplay + training)")
+    ap.add_argument("--config", required=True, help="YAML config (experiments/configs/*.yaml)")
+    ap.add_argument("--run-dir", help="output directory (default runs/<config name>)")
+    ap.add_argument("--time-budget", type=float, help="override run.time_budget_s (seconds)")
+    ap.add_argument("--train-steps", type=int, help="override run.train_steps")
+    return ap.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
+    cfg = load_yaml(args.config, AlphaZeroConfig)
+    run = {}
+    if args.time_budget is not None:
+        run["time_budget_s"] = args.time_budget
+    if args.train_steps is not None:
+        run["train_steps"] = args.train_steps
+    if run:
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=run)})
+        cfg = AlphaZeroConfig.model_validate(cfg.model_dump())
+    run_dir = Path(args.run_dir or Path("runs") / Path(args.config).stem).resolve()
+    return cfg, run_dir
+
+
+def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
+    """Weights to start selfplay with: the latest checkpoint of this run, else a fresh net."""
+    spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+    latest = run_dir / "checkpoints" / "latest.pt"
+    if latest.exists():
+        net, extra = load_checkpoint(latest, expect=spec)
+        log.info("resuming from %s (step %s)", latest, extra.get("step"))
+        return int(extra.get("step", 0)), weights_numpy(net)
+    return 0, weights_numpy(PolicyValueNet(spec))
+
+
+def start_selfplay(cfg: AlphaZeroConfig, buffer, store) -> list:
+    gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
+    return [SelfplayWorker.options(num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu)
+            .remote(i, cfg.game, cfg.net.preset, cfg.search, cfg.selfplay, buffer, store,
+                    cfg.run.seed * 1000 + i)
+            for i in range(cfg.run.selfplay_workers)]
+
+
+def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, deadline: float):
+    loop_config = {
+        "spec": {"board": cfg.game.board, "players": cfg.game.players, "preset": cfg.net.preset},
+        "train": cfg.train.model_dump(), "steps": cfg.run.train_steps, "deadline": deadline,
+        "buffer": buffer, "weights": store, "run_dir": str(run_dir), "seed": cfg.run.seed,
+        "publish_every": cfg.run.publish_every, "checkpoint_every": cfg.run.checkpoint_every,
+        "report_every": cfg.run.report_every,
+    }
+    return TorchTrainer(
+        train_worker,
+        train_loop_config=loop_config,
+        scaling_config=ScalingConfig(num_workers=cfg.run.train_workers, use_gpu=cfg.run.use_gpu),
+        run_config=RunConfig(name=cfg.run.name or run_dir.name,
+                             storage_path=str(run_dir / "ray_train"),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+    )
+
+
+class SelfplayPump:
+    """Keeps one ``play_batch`` call in flight per worker and logs their statistics."""
+
+    def __init__(self, workers: list, writer: SummaryWriter):
+        self.workers = workers
+        self.writer = writer
+        self.pending = {w.play_batch.remote(): w for w in workers}
+        self.resume_at: dict = {}
+        self.games = self.samples = self.failures = 0
+        self.t0 = time.perf_counter()
+
+    def poll(self, timeout: float) -> None:
+        ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+        for ref in ready:
+            worker = self.pending.pop(ref)
+            try:
+                stats = ray.get(ref)
+            except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
+                self.failures += 1
+                log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
+                self.pending[worker.play_batch.remote()] = worker
+                continue
+            self.games += stats["games"]
+            self.samples += stats["samples"]
+            elapsed = time.perf_counter() - self.t0
+            self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
+            self.writer.add_scalar("selfplay/nn_batch_fill", stats["nn_batch_fill"], self.games)
+            self.writer.add_scalar("selfplay/model_version", stats["model_version"], self.games)
+            delay = 1.0 if stats["throttle"] else 0.0
+            self.resume_at[worker] = time.perf_counter() + delay
+        now = time.perf_counter()
+        for worker, at in list(self.resume_at.items()):
+            if now >= at:
+                del self.resume_at[worker]
+                self.pending[worker.play_batch.remote()] = worker
+
+    def drain(self, timeout: float) -> None:
+        ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
+        for ref in self.pending:
+            ray.cancel(ref)
+
+
+def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
+    """Run the job in ``run_dir`` (Ray must be initialized); returns the summary."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
+    (run_dir / "tmp").mkdir(exist_ok=True)
+    buffer = ReplayBuffer.remote(cfg.buffer, spill_dir=str(run_dir / "replay"))
+    store = WeightsStore.remote()
+    version, weights = initial_weights(cfg, run_dir)
+    ray.get(publish_weights(store, version, weights))
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    deadline = time.time() + cfg.run.time_budget_s
+    pump = SelfplayPump(start_selfplay(cfg, buffer, store), writer)
+    trainer = make_trainer(cfg, run_dir, buffer, store, deadline)
+    result: dict = {}
+    fit = threading.Thread(target=lambda: result.update(r=trainer.fit()), daemon=True)
+    fit.start()
+    last_log = time.perf_counter()
+    while fit.is_alive():
+        pump.poll(timeout=0.5)
+        if time.perf_counter() - last_log > cfg.run.log_every_s:
+            last_log = time.perf_counter()
+            _log_progress(pump, buffer, store, writer, deadline)
+    pump.drain(timeout=30)
+    shards = ray.get(buffer.save.remote())
+    stats = ray.get(buffer.stats.remote())
+    fit_result = result.get("r")
+    error = getattr(fit_result, "error", None)
+    summary = {
+        "games": pump.games, "samples_generated": pump.samples,
+        "selfplay_failures": pump.failures, "train_step": ray.get(store.version.remote()),
+        "buffer": stats, "new_shards": [str(s) for s in shards],
+        "error": None if error is None else repr(error),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    writer.close()
+    return summary
+
+
+def _log_progress(pump: SelfplayPump, buffer, store, writer, deadline: float) -> None:
+    stats = ray.get(buffer.stats.remote())
+    step = ray.get(store.version.remote())
+    size = stats.get("size", 0)
+    size = sum(size.values()) if isinstance(size, dict) else size
+    writer.add_scalar("buffer/size", size, pump.games)
+    writer.add_scalar("buffer/replay_ratio", stats.get("replay_ratio", 0.0), pump.games)
+    log.info("games %d | samples %d | buffer %d | replay ratio %.2f | published step %d | "
+             "%.0f s left", pump.games, pump.samples, size, stats.get("replay_ratio", 0.0), step,
+             max(0.0, deadline - time.time()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parse_args(argv)
+    try:
+        cfg, run_dir = resolve_config(args)
+    except (FileNotFoundError, ValueError) as e:
+        log.error("bad config: %s", e)
+        return 2
+    if not ray.is_initialized():
+        ray.init(include_dashboard=cfg.run.dashboard)  # joins RAY_ADDRESS under `ray job submit`
+    summary = run(cfg, run_dir)
+    log.info("done: %s", json.dumps({k: v for k, v in summary.items() if k != "buffer"}))
+    return 1 if summary["error"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The main job end to end in a subprocess with the smoke config: exit 0, checkpoints,
+Parquet shards, namespaced TensorBoard metrics; a second run resumes from the checkpoint."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(run_dir: Path, tmp: Path, *extra: str, timeout: int = 420):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    ray_tmp = tempfile.mkdtemp(prefix="rr", dir="/tmp")  # AF_UNIX paths must stay short
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=ray_tmp, TMPDIR=str(tmp))
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "experiments.alphazero", "--config",
+             "experiments/configs/smoke.yaml", "--run-dir", str(run_dir), *extra],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _tags(run_dir: Path) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set()
+    for f in (run_dir / "tensorboard").glob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(f))
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    return tags
+
+
+def test_smoke_run_end_to_end_and_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    first = _run(run_dir, tmp_path, "--train-steps", "20")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["error"] is None and summary["train_step"] == 20 and summary["games"] > 0
+    assert (run_dir / "config.yaml").exists()
+    assert (run_dir / "checkpoints" / "latest.pt").exists()
+    assert (run_dir / "checkpoints" / "best.pt").exists()
+    assert list((run_dir / "replay").glob("square8_2p_*.parquet"))
+    tags = _tags(run_dir)
+    for tag in ("selfplay/games_per_s", "selfplay/nn_batch_fill", "buffer/size",
+                "buffer/replay_ratio", "train/policy_loss", "train/value_loss",
+                "train/samples_per_s", "train/policy_lag"):
+        assert tag in tags, (tag, sorted(tags))
+
+    second = _run(run_dir, tmp_path, "--train-steps", "30")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "resuming from" in second.stderr + second.stdout
+    assert json.loads((run_dir / "summary.json").read_text())["train_step"] == 30
+    assert len(list((run_dir / "replay").glob("*.parquet"))) >= 2
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("game:\n  board: square9\n")
+    out = subprocess.run([sys.executable, "-m", "experiments.alphazero", "--config", str(bad)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "square9" in out.stderr
