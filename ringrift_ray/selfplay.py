@@ -2,8 +2,9 @@
 
 Every decision with more than one legal move is searched (single-move decisions, such as
 most bookkeeping moves, are applied directly). Playout-cap randomization: with probability
-``full_search_prob`` a decision gets the full ``num_simulations`` and becomes a training
-sample; otherwise it gets ``cheap_simulations`` and is not recorded. The first
+``full_search_prob`` a search step gets the full ``num_simulations`` for all its games and
+their decisions become training samples; otherwise it gets ``cheap_simulations`` and is not
+recorded (one draw per step keeps every network batch full). The first
 ``temperature_moves`` decisions of a game sample their move from the improved policy at
 ``temperature``; later ones play the sequential-halving winner.
 
@@ -155,7 +156,8 @@ def play_games(board_type: str, num_players: int, evaluate: EvaluateFn, search: 
                 moves[i] += 1
             else:
                 searched.append(i)
-        full = [i for i in searched if rng.random() < cfg.full_search_prob]
+        # playout-cap randomization per search step (all games share it: full batches)
+        full = searched if rng.random() < cfg.full_search_prob else []
         full_set = set(full)
         for group, scfg in ((full, search), ([i for i in searched if i not in full_set], cheap)):
             if not group:

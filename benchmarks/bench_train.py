@@ -1,0 +1,105 @@
+"""Training throughput (JSON): samples/s of the train step in a plain torch loop and inside
+a Ray Train TorchTrainer worker (1 worker; same net, batch size and steps; startup and the
+first steps excluded). Data: selfplay samples of a tiny net in an in-process SampleStore.
+
+    python benchmarks/bench_train.py --preset small --batch 256 --steps 30
+"""
+
+import argparse
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from ringrift_ray.agent import network_evaluate
+from ringrift_ray.buffer import SampleStore
+from ringrift_ray.config import BufferConfig, SearchConfig, SelfplayConfig, TrainConfig
+from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.selfplay import play_games
+from ringrift_ray.train import make_optimizer, to_tensors, train_step
+
+WARMUP = 3
+
+
+def make_store(board: str, players: int, n: int) -> SampleStore:
+    net = PolicyValueNet(NetSpec(board, players, "tiny")).eval()
+    ev = network_evaluate(lambda obs: infer(net, obs))
+    store = SampleStore(board, players, BufferConfig(capacity=max(n, 1024), min_samples=1),
+                        np.random.default_rng(0))
+    seed = 0
+    while len(store) < n:
+        batch, _ = play_games(board, players, ev, SearchConfig(num_simulations=2),
+                              SelfplayConfig(games_per_batch=8, full_search_prob=1.0),
+                              np.random.default_rng(seed))
+        store.add(batch)
+        seed += 1
+    return store
+
+
+def timed_steps(config: dict) -> float:
+    """Samples/s of ``config['steps']`` train steps after a warm-up (plain or Ray Train)."""
+    torch.set_num_threads(config["threads"])
+    spec = NetSpec(config["board"], config["players"], config["preset"])
+    cfg = TrainConfig(batch_size=config["batch"])
+    net = PolicyValueNet(spec)
+    if config["ray"]:
+        import ray.train.torch
+
+        net = ray.train.torch.prepare_model(net)
+    opt, sched = make_optimizer(net, cfg)
+    store, rng = config["store"], np.random.default_rng(0)
+    t = 0.0
+    for i in range(WARMUP + config["steps"]):
+        start = time.perf_counter()
+        batch = store.sample(cfg.batch_size)
+        train_step(net, opt, sched, to_tensors(batch, rng, cfg.augment), cfg)
+        if i >= WARMUP:
+            t += time.perf_counter() - start
+    rate = config["steps"] * cfg.batch_size / t
+    if config["ray"]:  # Train V2 results carry no metrics without a checkpoint: use a file
+        with open(config["out"], "w") as f:
+            json.dump({"samples_per_s": rate}, f)
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="square8")
+    ap.add_argument("--players", type=int, default=2)
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    config = {"board": args.board, "players": args.players, "preset": args.preset,
+              "batch": args.batch, "steps": args.steps, "threads": args.threads,
+              "store": make_store(args.board, args.players, 4 * args.batch), "ray": False}
+    plain = timed_steps(config)
+
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=max(2, args.threads + 1), include_dashboard=False)
+    with tempfile.TemporaryDirectory() as storage:
+        out = os.path.join(storage, "rate.json")
+        TorchTrainer(
+            timed_steps, train_loop_config={**config, "ray": True, "out": out},
+            scaling_config=ScalingConfig(num_workers=1, resources_per_worker={"CPU": 1}),
+            run_config=RunConfig(name="bench_train", storage_path=storage)).fit()
+        with open(out) as f:
+            in_ray = json.load(f)["samples_per_s"]
+    ray.shutdown()
+    print(json.dumps({"benchmark": "train", **{k: v for k, v in config.items()
+                                               if k not in ("store", "ray")},
+                      "plain_samples_per_s": round(plain, 1),
+                      "ray_train_samples_per_s": round(in_ray, 1),
+                      "ratio": round(in_ray / plain, 3)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
