@@ -157,7 +157,15 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     pump = SelfplayPump(start_selfplay(cfg, buffer, store), writer)
     trainer = make_trainer(cfg, run_dir, buffer, store, deadline)
     result: dict = {}
-    fit = threading.Thread(target=lambda: result.update(r=trainer.fit()), daemon=True)
+
+    def fit_trainer() -> None:
+        try:
+            result["r"] = trainer.fit()
+        except Exception as e:  # Train V2 raises worker failures from fit()
+            log.exception("training failed")
+            result["error"] = e
+
+    fit = threading.Thread(target=fit_trainer, daemon=True)
     fit.start()
     last_log = time.perf_counter()
     while fit.is_alive():
@@ -168,8 +176,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     pump.drain(timeout=30)
     shards = ray.get(buffer.save.remote())
     stats = ray.get(buffer.stats.remote())
-    fit_result = result.get("r")
-    error = getattr(fit_result, "error", None)
+    error = result.get("error") or getattr(result.get("r"), "error", None)
     summary = {
         "games": pump.games, "samples_generated": pump.samples,
         "selfplay_failures": pump.failures, "train_step": ray.get(store.version.remote()),

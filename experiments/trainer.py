@@ -72,6 +72,8 @@ def train_worker(config: dict) -> None:
         return batch
 
     def publish(step: int) -> None:
+        if step <= published[0]:  # nothing new since the last publication (or the start)
+            return
         published[0] = step
         if rank == 0:
             ray.get(publish_weights(store, step, weights_numpy(model)))
