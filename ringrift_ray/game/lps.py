@@ -11,7 +11,6 @@ else does. Field names follow the reference's ``state_extras`` (``lps*``).
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.constants import (
     M_CURRENT,
-    M_HAND,
     M_LPS_CONSEC,
     M_LPS_CONSEC_PLAYER,
     M_LPS_DUE,
@@ -23,17 +22,7 @@ from ringrift_ray.game.constants import (
     M_NUM_PLAYERS,
 )
 from ringrift_ray.game.placement import any_stack_action_strict, gen_placements
-
-
-@njit
-def _material(rings, height, meta, p):
-    if meta[M_HAND + p] > 0:
-        return True
-    for c in range(height.shape[0]):
-        for k in range(height[c]):
-            if rings[c, k] == p:
-                return True
-    return False
+from ringrift_ray.game.stacks import has_material
 
 
 @njit
@@ -48,24 +37,24 @@ def has_real_action(step, rings, height, marker, collapsed, meta, p, scratch):
 def lps_turn_start(step, rings, height, marker, collapsed, meta, cur, scratch):
     """Update the round counters for ``cur`` starting a turn (the win test is ``lps_victory``)."""
     np_ = meta[M_NUM_PLAYERS]
-    if not _material(rings, height, meta, cur):
+    if not has_material(rings, height, meta, cur):
         return
     first = meta[M_LPS_FIRST]
-    if first == 0 or not _material(rings, height, meta, first):
+    if first == 0 or not has_material(rings, height, meta, first):
         meta[M_LPS_ROUND] += 1
         meta[M_LPS_FIRST] = cur
         for p in range(1, np_ + 1):
             meta[M_LPS_MASK + p] = -1
         meta[M_LPS_EXCL_COMPLETED] = 0
         cp = meta[M_LPS_CONSEC_PLAYER]
-        if cp == 0 or not _material(rings, height, meta, cp):
+        if cp == 0 or not has_material(rings, height, meta, cp):
             meta[M_LPS_CONSEC] = 0
             meta[M_LPS_CONSEC_PLAYER] = 0
     elif cur == first and _mask_nonempty(meta, np_):
         count = 0
         excl = 0
         for p in range(1, np_ + 1):
-            if meta[M_LPS_MASK + p] == 1 and _material(rings, height, meta, p):
+            if meta[M_LPS_MASK + p] == 1 and has_material(rings, height, meta, p):
                 count += 1
                 excl = p
         if count != 1:
@@ -101,7 +90,7 @@ def lps_victory(step, rings, height, marker, collapsed, meta, scratch):
     if meta[M_LPS_MASK + cur] != 1:
         return 0
     for q in range(1, meta[M_NUM_PLAYERS] + 1):
-        if q != cand and _material(rings, height, meta, q) and has_real_action(
+        if q != cand and has_material(rings, height, meta, q) and has_real_action(
                 step, rings, height, marker, collapsed, meta, q, scratch):
             return 0
     return cand

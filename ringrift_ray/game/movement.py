@@ -4,6 +4,8 @@ Generation kernels append move records (``constants.F_*`` layout) to ``out`` sta
 ``n`` and return the new row count. ``step [N, D]`` is the board's direction table.
 """
 
+import numpy as np
+
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.constants import (
     F_CAP,
@@ -49,34 +51,55 @@ def gen_simple_moves(step, height, collapsed, c, player, mtype, out, n):
 
 
 @njit
-def gen_captures(step, rings, height, collapsed, c, player, mtype, out, n):
-    """Overtaking capture segments from ``c`` (RR-CANON-R101): the first stack along a
-    direction is the target if its cap height <= ours; any landing beyond it (empty or
-    marker, not collapsed, no stack in between) at distance >= our height."""
-    h = height[c]
-    ch = cap_height(rings, height, c)
+def _first_stack(step, height, collapsed, c, d):
+    """``(cell, distance)`` of the first stack from ``c`` along ``d`` (markers are passed
+    over), or ``(-1, free distance)`` when a collapsed space or the edge comes first."""
+    cur = c
+    k = 0
+    while True:
+        cur = step[cur, d]
+        if cur < 0 or collapsed[cur] != 0:
+            return -1, k
+        k += 1
+        if height[cur] != 0:
+            return cur, k
+
+
+@njit
+def _capture_segments(step, rings, height, collapsed, c, h, ch, player, mtype, out, n, probe):
+    """Capture segments of a stack of height ``h`` and cap ``ch`` at ``c`` (RR-CANON-R101):
+    the first stack along a direction is the target if its cap height <= ``ch``; any landing
+    beyond it (empty or marker, no stack or collapsed space in between) at distance >= ``h``.
+    Emits them, or with ``probe`` returns 1 at the first one."""
     for d in range(step.shape[1]):
-        cur = c
-        k = 0
-        target = -1
-        while True:
-            cur = step[cur, d]
-            if cur < 0 or collapsed[cur] != 0:
-                break
-            k += 1
-            if height[cur] != 0:
-                target = cur
-                break
+        target, k = _first_stack(step, height, collapsed, c, d)
         if target < 0 or cap_height(rings, height, target) > ch:
             continue
+        cur = target
         while True:
             cur = step[cur, d]
             if cur < 0 or collapsed[cur] != 0 or height[cur] != 0:
                 break
             k += 1
             if k >= h:
+                if probe:
+                    return 1
                 n = emit(out, n, mtype, player, c, cur, target)
     return n
+
+
+@njit
+def gen_captures(step, rings, height, collapsed, c, player, mtype, out, n):
+    """Overtaking capture segments of the stack at ``c`` (see `_capture_segments`)."""
+    return _capture_segments(step, rings, height, collapsed, c, height[c],
+                             cap_height(rings, height, c), player, mtype, out, n, False)
+
+
+@njit
+def stack_can_capture(step, rings, height, collapsed, c, h, ch):
+    """True if a stack of height ``h``, cap ``ch`` at ``c`` has an overtaking capture."""
+    none = np.empty((0, 1), dtype=np.int32)
+    return _capture_segments(step, rings, height, collapsed, c, h, ch, 0, 0, none, 0, True) > 0
 
 
 @njit
@@ -85,29 +108,10 @@ def stack_can_act(step, rings, height, collapsed, c, h, ch):
     non-capture move or capture (the no-dead-placement test, RR-CANON-R081/R082).
     Target cap heights are read from the board; ``c`` itself is never a target."""
     for d in range(step.shape[1]):
-        cur = c
-        k = 0
-        target = -1
-        while True:
-            cur = step[cur, d]
-            if cur < 0 or collapsed[cur] != 0:
-                break
-            k += 1
-            if height[cur] != 0:
-                target = cur
-                break
-            if k >= h:
-                return True
-        if target < 0 or cap_height(rings, height, target) > ch:
-            continue
-        while True:
-            cur = step[cur, d]
-            if cur < 0 or collapsed[cur] != 0 or height[cur] != 0:
-                break
-            k += 1
-            if k >= h:
-                return True
-    return False
+        target, k = _first_stack(step, height, collapsed, c, d)
+        if (k - 1 if target >= 0 else k) >= h:
+            return True
+    return stack_can_capture(step, rings, height, collapsed, c, h, ch)
 
 
 @njit
@@ -162,30 +166,3 @@ def apply_movement(step, rings, height, marker, collapsed, order, meta, player, 
     if marker[to] != 0:
         marker[to] = 0
         eliminate_top(rings, height, meta, to, player, 1)
-
-
-@njit
-def stack_can_capture(step, rings, height, collapsed, c, h, ch):
-    """True if a stack of height ``h``, cap ``ch`` at ``c`` has an overtaking capture."""
-    for d in range(step.shape[1]):
-        cur = c
-        k = 0
-        target = -1
-        while True:
-            cur = step[cur, d]
-            if cur < 0 or collapsed[cur] != 0:
-                break
-            k += 1
-            if height[cur] != 0:
-                target = cur
-                break
-        if target < 0 or cap_height(rings, height, target) > ch:
-            continue
-        while True:
-            cur = step[cur, d]
-            if cur < 0 or collapsed[cur] != 0 or height[cur] != 0:
-                break
-            k += 1
-            if k >= h:
-                return True
-    return False

@@ -5,7 +5,7 @@ Kernels take the board arrays of ``constants.py`` (`rings [N, R]` bottom -> top,
 """
 
 from ringrift_ray.game._jit import njit
-from ringrift_ray.game.constants import M_BOARD_ELIM, M_ELIM
+from ringrift_ray.game.constants import M_BOARD_ELIM, M_ELIM, M_HAND
 
 
 @njit
@@ -87,4 +87,17 @@ def has_buried_ring(rings, height, c, player):
     for k in range(height[c] - 1):
         if rings[c, k] == player:
             return True
+    return False
+
+
+@njit
+def has_material(rings, height, meta, player):
+    """True if ``player`` has a ring in hand or in any stack (not permanently eliminated,
+    RR-CANON-R175)."""
+    if meta[M_HAND + player] > 0:
+        return True
+    for c in range(height.shape[0]):
+        for k in range(height[c]):
+            if rings[c, k] == player:
+                return True
     return False

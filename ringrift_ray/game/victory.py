@@ -40,18 +40,7 @@ from ringrift_ray.game.constants import (
     VICTORY_TERRITORY,
 )
 from ringrift_ray.game.lps import lps_turn_start
-
-
-@njit
-def has_material(rings, height, meta, player):
-    """True if ``player`` has a ring in hand or in any stack (not permanently eliminated)."""
-    if meta[M_HAND + player] > 0:
-        return True
-    for c in range(height.shape[0]):
-        for k in range(height[c]):
-            if rings[c, k] == player:
-                return True
-    return False
+from ringrift_ray.game.stacks import has_material
 
 
 @njit
