@@ -178,14 +178,15 @@ def gen_territory(tadj, rings, height, marker, collapsed, meta, player, out, n):
 
 @njit
 def region_border_colour(tadj, marker, collapsed, cells):
-    """Border colour under which ``cells`` (sorted) form a region; 0 if enclosed by
-    collapsed spaces alone, -1 if they form no region."""
-    num = 0
+    """Border colour under which ``cells`` (sorted) form a region, tried in the order of
+    `find_regions` (0 = collapsed spaces only, then each colour that has markers), so a
+    region gets the border its generated move carries; -1 if they form no region."""
+    present = np.zeros(8, dtype=np.bool_)
+    present[0] = True
     for c in range(marker.shape[0]):
-        if marker[c] > num:
-            num = marker[c]
-    for border in range(0, num + 1):
-        if not _passable(marker, collapsed, cells[0], border):
+        present[marker[c]] = True
+    for border in range(0, 8):
+        if not present[border] or not _passable(marker, collapsed, cells[0], border):
             continue
         got = region_cells(tadj, marker, collapsed, cells[0], border)
         if got.shape[0] == cells.shape[0] and np.all(got == cells):
