@@ -3,12 +3,17 @@
     ringrift-ray play --board hex8 --players 3 --seed 1 [--swap-rule] [--max-moves N] [--verbose]
     ringrift-ray bench rules [--seconds 10] [--boards square8 hex8] [--players 2] [--seed 0]
     ringrift-ray export SHARD_DIR --out FILE.npz [--board square8] [--players 2] [--skip-bad]
+    ringrift-ray show --out game.html|pos.svg|pos.png [--board hex8 --players 3 --seed 1]
+                      [--state state.json | --moves moves.txt] [--max-moves N]
+    ringrift-ray match A B [--board square8] [--players 2] [--games 200] [--seed 0] [--sims N]
+                       (A, B: random | heuristic | CHECKPOINT[:SIMS])
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import numpy as np
@@ -91,6 +96,34 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
     e.add_argument("--skip-bad", action="store_true",
                    help="skip corrupt or foreign shards with a warning instead of failing")
+
+    s = sub.add_parser("show", help="draw a game (HTML replay) or a position (SVG / PNG)")
+    s.add_argument("--out", required=True, metavar="FILE",
+                   help="output: .html (step-through replay), .svg or .png (final position)")
+    s.add_argument("--board", choices=BOARD_TYPES, default="square8")
+    s.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
+    s.add_argument("--seed", type=int, default=0, help="seed of the random game")
+    s.add_argument("--max-moves", type=_positive_int, default=None,
+                   help="stop the random game after this many moves")
+    source = s.add_mutually_exclusive_group()
+    source.add_argument("--state", metavar="STATE.json",
+                        help='reference-format state, or {"state": ..., "state_extras": ...}')
+    source.add_argument("--moves", metavar="MOVES.txt",
+                        help="recorded game on --board/--players: one canonical move per line")
+
+    m = sub.add_parser("match", help="play agents against each other; print A's win rate")
+    m.add_argument("agents", nargs=2, metavar="AGENT",
+                   help="random | heuristic | CHECKPOINT[:SIMS] (a net with Gumbel search)")
+    m.add_argument("--board", choices=BOARD_TYPES, default="square8")
+    m.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
+    m.add_argument("--games", type=_positive_int, default=200)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--sims", type=_positive_int, default=32,
+                   help="search simulations of a CHECKPOINT without :SIMS")
+    m.add_argument("--concurrency", type=_positive_int, default=16, help="games at once")
+    m.add_argument("--max-moves", type=_positive_int, default=100_000,
+                   help="move cap per game (a capped game is a draw)")
+    m.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     return parser
 
 
@@ -113,6 +146,85 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
     return n
 
 
+def show(out: str, board_type: str, num_players: int, seed: int = 0,
+         state_file: str | None = None, moves_file: str | None = None,
+         max_moves: int | None = None) -> int:
+    """Draw a position (``.svg`` / ``.png``) or a game (``.html`` replay) to ``out``.
+
+    The source is ``state_file`` (one reference-format position), else ``moves_file`` (a
+    recorded game on ``board_type`` / ``num_players``), else a uniform-random game.
+
+    Returns:
+        The number of moves drawn.
+
+    Raises:
+        OSError: an unreadable input file.
+        ValueError: an unsupported ``out`` suffix, a malformed state file, or an unparseable
+            or illegal move (``IllegalMoveError``), named with its file and move number.
+    """
+    from ringrift_ray import pictures
+
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix not in (".html", ".svg", ".png"):
+        raise ValueError(f"--out {out}: expected a .html, .svg or .png file")
+    if state_file is not None:
+        states, moves = [pictures.load_state_file(state_file)], []
+        title = f"RingRift position {os.path.basename(state_file)}"
+    elif moves_file is not None:
+        moves = pictures.load_moves_file(moves_file)
+        try:
+            states = pictures.replay_from_moves(board_type, num_players, moves)
+        except ValueError as e:
+            raise ValueError(f"{moves_file}: {e}") from None
+        title = f"RingRift {board_type} {num_players}p: {os.path.basename(moves_file)}"
+    else:
+        states, moves = pictures.random_game(board_type, num_players, seed, max_moves)
+        title = f"RingRift {board_type} {num_players}p random game, seed {seed}"
+    if suffix == ".html":
+        pictures.html_replay(states, moves, out, title=title)
+    else:
+        pictures.save_picture(states[-1], out, move=moves[-1] if moves else None,
+                              caption=f"after move {len(moves)}: {moves[-1]}" if moves else None)
+    print(f"wrote {out} ({len(moves)} moves, {len(states)} positions)")
+    return len(moves)
+
+
+def match(specs: list[str], board_type: str, num_players: int, games: int, seed: int = 0,
+          sims: int = 32, concurrency: int = 16, max_moves: int = 100_000,
+          device: str | None = None):
+    """Play ``specs[0]`` against ``specs[1]`` (seats rotated) with a progress bar, and print
+    ``A vs B: win rate W [LO, HI] over N games`` (Wilson 95%) and the per-seat rates.
+
+    Returns:
+        The `evaluate.MatchResult`.
+
+    Raises:
+        FileNotFoundError: a missing checkpoint.
+        ValueError: an unreadable checkpoint or one for another board / player count.
+    """
+    from tqdm import tqdm
+
+    from ringrift_ray import evaluate
+
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    agents = [evaluate.agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
+    with tqdm(total=games, desc=f"{specs[0]} vs {specs[1]}", unit="game") as bar:
+        result = evaluate.play_match(agents, board_type, num_players, games, seed,
+                                     concurrency=concurrency, max_moves=max_moves,
+                                     on_game_end=lambda _: bar.update())
+    lo, hi = result.interval
+    print(f"{specs[0]} vs {specs[1]}: win rate {result.win_rate:.2f} [{lo:.2f}, {hi:.2f}] "
+          f"over {len(result.games)} games")
+    seats = ", ".join(f"seat {d['seat']} {d['win_rate']:.2f} ({d['games']} games)"
+                      for d in result.seat_stats() if d["games"])
+    capped = sum(g.capped for g in result.games)
+    print(f"{specs[0]} by seat: {seats}" + (f"; {capped} games capped (draws)" if capped else ""))
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -130,6 +242,20 @@ def main(argv: list[str] | None = None) -> None:
             export(args.shard_dir, args.out, args.board, args.players, args.skip_bad)
         except (FileNotFoundError, ValueError) as e:
             print(f"ringrift-ray export: error: {e}", file=sys.stderr)
+            sys.exit(1)
+    elif args.command == "show":
+        try:
+            show(args.out, args.board, args.players, args.seed, args.state, args.moves,
+                 args.max_moves)
+        except (OSError, ValueError) as e:
+            print(f"ringrift-ray show: error: {e}", file=sys.stderr)
+            sys.exit(1)
+    elif args.command == "match":
+        try:
+            match(args.agents, args.board, args.players, args.games, args.seed, args.sims,
+                  args.concurrency, args.max_moves, args.device)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"ringrift-ray match: error: {e}", file=sys.stderr)
             sys.exit(1)
 
 
