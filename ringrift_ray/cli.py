@@ -206,10 +206,6 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
 
     from ringrift_ray import evaluate
 
-    if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     agents = [evaluate.agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
     with tqdm(total=games, desc=f"{specs[0]} vs {specs[1]}", unit="game") as bar:
         result = evaluate.play_match(agents, board_type, num_players, games, seed,
