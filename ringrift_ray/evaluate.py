@@ -1,0 +1,377 @@
+"""Evaluation: baseline agents, matches with rotated seats, Elo, and the promotion gate.
+
+Legend: ``B`` states handed to an agent at once, ``P`` players (seats 0..P-1 = players
+1..P), ``A`` agents in a match, ``M`` legal moves of one state.
+
+| piece            | what it is                                                         |
+|------------------|--------------------------------------------------------------------|
+| `Agent`          | a name + ``act(states [B], rng) -> records [B]`` (one move each)   |
+| `random_agent`   | uniform over the legal moves                                       |
+| `heuristic_agent`| greedy one-ply over `heuristic.py`'s hand-weighted evaluation        |
+| `search_agent`   | a checkpoint + Gumbel search at a simulation budget, batched       |
+| `play_match`     | games between agents, seats rotated, several games at once         |
+| `fit_elo`        | (``elo.py``) Bradley-Terry fit on pairwise results, random = 0     |
+| `gate_decision`  | promote a candidate or not, from its win rates (`GateConfig`)      |
+
+A game's *score* for an agent is the share of the rank-1 seats it holds: 1 for a sole win,
+1/2 for a 2-way tie at rank 1, 0 otherwise. Games stopped by the move cap are draws (every
+seat ranked 1). Win rates are mean scores; Wilson intervals treat scores as Bernoulli.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
+from ringrift_ray.game import apply_record, apply_record_inplace, legal_move_records, new_game
+from ringrift_ray.game import ranks as final_ranks
+from ringrift_ray.game.state import GameState
+from ringrift_ray.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
+
+ActFn = Callable[[Sequence[GameState], np.random.Generator], list[np.ndarray]]
+"""``act(states, rng) -> records``: one legal move record `[MOVE_WIDTH]` int32 per live state
+(each with at least one legal move); states are not modified."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A player: ``name`` (used for results and Elo) and its batched move choice ``act``."""
+
+    name: str
+    act: ActFn
+
+
+# ---- baselines -----------------------------------------------------------------------------
+
+
+def random_agent(name: str = "random") -> Agent:
+    """Uniformly random legal moves."""
+
+    def act(states, rng):
+        out = []
+        for s in states:
+            recs = legal_move_records(s)
+            out.append(recs[rng.integers(len(recs))])
+        return out
+
+    return Agent(name, act)
+
+
+def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = None) -> Agent:
+    """Greedy one-ply: apply each legal move, score the result for the mover
+    (`heuristic_score`), play the best (ties broken uniformly at random). A decision with a
+    single legal move (most bookkeeping moves) is played without scoring."""
+
+    def act(states, rng):
+        out = []
+        for s in states:
+            recs = legal_move_records(s)
+            if len(recs) == 1:
+                out.append(recs[0])
+                continue
+            player = s.current_player
+            scores = np.array([heuristic_score(apply_record(s, r), player, weights)
+                               for r in recs])
+            best = np.flatnonzero(scores >= scores.max() - 1e-9)
+            out.append(recs[best[rng.integers(len(best))]])
+        return out
+
+    return Agent(name, act)
+
+
+def search_agent(checkpoint: str | Path, num_simulations: int, *, board: str | None = None,
+                 players: int | None = None, device: str | None = None,
+                 name: str | None = None) -> Agent:
+    """A checkpoint's network with Gumbel search; plays the search's chosen action (the
+    sequential-halving winner). All states of one ``act`` call share each network batch.
+
+    Args:
+        checkpoint: file written by `net.save_checkpoint`.
+        num_simulations: search budget per decision (``SearchConfig.num_simulations``).
+        board, players: when given, the variant the checkpoint must be for.
+        device: torch device of the network; None = cuda when available, else cpu.
+        name: result name; default ``"<file stem>@<sims>"``.
+
+    Raises:
+        FileNotFoundError: no such checkpoint.
+        ValueError: unreadable checkpoint, or one for another board / player count.
+    """
+    from ringrift_ray.agent import game_fns, network_evaluate
+    from ringrift_ray.config import SearchConfig
+    from ringrift_ray.encoding import legal_actions
+    from ringrift_ray.net import infer, load_checkpoint, prepare_for_inference
+    from ringrift_ray.search import gumbel_search
+
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    net, _ = load_checkpoint(checkpoint)
+    spec = net.spec
+    if (board is not None and spec.board != board) or (players is not None
+                                                       and spec.players != players):
+        raise ValueError(f"checkpoint {checkpoint} is for {spec.board} {spec.players}p, "
+                         f"not {board or spec.board} {players or spec.players}p")
+    net = prepare_for_inference(net, device)
+    evaluate = network_evaluate(lambda obs: infer(net, obs, device))
+    cfg = SearchConfig(num_simulations=num_simulations)
+
+    def act(states, rng):
+        out: list = [None] * len(states)
+        legal = [legal_actions(s) for s in states]
+        todo = [i for i, (idx, _) in enumerate(legal) if len(idx) > 1]
+        for i, (_, recs) in enumerate(legal):
+            if len(recs) == 1:
+                out[i] = recs[0]
+        if todo:
+            game = game_fns(states[0].num_players)  # fresh: its legal-move cache is per call
+            results = gumbel_search([states[i] for i in todo], game, evaluate, cfg, rng)
+            for i, res in zip(todo, results, strict=True):
+                idx, recs = legal[i]
+                out[i] = recs[int(np.flatnonzero(idx == res.action)[0])]
+        return out
+
+    return Agent(name or f"{Path(checkpoint).stem}@{num_simulations}", act)
+
+
+# ---- matches -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """One finished (or move-capped) game of a match.
+
+    Attributes:
+        seat_agents: `[P]` agent index sitting at each seat (seat 0 = player 1, who starts).
+        seat_ranks: `[P]` final rank per seat (1 = best, ties share); all 1 when capped.
+        moves: moves applied (bookkeeping moves included).
+        capped: True when the move cap ended the game (a draw).
+    """
+
+    seat_agents: tuple[int, ...]
+    seat_ranks: tuple[int, ...]
+    moves: int
+    capped: bool
+
+    def agent_rank(self, agent: int) -> int | None:
+        """Best rank among ``agent``'s seats, None if it did not play this game."""
+        r = [rk for a, rk in zip(self.seat_agents, self.seat_ranks, strict=True) if a == agent]
+        return min(r) if r else None
+
+    def score(self, agent: int) -> float:
+        """Share of the rank-1 seats held by ``agent``: 1 win, 1/k for a k-way tie, 0 loss."""
+        top = [a for a, rk in zip(self.seat_agents, self.seat_ranks, strict=True) if rk == 1]
+        return top.count(agent) / len(top)
+
+
+@dataclass
+class MatchResult:
+    """Games of one match and their summary from agent 0's point of view."""
+
+    names: list[str]
+    board: str
+    players: int
+    games: list[GameResult] = field(default_factory=list)
+
+    @property
+    def wins(self) -> float:
+        """Agent 0's total score (ties at rank 1 count a share)."""
+        return sum(g.score(0) for g in self.games)
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / max(len(self.games), 1)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Wilson 95% interval of agent 0's win rate."""
+        return wilson_interval(self.wins, len(self.games))
+
+    def seat_stats(self) -> list[dict]:
+        """Per seat: games agent 0 sat there and the win rate of that seat for agent 0."""
+        out = []
+        for seat in range(self.players):
+            mine = [g for g in self.games if g.seat_agents[seat] == 0]
+            score = sum(1.0 / sum(r == 1 for r in g.seat_ranks)
+                        for g in mine if g.seat_ranks[seat] == 1)
+            out.append({"seat": seat + 1, "games": len(mine),
+                        "win_rate": score / len(mine) if mine else float("nan")})
+        return out
+
+    def summary(self) -> dict:
+        lo, hi = self.interval
+        return {"agents": self.names, "board": self.board, "players": self.players,
+                "games": len(self.games), "win_rate": self.win_rate, "interval": [lo, hi],
+                "capped": sum(g.capped for g in self.games), "seats": self.seat_stats()}
+
+
+def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``wins / n`` (``(0, 1)`` when n = 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = wins / n
+    denom = 1.0 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def play_match(agents: Sequence[Agent], board: str, players: int, games: int, seed: int = 0,
+               *, concurrency: int = 16, max_moves: int = 100_000, swap_rule: bool = False,
+               on_game_end: Callable[[GameResult], None] | None = None) -> MatchResult:
+    """Play ``games`` games between ``agents`` with seats rotated.
+
+    Game ``g`` seats agent ``(s + g) % A`` at seat ``s``, so each agent plays each seat
+    equally often when ``games`` is a multiple of ``A`` (two agents, two players: they
+    alternate who starts; two agents, four players: seats 0/2 vs 1/3, then swapped).
+    ``concurrency`` games run at once; each step gives every agent one ``act`` call with all
+    the games where it must choose, so a search agent batches its network calls. Decisions
+    with a single legal move are applied without asking the agent.
+
+    Args:
+        agents: A >= 2 agents; agent 0 is the one whose win rate the summary reports.
+        board, players, swap_rule: the variant.
+        games: number of games.
+        seed: seeds the one generator handed to every agent.
+        concurrency: games in flight at once.
+        max_moves: move cap per game; a capped game is a draw.
+        on_game_end: called with each finished game (e.g. a progress bar).
+
+    Raises:
+        ValueError: fewer than two agents, or a non-positive count.
+    """
+    if len(agents) < 2:
+        raise ValueError(f"a match needs at least two agents, got {len(agents)}")
+    if games < 1 or concurrency < 1 or max_moves < 1:
+        raise ValueError("games, concurrency and max_moves must be positive")
+    rng = np.random.default_rng(seed)
+    result = MatchResult([a.name for a in agents], board, players)
+    num_a = len(agents)
+    seats = [tuple((s + g) % num_a for s in range(players)) for g in range(games)]
+    states: dict[int, GameState] = {}
+    moves: dict[int, int] = {}
+    next_game = 0
+    while states or next_game < games:
+        while len(states) < concurrency and next_game < games:
+            states[next_game] = new_game(board, players, swap_rule=swap_rule)
+            moves[next_game] = 0
+            next_game += 1
+        waiting: dict[int, list[int]] = {}
+        for g, s in states.items():
+            recs = legal_move_records(s)
+            if len(recs) == 1:
+                apply_record_inplace(s, recs[0])
+                moves[g] += 1
+            else:
+                waiting.setdefault(seats[g][s.current_player - 1], []).append(g)
+        for a, group in waiting.items():
+            chosen = agents[a].act([states[g] for g in group], rng)
+            for g, rec in zip(group, chosen, strict=True):
+                apply_record_inplace(states[g], rec)
+                moves[g] += 1
+        for g in [g for g, s in states.items() if not s.is_active or moves[g] >= max_moves]:
+            s = states.pop(g)
+            capped = s.is_active
+            rk = (1,) * players if capped else tuple(final_ranks(s)[p]
+                                                     for p in range(1, players + 1))
+            game = GameResult(seats[g], rk, moves.pop(g), capped)
+            result.games.append(game)
+            if on_game_end is not None:
+                on_game_end(game)
+    return result
+
+
+# ---- Elo -----------------------------------------------------------------------------------
+
+
+def pairwise_outcomes(matches: Iterable[MatchResult]) -> list[tuple[str, str, float]]:
+    """Every game decomposed into pairwise results ``(name_i, name_j, score_i)``: for each
+    pair of seats held by different agents, the better rank scores 1, equal ranks 0.5."""
+    out = []
+    for m in matches:
+        for g in m.games:
+            for s in range(len(g.seat_agents)):
+                for t in range(s + 1, len(g.seat_agents)):
+                    a, b = g.seat_agents[s], g.seat_agents[t]
+                    if m.names[a] == m.names[b]:
+                        continue
+                    rs, rt = g.seat_ranks[s], g.seat_ranks[t]
+                    out.append((m.names[a], m.names[b], 0.5 if rs == rt else float(rs < rt)))
+    return out
+
+
+class GateConfig(BaseModel):
+    """Minimum win rates a candidate needs for promotion; ``None`` disables a check."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_vs_random: float | None = Field(
+        0.85, ge=0.0, le=1.0, description="win rate needed against the uniform random agent")
+    min_vs_heuristic: float | None = Field(
+        0.60, ge=0.0, le=1.0, description="win rate needed against the heuristic agent")
+    min_vs_best: float | None = Field(
+        0.55, ge=0.0, le=1.0, description="win rate needed against the current best model; "
+        "skipped while there is no best (no 'best' result)")
+
+
+def gate_decision(results: Mapping[str, float | MatchResult], cfg: GateConfig | None = None
+                  ) -> tuple[bool, list[str]]:
+    """Decide promotion from a candidate's win rates.
+
+    Args:
+        results: win rate (or the `MatchResult`, candidate as agent 0) against ``"random"``,
+            ``"heuristic"`` and ``"best"``. A missing ``"best"`` skips that check (first
+            model); a missing random/heuristic result fails its (enabled) check.
+        cfg: thresholds (defaults: 0.85, 0.60, 0.55).
+
+    Returns:
+        ``(promote, reasons)``: True when every enabled check passes; one line per check.
+    """
+    cfg = cfg or GateConfig()
+    promote, reasons = True, []
+    for opponent, need in (("random", cfg.min_vs_random), ("heuristic", cfg.min_vs_heuristic),
+                           ("best", cfg.min_vs_best)):
+        if need is None:
+            continue
+        got = results.get(opponent)
+        if got is None:
+            if opponent == "best":
+                reasons.append("vs best: skipped (no current best)")
+            else:
+                promote = False
+                reasons.append(f"vs {opponent}: no result (needs >= {need:.2f})")
+            continue
+        rate = got.win_rate if isinstance(got, MatchResult) else float(got)
+        ok = rate >= need
+        promote = promote and ok
+        reasons.append(f"vs {opponent}: {rate:.3f} {'>=' if ok else '<'} {need:.2f} "
+                       f"({'pass' if ok else 'fail'})")
+    return promote, reasons
+
+
+def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 32,
+                    device: str | None = None) -> Agent:
+    """The agent a command line names: ``random``, ``heuristic`` or ``CHECKPOINT[:SIMS]``
+    (a `search_agent` at SIMS simulations, default ``num_simulations``), named ``spec``.
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist.
+        ValueError: a bad SIMS, an unreadable checkpoint, or one for another variant.
+    """
+    if spec == "random":
+        return random_agent()
+    if spec == "heuristic":
+        return heuristic_agent()
+    path, sims = spec, num_simulations
+    head, sep, tail = spec.rpartition(":")
+    if sep and tail.isdigit() and not Path(spec).exists():
+        path, sims = head, int(tail)
+    if sims < 1:
+        raise ValueError(f"{spec}: the simulation count must be positive")
+    return search_agent(path, sims, board=board, players=players, device=device, name=spec)

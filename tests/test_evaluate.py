@@ -1,0 +1,195 @@
+"""Evaluation: Wilson intervals, Elo fit, promotion gate, matches between agents, the CLI."""
+
+import math
+import re
+import subprocess
+import sys
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from ringrift_ray.evaluate import (
+    GameResult,
+    GateConfig,
+    MatchResult,
+    fit_elo,
+    gate_decision,
+    heuristic_agent,
+    heuristic_score,
+    pairwise_outcomes,
+    play_match,
+    random_agent,
+    search_agent,
+    wilson_interval,
+)
+from ringrift_ray.game import apply_record_inplace, legal_move_records, new_game
+
+# ---- Wilson interval -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("wins", "n", "expected"), [
+    (5, 10, (0.2366, 0.7634)),
+    (10, 10, (0.7225, 1.0)),
+    (0, 10, (0.0, 0.2775)),
+    (62, 100, (0.5221, 0.7090)),
+])
+def test_wilson_interval_known_values(wins, n, expected):
+    lo, hi = wilson_interval(wins, n)
+    assert lo == pytest.approx(expected[0], abs=1e-4)
+    assert hi == pytest.approx(expected[1], abs=1e-4)
+
+
+def test_wilson_interval_without_games_is_uninformative():
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+# ---- Elo -------------------------------------------------------------------------------------
+
+
+def test_elo_fit_recovers_known_strengths():
+    true = {"random": 0.0, "heuristic": 250.0, "net_a": 500.0, "net_b": 650.0, "weak": -150.0}
+    rng = np.random.default_rng(0)
+    outcomes = []
+    for a, b in combinations(true, 2):
+        p = 1.0 / (1.0 + 10 ** ((true[b] - true[a]) / 400))
+        wins = rng.random(3000) < p
+        outcomes += [(a, b, float(w)) for w in wins]
+    elo = fit_elo(outcomes)
+    assert elo["random"] == 0.0
+    for name, want in true.items():
+        assert elo[name] == pytest.approx(want, abs=25), (name, elo)
+
+
+def test_elo_draws_count_half_and_perfect_records_stay_finite():
+    even = fit_elo([("random", "b", 0.5)] * 50)
+    assert even["b"] == pytest.approx(0.0, abs=1e-6)
+    sweep = fit_elo([("strong", "random", 1.0)] * 100)
+    assert math.isfinite(sweep["strong"]) and sweep["strong"] > 800
+    with pytest.raises(ValueError):
+        fit_elo([("a", "b", 1.5)])
+
+
+def test_multiplayer_games_decompose_into_pairwise_results():
+    match = MatchResult(["x", "y"], "hex8", 4, [GameResult((0, 1, 0, 1), (1, 3, 2, 3), 99, False)])
+    as_x = [s if a == "x" else 1.0 - s for a, _, s in pairwise_outcomes([match])]
+    # seats of the same agent are not compared; x's seats beat both y seats
+    assert as_x == [1.0] * 4
+    assert match.games[0].score(0) == 1.0 and match.games[0].agent_rank(1) == 3
+    tie = GameResult((0, 1), (1, 1), 10, True)
+    assert tie.score(0) == 0.5
+    assert pairwise_outcomes([MatchResult(["x", "y"], "hex8", 2, [tie])]) == [("x", "y", 0.5)]
+
+
+# ---- promotion gate --------------------------------------------------------------------------
+
+
+def test_gate_promotes_only_when_every_threshold_is_met():
+    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.65, "best": 0.56})
+    assert ok and len(reasons) == 3 and all("pass" in r for r in reasons)
+    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.59, "best": 0.7})
+    assert not ok and any("heuristic" in r and "fail" in r for r in reasons)
+    assert not gate_decision({"random": 0.84, "heuristic": 0.9, "best": 0.9})[0]
+    assert not gate_decision({"random": 0.9, "heuristic": 0.9, "best": 0.54})[0]
+    # the boundary passes; no best yet skips that check; a missing baseline fails
+    assert gate_decision({"random": 0.85, "heuristic": 0.60, "best": 0.55})[0]
+    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.7})
+    assert ok and any("skipped" in r for r in reasons)
+    assert not gate_decision({"random": 0.9})[0]
+
+
+def test_gate_is_configurable_and_accepts_match_results():
+    cfg = GateConfig(min_vs_random=0.5, min_vs_heuristic=None, min_vs_best=0.7)
+    assert gate_decision({"random": 0.6, "best": 0.7}, cfg)[0]
+    assert not gate_decision({"random": 0.6, "best": 0.69}, cfg)[0]
+    won = MatchResult(["cand", "random"], "square8", 2,
+                      [GameResult((0, 1), (1, 2), 50, False)] * 9
+                      + [GameResult((1, 0), (1, 2), 50, False)])
+    assert won.win_rate == 0.9
+    assert gate_decision({"random": won, "heuristic": 0.61})[0]
+    with pytest.raises(ValueError):
+        GateConfig(min_vs_random=0.9, unknown=1)
+    with pytest.raises(ValueError):
+        GateConfig(min_vs_best=1.5)
+
+
+# ---- matches ---------------------------------------------------------------------------------
+
+
+def test_random_vs_random_is_even_and_seats_rotate():
+    result = play_match([random_agent("a"), random_agent("b")], "hex8", 2, 200, seed=3)
+    assert len(result.games) == 200
+    assert 0.4 <= result.win_rate <= 0.6, result.summary()
+    lo, hi = result.interval
+    assert lo < 0.5 < hi
+    assert [s["games"] for s in result.seat_stats()] == [100, 100]  # alternate who starts
+
+
+def test_seats_rotate_with_more_players_than_agents_and_moves_are_capped():
+    result = play_match([random_agent("a"), random_agent("b")], "square8", 4, 4, seed=0,
+                        max_moves=30)
+    assert sorted(g.seat_agents for g in result.games) == [(0, 1, 0, 1), (0, 1, 0, 1),
+                                                          (1, 0, 1, 0), (1, 0, 1, 0)]
+    assert all(g.capped and g.seat_ranks == (1, 1, 1, 1) and g.moves == 30
+               for g in result.games)
+    assert result.win_rate == 0.5  # agent 0 holds half of the tied rank-1 seats
+
+
+@pytest.mark.parametrize("board", ["square8", "hex8"])
+def test_heuristic_beats_random_clearly(board):
+    result = play_match([heuristic_agent(), random_agent()], board, 2, 40, seed=1)
+    assert result.win_rate >= 0.8, result.summary()
+
+
+def test_heuristic_score_is_symmetric_at_the_start_and_exact_at_the_end():
+    state = new_game("square8", 2)
+    assert heuristic_score(state, 1) == heuristic_score(state, 2) == 0.0
+    rng = np.random.default_rng(0)
+    while state.is_active:
+        records = legal_move_records(state)
+        apply_record_inplace(state, records[rng.integers(len(records))])
+    winner = state.winner
+    assert heuristic_score(state, winner) == 1000.0
+    assert heuristic_score(state, 3 - winner) == -1000.0
+
+
+def test_checkpoint_agent_plays_end_to_end(tmp_path):
+    from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
+
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(PolicyValueNet(NetSpec("square8", 2, "tiny")), path)
+    agent = search_agent(path, 4, board="square8", players=2, device="cpu")
+    assert agent.name == "tiny@4"
+    result = play_match([agent, random_agent()], "square8", 2, 2, seed=0, max_moves=80)
+    assert len(result.games) == 2 and all(g.moves > 0 for g in result.games)
+    with pytest.raises(ValueError, match="hex8"):
+        search_agent(path, 4, board="hex8", players=2)
+    with pytest.raises(FileNotFoundError):
+        search_agent(tmp_path / "missing.pt", 4)
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "ringrift_ray.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_match_prints_the_result_line(tmp_path):
+    proc = _cli("match", "random", "heuristic", "--games", "6", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^random vs heuristic: win rate \d\.\d\d \[\d\.\d\d, \d\.\d\d\] "
+                     r"over 6 games$", proc.stdout, re.MULTILINE), proc.stdout
+
+
+def test_cli_match_reports_a_missing_or_foreign_checkpoint(tmp_path):
+    proc = _cli("match", "nope.pt:8", "random", "--games", "2", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "checkpoint not found: nope.pt" in proc.stderr
+    from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
+
+    save_checkpoint(PolicyValueNet(NetSpec("hex8", 2, "tiny")), tmp_path / "hex.pt")
+    proc = _cli("match", "hex.pt", "random", "--board", "square8", "--games", "2", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "is for hex8 2p, not square8 2p" in proc.stderr
