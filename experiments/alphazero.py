@@ -11,6 +11,13 @@ cluster. The run directory receives the resolved config (``config.yaml``), check
 Parquet replay shards (``replay/``), TensorBoard logs (``tensorboard/``) and ``summary.json``.
 Re-running with the same run directory resumes from the latest checkpoint and the spilled
 replay data.
+
+With ``eval.enabled`` the trainer publishes *candidates* and an `Evaluator` actor gates
+them: selfplay follows only promoted weights. The evaluator writes
+``checkpoints/candidate_<version>.pt``, ``checkpoints/promoted.pt`` and the league table
+``league.json`` (``ringrift-ray elo RUN_DIR`` prints and plots it); the driver logs
+``eval/*`` to TensorBoard with the candidate version as step. After training, the newest
+candidate is evaluated too (up to ``eval.final_timeout_s``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from torch.utils.tensorboard import SummaryWriter
 
+from actors.evaluator import Evaluator
 from actors.replay_buffer import ReplayBuffer
 from actors.selfplay_worker import SelfplayWorker
 from actors.weights import WeightsStore, publish_weights
@@ -64,13 +72,16 @@ def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
 
 
 def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
-    """Weights to start selfplay with: the latest checkpoint of this run, else a fresh net."""
+    """Weights to start selfplay with: with evaluation on, the last promoted checkpoint of
+    this run; else (or when none) the latest checkpoint; else a fresh net."""
     spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
-    latest = run_dir / "checkpoints" / "latest.pt"
-    if latest.exists():
-        net, extra = load_checkpoint(latest, expect=spec)
-        log.info("resuming from %s (step %s)", latest, extra.get("step"))
-        return int(extra.get("step", 0)), weights_numpy(net)
+    checkpoints = run_dir / "checkpoints"
+    for path in ([checkpoints / "promoted.pt"] if cfg.eval.enabled else []) + [
+            checkpoints / "latest.pt"]:
+        if path.exists():
+            net, extra = load_checkpoint(path, expect=spec)
+            log.info("resuming from %s (step %s)", path, extra.get("step"))
+            return int(extra.get("step", 0)), weights_numpy(net)
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
@@ -142,6 +153,72 @@ class SelfplayPump:
             ray.cancel(ref)
 
 
+class EvalPump:
+    """Keeps one ``Evaluator.evaluate_next`` call in flight and logs ``eval/*`` metrics
+    (step = candidate version). An evaluator failure is logged and stops evaluation:
+    selfplay keeps the last promoted weights."""
+
+    IDLE_S = 2.0  # wait before asking again when no new candidate existed
+
+    def __init__(self, evaluator, writer: SummaryWriter):
+        self.evaluator = evaluator
+        self.writer = writer
+        self.pending = evaluator.evaluate_next.remote()
+        self.resume_at = 0.0
+        self.evaluated = self.promoted = 0
+        self.error: Exception | None = None
+
+    def poll(self) -> None:
+        if self.error is not None:
+            return
+        if self.pending is None:
+            if time.perf_counter() >= self.resume_at:
+                self.pending = self.evaluator.evaluate_next.remote()
+            return
+        ready, _ = ray.wait([self.pending], timeout=0)
+        if ready:
+            self._collect()
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the call in flight, then evaluate the newest candidate (within
+        ``timeout`` seconds overall)."""
+        deadline = time.perf_counter() + timeout
+        for _ in range(2):
+            if self.error is not None:
+                return
+            if self.pending is None:
+                self.pending = self.evaluator.evaluate_next.remote()
+            ready, _ = ray.wait([self.pending], timeout=max(0.0, deadline - time.perf_counter()))
+            if not ready:
+                log.warning("evaluation still running after %.0f s; not waiting", timeout)
+                ray.cancel(self.pending)
+                return
+            if self._collect() is None:
+                return
+
+    def _collect(self) -> dict | None:
+        ref, self.pending = self.pending, None
+        try:
+            entry = ray.get(ref)
+        except ray.exceptions.RayError as e:
+            log.error("evaluator failed; selfplay keeps the last promoted weights: %s", e)
+            self.error = e
+            return None
+        if entry is None:
+            self.resume_at = time.perf_counter() + self.IDLE_S
+            return None
+        self.evaluated += 1
+        self.promoted += entry["promoted"]
+        step = entry["version"]
+        self.writer.add_scalar("eval/elo", entry["elo_at_eval"], step)
+        for key, r in entry["results"].items():
+            self.writer.add_scalar(f"eval/winrate_vs_{key}", r["win_rate"], step)
+        self.writer.flush()
+        log.info("evaluated candidate %d: elo %.0f, %s", step, entry["elo_at_eval"],
+                 "promoted" if entry["promoted"] else "not promoted")
+        return entry
+
+
 def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     """Run the job in ``run_dir`` (Ray must be initialized); returns the summary."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -149,13 +226,20 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
     (run_dir / "tmp").mkdir(exist_ok=True)
     buffer = ReplayBuffer.remote(cfg.buffer, spill_dir=str(run_dir / "replay"))
-    store = WeightsStore.remote()
+    store = WeightsStore.remote()  # what selfplay plays (promoted weights with eval on)
     version, weights = initial_weights(cfg, run_dir)
     ray.get(publish_weights(store, version, weights))
     writer = SummaryWriter(str(run_dir / "tensorboard"))
     deadline = time.time() + cfg.run.time_budget_s
     pump = SelfplayPump(start_selfplay(cfg, buffer, store), writer)
-    trainer = make_trainer(cfg, run_dir, buffer, store, deadline)
+    evals, trainer_store = None, store
+    if cfg.eval.enabled:
+        trainer_store = WeightsStore.remote()  # candidates
+        evaluator = Evaluator.options(num_cpus=cfg.eval.cpus).remote(
+            trainer_store, store, str(run_dir), cfg.game, cfg.net.preset, cfg.eval,
+            cfg.run.seed)
+        evals = EvalPump(evaluator, writer)
+    trainer = make_trainer(cfg, run_dir, buffer, trainer_store, deadline)
     result: dict = {}
 
     def fit_trainer() -> None:
@@ -170,19 +254,29 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     last_log = time.perf_counter()
     while fit.is_alive():
         pump.poll(timeout=0.5)
+        if evals is not None:
+            evals.poll()
         if time.perf_counter() - last_log > cfg.run.log_every_s:
             last_log = time.perf_counter()
-            _log_progress(pump, buffer, store, writer, deadline)
+            _log_progress(pump, buffer, trainer_store, writer, deadline)
     pump.drain(timeout=30)
+    if evals is not None:
+        evals.finish(timeout=cfg.eval.final_timeout_s)
     shards = ray.get(buffer.save.remote())
     stats = ray.get(buffer.stats.remote())
     error = result.get("error") or getattr(result.get("r"), "error", None)
     summary = {
         "games": pump.games, "samples_generated": pump.samples,
-        "selfplay_failures": pump.failures, "train_step": ray.get(store.version.remote()),
+        "selfplay_failures": pump.failures,
+        "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": stats, "new_shards": [str(s) for s in shards],
         "error": None if error is None else repr(error),
     }
+    if evals is not None:
+        summary.update({
+            "league": str(run_dir / "league.json"), "evaluated": evals.evaluated,
+            "promoted": evals.promoted, "selfplay_version": ray.get(store.version.remote()),
+            "eval_error": None if evals.error is None else repr(evals.error)})
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     writer.close()
     return summary
@@ -208,11 +302,19 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         log.error("bad config: %s", e)
         return 2
+    try:  # a run directory to resume must hold readable checkpoints for this configuration
+        spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+        for name in ("latest.pt", "promoted.pt"):
+            if (run_dir / "checkpoints" / name).exists():
+                load_checkpoint(run_dir / "checkpoints" / name, expect=spec)
+    except ValueError as e:
+        log.error("cannot resume %s: %s", run_dir, e)
+        return 2
     if not ray.is_initialized():
         ray.init(include_dashboard=cfg.run.dashboard)  # joins RAY_ADDRESS under `ray job submit`
     summary = run(cfg, run_dir)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items() if k != "buffer"}))
-    return 1 if summary["error"] else 0
+    return 1 if summary["error"] or summary.get("eval_error") else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
                       [--state state.json | --moves moves.txt] [--max-moves N]
     ringrift-ray match A B [--board square8] [--players 2] [--games 200] [--seed 0] [--sims N]
                        (A, B: random | heuristic | CHECKPOINT[:SIMS])
+    ringrift-ray elo RUN_DIR [--out elo.png]
 """
 
 from __future__ import annotations
@@ -124,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-moves", type=_positive_int, default=100_000,
                    help="move cap per game (a capped game is a draw)")
     m.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+
+    r = sub.add_parser("elo", help="print a run's league table and plot Elo over time/steps")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json)")
+    r.add_argument("--out", default="elo.png", metavar="FILE.png",
+                   help="PNG of Elo against wall time and training steps (default elo.png)")
     return parser
 
 
@@ -221,6 +227,27 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
     return result
 
 
+def elo(run_dir: str, out: str) -> dict:
+    """Print the league table of ``run_dir`` and save the Elo plot to ``out``.
+
+    Returns:
+        The league table (``ringrift_ray.league``).
+
+    Raises:
+        FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
+        ValueError: an unreadable ``league.json``.
+    """
+    from ringrift_ray import league
+
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(f"run directory not found: {run_dir}")
+    table = league.load_league(os.path.join(run_dir, "league.json"))
+    print(league.format_table(table))
+    league.plot_elo(table, out)
+    print(f"wrote {out}")
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -252,6 +279,12 @@ def main(argv: list[str] | None = None) -> None:
                   args.concurrency, args.max_moves, args.device)
         except (FileNotFoundError, ValueError) as e:
             print(f"ringrift-ray match: error: {e}", file=sys.stderr)
+            sys.exit(1)
+    elif args.command == "elo":
+        try:
+            elo(args.run_dir, args.out)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"ringrift-ray elo: error: {e}", file=sys.stderr)
             sys.exit(1)
 
 

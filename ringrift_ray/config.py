@@ -146,6 +146,42 @@ class RunSettings(_Frozen):
     dashboard: bool = Field(False, description="start the Ray dashboard with a local Ray")
 
 
+class GateConfig(_Frozen):
+    """Minimum win rates a candidate needs for promotion; ``None`` disables a check."""
+
+    min_vs_random: float | None = Field(
+        0.85, ge=0.0, le=1.0, description="win rate needed against the uniform random agent")
+    min_vs_heuristic: float | None = Field(
+        0.60, ge=0.0, le=1.0, description="win rate needed against the heuristic agent")
+    min_vs_best: float | None = Field(
+        0.55, ge=0.0, le=1.0, description="win rate needed against the current best model; "
+        "skipped while there is no best (no 'best' result)")
+
+
+class EvalConfig(_Frozen):
+    """Background evaluation and gating in the main job (``actors/evaluator.py``).
+
+    When enabled, the trainer publishes *candidates*; the evaluator plays each new one
+    against random, heuristic and the current best, refits Elo, and promotes it to selfplay
+    when it passes ``gate``. The first candidate (no best yet) meets random and heuristic
+    only. When disabled, selfplay follows the trainer's newest weights directly.
+    """
+
+    enabled: bool = Field(False, description="evaluate and gate candidates; selfplay follows "
+                          "promoted weights only")
+    games: int = Field(20, ge=1, description="games per opponent (seats rotated)")
+    simulations: int = Field(32, ge=1, description="search simulations per decision of the "
+                             "candidate and the best model")
+    max_moves: int = Field(3000, ge=1, description="move cap per evaluation game (a capped "
+                           "game is a draw)")
+    concurrency: int = Field(16, ge=1, description="evaluation games played at once")
+    cpus: float = Field(1.0, ge=0, description="CPUs reserved for the evaluator actor (0 "
+                        "shares the selfplay/training CPUs, e.g. in tests)")
+    final_timeout_s: float = Field(600.0, ge=0, description="seconds the job waits after "
+                                   "training for the newest candidate's evaluation")
+    gate: GateConfig = Field(default_factory=GateConfig, description="promotion thresholds")
+
+
 class AlphaZeroConfig(_Frozen):
     """Everything the main job needs; one YAML file per board x player count."""
 
@@ -156,6 +192,7 @@ class AlphaZeroConfig(_Frozen):
     buffer: BufferConfig = Field(default_factory=lambda: BufferConfig(), description="replay")
     train: TrainConfig = Field(default_factory=TrainConfig, description="optimization")
     run: RunSettings = Field(default_factory=RunSettings, description="resources, budgets")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="evaluation and gating")
 
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)

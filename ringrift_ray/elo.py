@@ -62,6 +62,3 @@ def fit_elo(outcomes: Iterable[tuple[str, str, float]], anchor: str = "random",
             break
     r -= r[index[anchor]] if anchor in index else r.mean()
     return {n: float(ELO_SCALE * r[i]) for n, i in index.items()}
-
-
-# ---- promotion gate --------------------------------------------------------------------------

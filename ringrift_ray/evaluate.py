@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from ringrift_ray.config import GateConfig  # also importable from here
 from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
 from ringrift_ray.game import apply_record, apply_record_inplace, legal_move_records, new_game
 from ringrift_ray.game import ranks as final_ranks
@@ -304,20 +304,6 @@ def pairwise_outcomes(matches: Iterable[MatchResult]) -> list[tuple[str, str, fl
                     rs, rt = g.seat_ranks[s], g.seat_ranks[t]
                     out.append((m.names[a], m.names[b], 0.5 if rs == rt else float(rs < rt)))
     return out
-
-
-class GateConfig(BaseModel):
-    """Minimum win rates a candidate needs for promotion; ``None`` disables a check."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_vs_random: float | None = Field(
-        0.85, ge=0.0, le=1.0, description="win rate needed against the uniform random agent")
-    min_vs_heuristic: float | None = Field(
-        0.60, ge=0.0, le=1.0, description="win rate needed against the heuristic agent")
-    min_vs_best: float | None = Field(
-        0.55, ge=0.0, le=1.0, description="win rate needed against the current best model; "
-        "skipped while there is no best (no 'best' result)")
 
 
 def gate_decision(results: Mapping[str, float | MatchResult], cfg: GateConfig | None = None

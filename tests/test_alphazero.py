@@ -1,5 +1,6 @@
 """The main job end to end in a subprocess with the smoke config: exit 0, checkpoints,
-Parquet shards, namespaced TensorBoard metrics; a second run resumes from the checkpoint."""
+Parquet shards, namespaced TensorBoard metrics, the evaluator's league table and promoted
+checkpoint; a second run resumes from the checkpoint and continues the league."""
 
 import json
 import os
@@ -49,13 +50,26 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     tags = _tags(run_dir)
     for tag in ("selfplay/games_per_s", "selfplay/nn_batch_fill", "buffer/size",
                 "buffer/replay_ratio", "train/policy_loss", "train/value_loss",
-                "train/samples_per_s", "train/policy_lag"):
+                "train/samples_per_s", "train/policy_lag", "eval/elo",
+                "eval/winrate_vs_random", "eval/winrate_vs_heuristic"):
         assert tag in tags, (tag, sorted(tags))
+    assert summary["eval_error"] is None and summary["evaluated"] >= 1
+    league = json.loads(Path(summary["league"]).read_text())
+    assert league["versions"] and league["versions"][-1]["version"] == 20
+    oldest = league["versions"][0]
+    assert set(oldest["results"]) == {"random", "heuristic"}  # no best yet
+    assert oldest["promoted"] and league["best"] is not None  # the smoke gate always promotes
+    assert (run_dir / "checkpoints" / "promoted.pt").exists()
+    assert (run_dir / "checkpoints" / f"candidate_{oldest['version']}.pt").exists()
 
     second = _run(run_dir, tmp_path, "--train-steps", "30")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming from" in second.stderr + second.stdout
     assert json.loads((run_dir / "summary.json").read_text())["train_step"] == 30
+    league = json.loads((run_dir / "league.json").read_text())
+    assert league["versions"][-1]["version"] == 30
+    assert "best" in league["versions"][-1]["results"]
+    assert "eval/winrate_vs_best" in _tags(run_dir)
     assert len(list((run_dir / "replay").glob("*.parquet"))) >= 2
 
 
@@ -66,3 +80,15 @@ def test_bad_config_is_a_clear_error(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert "square9" in out.stderr
+
+
+def test_corrupt_checkpoint_in_run_dir_is_a_clear_error(tmp_path):
+    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"not a checkpoint")
+    out = subprocess.run([sys.executable, "-m", "experiments.alphazero", "--config",
+                          "experiments/configs/smoke.yaml", "--run-dir", str(tmp_path / "run")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "latest.pt" in out.stderr and "not a readable checkpoint" in out.stderr
+    assert ckpt.read_bytes() == b"not a checkpoint"  # nothing overwritten

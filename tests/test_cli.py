@@ -66,3 +66,35 @@ def test_bench_rules_prints_json(tmp_path):
     assert r["reference_moves_per_s"] == 383.0
     assert r["speedup_kernel"] == pytest.approx(r["kernel"]["moves_per_s"] / 383.0)
     assert md.read_text().startswith("| board |")
+
+
+def test_elo_prints_the_league_table_and_saves_a_png(tmp_path):
+    from test_evaluator import first_matches, synthetic_match
+
+    from ringrift_ray import league
+    from ringrift_ray.config import GateConfig
+
+    table = league.new_league("square8", 2, now=0.0)
+    league.record_evaluation(table, 10, 10, "c10", first_matches(), GateConfig(), now=600.0)
+    second = {"random": synthetic_match("v20", "random", 10, 0),
+              "heuristic": synthetic_match("v20", "heuristic", 5, 5),
+              "best": synthetic_match("v20", "v10", 4, 6)}
+    league.record_evaluation(table, 20, 20, "c20", second, GateConfig(), now=1200.0)
+    run_dir = tmp_path / "run"
+    league.save_league(table, run_dir / "league.json")
+    proc = _cli("elo", str(run_dir), "--out", "elo.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "league square8 2p: 2 versions, best v10"
+    assert "promoted" in lines[1] and "elo" in lines[1]
+    assert lines[2].split()[:2] == ["10", "10"] and lines[2].endswith("yes")
+    assert lines[3].split()[:2] == ["20", "20"] and lines[3].endswith("no")
+    assert (tmp_path / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_elo_reports_a_missing_run_dir_or_league(tmp_path):
+    proc = _cli("elo", str(tmp_path / "nope"), cwd=tmp_path)
+    assert proc.returncode == 1 and "run directory not found" in proc.stderr
+    proc = _cli("elo", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 1 and "league table not found" in proc.stderr
+    assert not (tmp_path / "elo.png").exists()
