@@ -208,10 +208,12 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
         FileNotFoundError: a missing checkpoint.
         ValueError: an unreadable checkpoint or one for another board / player count.
     """
+    import torch
     from tqdm import tqdm
 
     from ringrift_ray import evaluate
 
+    torch.set_num_threads(1)  # small batched searches: more threads only contend (2-core: 60x)
     agents = [evaluate.agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
     with tqdm(total=games, desc=f"{specs[0]} vs {specs[1]}", unit="game") as bar:
         result = evaluate.play_match(agents, board_type, num_players, games, seed,
