@@ -108,7 +108,7 @@ class SelfplayStats:
 
     @property
     def nn_batch_fill(self) -> float:
-        """Mean positions per network call / games per batch (set by `play_games`)."""
+        """Mean positions per network call (divide by games per batch for a fill ratio)."""
         return self.net_positions / max(self.net_batches, 1)
 
 

@@ -195,6 +195,17 @@ def region_border_colour(tadj, marker, collapsed, cells):
 
 
 @njit
+def _enqueue_markers(adj_row, marker, inside, seen, queue, k):
+    """Append the unseen marker cells outside the region among ``adj_row``; returns k."""
+    for nb in adj_row:
+        if nb >= 0 and not inside[nb] and marker[nb] != 0 and not seen[nb]:
+            seen[nb] = True
+            queue[k] = nb
+            k += 1
+    return k
+
+
+@njit
 def border_markers(tadj, badj, marker, inside):
     """Markers that collapse with a processed region (reference behaviour): markers of any
     colour outside the region next to it, grown through further markers along ``badj``."""
@@ -203,24 +214,12 @@ def border_markers(tadj, badj, marker, inside):
     queue = np.empty(n, dtype=np.int32)
     k = 0
     for c in range(n):
-        if not inside[c]:
-            continue
-        for j in range(tadj.shape[1]):
-            nb = tadj[c, j]
-            if nb >= 0 and not inside[nb] and marker[nb] != 0 and not seen[nb]:
-                seen[nb] = True
-                queue[k] = nb
-                k += 1
+        if inside[c]:
+            k = _enqueue_markers(tadj[c], marker, inside, seen, queue, k)
     head = 0
     while head < k:
-        c = queue[head]
+        k = _enqueue_markers(badj[queue[head]], marker, inside, seen, queue, k)
         head += 1
-        for j in range(badj.shape[1]):
-            nb = badj[c, j]
-            if nb >= 0 and not inside[nb] and marker[nb] != 0 and not seen[nb]:
-                seen[nb] = True
-                queue[k] = nb
-                k += 1
     return queue[:k]
 
 
