@@ -22,7 +22,6 @@ import ray.train.torch
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from actors.weights import publish_weights
 from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
 from ringrift_ray.train import TrainConfig, make_optimizer, train_loop, weights_numpy
 
@@ -75,8 +74,8 @@ def train_worker(config: dict) -> None:
         if step <= published[0]:  # nothing new since the last publication (or the start)
             return
         published[0] = step
-        if rank == 0:
-            ray.get(publish_weights(store, step, weights_numpy(model)))
+        if rank == 0:  # the store puts (and owns) the copy: readers outlive this worker
+            ray.get(store.publish.remote(step, weights_numpy(model)))
 
     def report(step: int, metrics: dict) -> None:
         clock[1] += metrics["samples"]

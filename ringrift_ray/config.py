@@ -62,6 +62,10 @@ class SelfplayConfig(_Frozen):
     temperature: float = Field(1.0, gt=0.0, description="sampling temperature of the opening")
     max_moves: int = Field(3000, ge=1, description="move cap per game (bookkeeping moves "
                            "included); capped games get value target 0 for every seat")
+    value_target_q_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="value target = (1 - w) * game outcome + w * root "
+        "search value (w = 0: AlphaZero's outcome target; mixing in the search value bootstraps "
+        "what the search saw, which speeds early learning)")
     policy_top_k: int = Field(32, ge=1, description="policy-target entries kept per sample "
                               "(largest probabilities, renormalized)")
 
@@ -121,8 +125,9 @@ class TrainConfig(_Frozen):
 class NetConfig(_Frozen):
     """Which network to train."""
 
-    preset: Literal["tiny", "small", "medium"] = Field(
-        "small", description="tiny (tests), small (CPU), medium (GPU, 12x192)")
+    preset: Literal["tiny", "compact", "small", "medium"] = Field(
+        "small", description="tiny (tests), compact (2-core CPU), small (CPU), medium (GPU, "
+        "12x192)")
 
 
 class RunSettings(_Frozen):

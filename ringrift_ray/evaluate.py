@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ringrift_ray.config import GateConfig  # also importable from here
+from ringrift_ray.config import GateConfig, SearchConfig  # GateConfig also importable here
 from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
 from ringrift_ray.game import apply_record, apply_record_inplace, legal_move_records, new_game
 from ringrift_ray.game import ranks as final_ranks
@@ -87,7 +87,7 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
 
 def search_agent(checkpoint: str | Path, num_simulations: int, *, board: str | None = None,
                  players: int | None = None, device: str | None = None,
-                 name: str | None = None) -> Agent:
+                 name: str | None = None, search: SearchConfig | None = None) -> Agent:
     """A checkpoint's network with Gumbel search; plays the search's chosen action (the
     sequential-halving winner). All states of one ``act`` call share each network batch.
 
@@ -97,13 +97,14 @@ def search_agent(checkpoint: str | Path, num_simulations: int, *, board: str | N
         board, players: when given, the variant the checkpoint must be for.
         device: torch device of the network; None = cuda when available, else cpu.
         name: result name; default ``"<file stem>@<sims>"``.
+        search: the other search parameters (default `SearchConfig` defaults);
+            ``num_simulations`` overrides its budget.
 
     Raises:
         FileNotFoundError: no such checkpoint.
         ValueError: unreadable checkpoint, or one for another board / player count.
     """
     from ringrift_ray.agent import game_fns, network_evaluate
-    from ringrift_ray.config import SearchConfig
     from ringrift_ray.encoding import legal_actions
     from ringrift_ray.net import infer, load_checkpoint, prepare_for_inference
     from ringrift_ray.search import gumbel_search
@@ -120,7 +121,7 @@ def search_agent(checkpoint: str | Path, num_simulations: int, *, board: str | N
                          f"not {board or spec.board} {players or spec.players}p")
     net = prepare_for_inference(net, device)
     evaluate = network_evaluate(lambda obs: infer(net, obs, device))
-    cfg = SearchConfig(num_simulations=num_simulations)
+    cfg = (search or SearchConfig()).model_copy(update={"num_simulations": num_simulations})
 
     def act(states, rng):
         out: list = [None] * len(states)

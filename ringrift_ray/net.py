@@ -10,6 +10,7 @@ Presets (parameters on square8 2p / square19 2p):
 | preset | blocks x filters | square8 | square19 | use                         |
 |--------|------------------|---------|----------|-----------------------------|
 | tiny   | 2 x 16           | 22.8 k  | 24.3 k   | tests                       |
+| compact| 4 x 32           | 97.5 k  | 99.0 k   | CPU, 2 cores (learning run) |
 | small  | 6 x 64           | 0.505 M | 0.508 M  | CPU default                 |
 | medium | 12 x 192         | 8.46 M  | 8.47 M   | GPU (reference v3 scale)    |
 
@@ -27,7 +28,7 @@ from torch import nn
 
 from ringrift_ray.encoding import ENCODING_VERSION, NUM_GLOBAL, NUM_PLANES, layout
 
-PRESETS = {"tiny": (2, 16), "small": (6, 64), "medium": (12, 192)}
+PRESETS = {"tiny": (2, 16), "compact": (4, 32), "small": (6, 64), "medium": (12, 192)}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ Samples (`SampleBatch`, columnar numpy):
 
 Value targets come from the final ranks (1st +1, last -1, linear between, ties share);
 seats beyond the player count are 0; a game stopped by ``max_moves`` gives 0 to every seat.
+With ``value_target_q_weight`` w > 0 the target is ``(1 - w) * outcome + w * root value``
+of the recorded search (the "average z and q" target of Oracle's Connect-4 AlphaZero study).
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ def play_games(board_type: str, num_players: int, evaluate: EvaluateFn, search: 
             for i, res in zip(group, results, strict=True):
                 if i in full_set:
                     records[i].append((states[i].copy(), *_top_k(res.actions, res.policy,
-                                                                  cfg.policy_top_k)))
+                                                                  cfg.policy_top_k),
+                                       res.root_value))
                 action = res.action
                 if decisions[i] < cfg.temperature_moves:
                     p = res.policy ** (1.0 / cfg.temperature)
@@ -176,7 +179,8 @@ def play_games(board_type: str, num_players: int, evaluate: EvaluateFn, search: 
                 moves[i] += 1
                 stats.searched_moves += 1
         live = [i for i in live if states[i].is_active and moves[i] < cfg.max_moves]
-    batch = _to_batch(board_type, num_players, states, records, model_version, first_game_id)
+    batch = _to_batch(board_type, num_players, states, records, model_version, first_game_id,
+                      cfg.value_target_q_weight)
     stats.games = len(states)
     stats.moves = int(moves.sum())
     stats.samples = len(batch)
@@ -194,19 +198,21 @@ def _counting(evaluate: EvaluateFn, stats: SelfplayStats) -> EvaluateFn:
     return wrapped
 
 
-def _to_batch(board_type, num_players, finals, records, model_version, first_game_id
-              ) -> SampleBatch:
+def _to_batch(board_type, num_players, finals, records, model_version, first_game_id,
+              q_weight: float = 0.0) -> SampleBatch:
     states, indices, values, offsets, seat_values, meta = [], [], [], [0], [], []
     for gi, (final, recs) in enumerate(zip(finals, records, strict=True)):
         by_player = (np.zeros(num_players) if final.is_active
                      else rank_values(ranks(final), num_players))
-        for s, actions, probs in recs:
+        for s, actions, probs, root_value in recs:
             states.append(s)
             indices.append(actions)
             values.append(probs)
             offsets.append(offsets[-1] + len(actions))
             v = np.zeros(SEATS, dtype=np.float32)
-            v[:num_players] = values_to_seats(s, by_player)
+            target = by_player if q_weight == 0.0 else (
+                (1.0 - q_weight) * by_player + q_weight * root_value[:num_players])
+            v[:num_players] = values_to_seats(s, target)
             seat_values.append(v)
             meta.append((s.current_player, int(s.meta[K.M_HISTORY]), first_game_id + gi))
     n = len(states)

@@ -9,6 +9,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from ringrift_ray.config import SearchConfig
 from ringrift_ray.evaluate import (
     GameResult,
     GateConfig,
@@ -162,6 +163,12 @@ def test_checkpoint_agent_plays_end_to_end(tmp_path):
     assert agent.name == "tiny@4"
     result = play_match([agent, random_agent()], "square8", 2, 2, seed=0, max_moves=80)
     assert len(result.games) == 2 and all(g.moves > 0 for g in result.games)
+    # the other search parameters come from `search`; the budget from num_simulations
+    narrow = search_agent(path, 4, device="cpu", search=SearchConfig(
+        num_simulations=999, max_num_considered_actions=2))
+    assert narrow.name == "tiny@4"
+    result = play_match([narrow, random_agent()], "square8", 2, 2, seed=0, max_moves=40)
+    assert len(result.games) == 2
     with pytest.raises(ValueError, match="hex8"):
         search_agent(path, 4, board="hex8", players=2)
     with pytest.raises(FileNotFoundError):

@@ -28,8 +28,9 @@ def test_forward_shapes(board_type, players):
 
 def test_preset_sizes_match_docstring():
     counts = {p: num_parameters(PolicyValueNet(NetSpec("square8", 2, p)))
-              for p in ("tiny", "small", "medium")}
+              for p in ("tiny", "compact", "small", "medium")}
     assert 20_000 < counts["tiny"] < 25_000
+    assert 95_000 < counts["compact"] < 100_000
     assert 0.45e6 < counts["small"] < 0.55e6
     assert 8.0e6 < counts["medium"] < 9.0e6
 

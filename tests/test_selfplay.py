@@ -56,3 +56,29 @@ def test_concat_rebases_policy_offsets():
     assert len(c) == len(a) + len(b)
     i = len(a) + 3
     assert np.array_equal(c.policy(i)[0], b.policy(3)[0])
+
+
+def test_value_target_mixes_outcome_and_root_value():
+    """A net valuing every position (+0.5, -0.5) for players (1, 2): far from any terminal the
+    root value is exactly that, so w = 1 targets are it (seat-relative) and w = 0.5 the mean
+    with the outcome."""
+    def evaluate(states):
+        logits = np.zeros((len(states), num_actions("square8")), dtype=np.float32)
+        return logits, np.tile(np.array([[0.5, -0.5]], dtype=np.float32), (len(states), 1))
+
+    def run(w):
+        cfg = SelfplayConfig(games_per_batch=2, full_search_prob=1.0, temperature_moves=0,
+                             value_target_q_weight=w)
+        batch, _ = play_games("square8", 2, evaluate, SearchConfig(num_simulations=4), cfg,
+                              np.random.default_rng(3))
+        return batch
+
+    z, q, half = run(0.0), run(1.0), run(0.5)
+    assert len(z) == len(q) == len(half) and np.array_equal(z.ply, q.ply)  # same games
+    assert set(np.abs(z.values[:, :2]).ravel().tolist()) == {1.0}
+    early = q.ply < 8
+    assert early.sum() >= 4
+    sign = np.where(q.to_move[early] == 1, 1.0, -1.0)
+    assert np.allclose(q.values[early, 0], 0.5 * sign) and np.allclose(q.values[early, 1],
+                                                                         -0.5 * sign)
+    assert np.allclose(half.values, 0.5 * z.values + 0.5 * q.values, atol=1e-6)
