@@ -263,31 +263,26 @@ def main(argv: list[str] | None = None) -> None:
 
         bench_rules.run_from_args(args)
     elif args.command == "export":
-        try:
-            export(args.shard_dir, args.out, args.board, args.players, args.skip_bad)
-        except (FileNotFoundError, ValueError) as e:
-            print(f"ringrift-ray export: error: {e}", file=sys.stderr)
-            sys.exit(1)
+        _run("export", lambda: export(args.shard_dir, args.out, args.board, args.players,
+                                      args.skip_bad))
     elif args.command == "show":
-        try:
-            show(args.out, args.board, args.players, args.seed, args.state, args.moves,
-                 args.max_moves)
-        except (OSError, ValueError) as e:
-            print(f"ringrift-ray show: error: {e}", file=sys.stderr)
-            sys.exit(1)
+        _run("show", lambda: show(args.out, args.board, args.players, args.seed, args.state,
+                                  args.moves, args.max_moves), errors=(OSError, ValueError))
     elif args.command == "match":
-        try:
-            match(args.agents, args.board, args.players, args.games, args.seed, args.sims,
-                  args.concurrency, args.max_moves, args.device)
-        except (FileNotFoundError, ValueError) as e:
-            print(f"ringrift-ray match: error: {e}", file=sys.stderr)
-            sys.exit(1)
+        _run("match", lambda: match(args.agents, args.board, args.players, args.games,
+                                    args.seed, args.sims, args.concurrency, args.max_moves,
+                                    args.device))
     elif args.command == "elo":
-        try:
-            elo(args.run_dir, args.out)
-        except (FileNotFoundError, ValueError) as e:
-            print(f"ringrift-ray elo: error: {e}", file=sys.stderr)
-            sys.exit(1)
+        _run("elo", lambda: elo(args.run_dir, args.out))
+
+
+def _run(command: str, call, errors: tuple = (FileNotFoundError, ValueError)) -> None:
+    """Run ``call``; an input error in ``errors`` ends in one line on stderr and exit 1."""
+    try:
+        call()
+    except errors as e:
+        print(f"ringrift-ray {command}: error: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -210,8 +210,7 @@ def _to_batch(board_type, num_players, finals, records, model_version, first_gam
             values.append(probs)
             offsets.append(offsets[-1] + len(actions))
             v = np.zeros(SEATS, dtype=np.float32)
-            target = by_player if q_weight == 0.0 else (
-                (1.0 - q_weight) * by_player + q_weight * root_value[:num_players])
+            target = (1.0 - q_weight) * by_player + q_weight * root_value[:num_players]
             v[:num_players] = values_to_seats(s, target)
             seat_values.append(v)
             meta.append((s.current_player, int(s.meta[K.M_HISTORY]), first_game_id + gi))
