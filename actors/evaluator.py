@@ -3,18 +3,21 @@
 The trainer publishes candidates to one `WeightsStore`; selfplay follows another (the
 *promoted* store). The driver keeps one `Evaluator.evaluate_next` call in flight; each call
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
-saves it to ``checkpoints/candidate_<version>.pt``, plays ``EvalConfig.games`` games against
+builds its network from the weights in memory, plays ``EvalConfig.games`` games against
 random, heuristic and the current best (the first candidate, with no best yet, meets the
 baselines only), refits Elo over all games so far and applies the promotion gate
-(`ringrift_ray.league`). A promoted candidate is published to the promoted store and copied
-to ``checkpoints/promoted.pt``. ``league.json`` is rewritten after every evaluation, and a
-new Evaluator on the same run directory continues its league (resume).
+(`ringrift_ray.league`). For the user, each candidate is also written to
+``checkpoints/candidate_<version>.pt``; a promoted candidate is published to the promoted
+store and copied to ``checkpoints/promoted.pt``. ``league.json`` is rewritten after every
+evaluation, and a new Evaluator on the same run directory continues its league (resume:
+the best network is read back from its checkpoint once).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import ray
@@ -22,48 +25,60 @@ import torch
 
 from actors.errors import log_and_raise
 from ringrift_ray import league
-from ringrift_ray.config import EvalConfig, GameConfig
+from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.evaluate import search_agent
-from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
-from ringrift_ray.train import load_weights_numpy
+from ringrift_ray.net import (
+    NetSpec,
+    PolicyValueNet,
+    load_checkpoint,
+    load_weights_numpy,
+    save_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """`Evaluator.evaluate_next`'s answer: one candidate's evaluation (its league entry)."""
+
+    version: int  # the candidate's published version (train step)
+    elo: float  # Elo right after this evaluation (random = 0)
+    promoted: bool
+    win_rates: dict[str, float]  # opponent ("random", "heuristic", "best") -> win rate
+    reasons: tuple[str, ...]  # one line per gate check
+
+
 @ray.remote
 class Evaluator:
-    """Plays candidates against random, heuristic and the best; keeps ``league.json``."""
+    """Plays candidates against random, heuristic and the best; keeps ``league.json``.
 
-    def __init__(self, candidates, promoted, run_dir: str, game: GameConfig, preset: str,
-                 cfg: EvalConfig, seed: int = 0):
-        """
-        Args:
-            candidates: `WeightsStore` the trainer publishes to.
-            promoted: `WeightsStore` selfplay follows; promoted candidates go there.
-            run_dir: the run directory (``league.json``, ``checkpoints/``).
-            game, preset: the variant and network preset of the candidates.
-            cfg: games, simulations and the promotion gate.
-            seed: base seed of the matches (plus the version).
+    Args:
+        candidates: `WeightsStore` the trainer publishes to.
+        promoted: `WeightsStore` selfplay follows; promoted candidates go there.
+        run_dir: the run directory (``league.json``, ``checkpoints/``).
+        cfg: the job's config (game, net, eval; ``run.seed`` + version seeds the matches).
 
-        Raises:
-            ValueError: an existing ``league.json`` that is unreadable or for another variant.
-        """
-        torch.set_num_threads(max(1, int(cfg.cpus)))  # more threads than cores: 50x slower
+    Raises:
+        ValueError: an existing ``league.json`` that is unreadable or for another variant,
+            or an unreadable best checkpoint.
+    """
+
+    def __init__(self, candidates, promoted, run_dir: str, cfg: AlphaZeroConfig):
+        torch.set_num_threads(max(1, int(cfg.eval.cpus)))  # more threads than cores: 50x slower
         self.candidates, self.promoted = candidates, promoted
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / "league.json"
-        self.game, self.spec, self.cfg, self.seed = game, NetSpec(game.board, game.players,
-                                                                  preset), cfg, seed
-        self.league = league.load_or_new(self.path, game.board, game.players)
+        self.cfg = cfg
+        self.spec = NetSpec.from_config(cfg.game, cfg.net)
+        self.league = league.load_or_new(self.path, cfg.game.board, cfg.game.players)
+        best = self.league["best"]
+        self.best_net = (load_checkpoint(best["checkpoint"], expect=self.spec)[0]
+                         if best else None)
 
     @log_and_raise
-    def evaluate_next(self) -> dict | None:
-        """Evaluate the newest unevaluated candidate.
-
-        Returns:
-            Its league entry (``version``, ``step``, ``results``, ``elo``, ``promoted``,
-            ``reasons``; see `ringrift_ray.league`), or None when no new candidate exists.
-        """
+    def evaluate_next(self) -> Evaluation | None:
+        """Evaluate the newest unevaluated candidate; None when no new candidate exists."""
         latest = ray.get(self.candidates.latest.remote(league.last_version(self.league)))
         if latest is None:
             return None
@@ -74,31 +89,36 @@ class Evaluator:
         checkpoint = self.run_dir / "checkpoints" / f"candidate_{version}.pt"
         save_checkpoint(net, checkpoint, step=version, version=version)
         best = self.league["best"]
+        game = self.cfg.game
         matches = league.play_candidate(
-            self._agent(checkpoint, league.candidate_name(version)),
-            self._agent(best["checkpoint"], best["name"]) if best else None,
-            self.game.board, self.game.players, self.cfg, seed=self.seed + version,
-            swap_rule=self.game.swap_rule)
+            self._agent(net, league.candidate_name(version)),
+            self._agent(self.best_net, best["name"]) if best else None,
+            game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
+            swap_rule=game.swap_rule)
         entry = league.record_evaluation(self.league, version, version, str(checkpoint),
-                                         matches, self.cfg.gate)
+                                         matches, self.cfg.eval.gate)
         if entry["promoted"]:
-            self._promote(version, weights, checkpoint)
+            self._promote(version, weights, net, checkpoint)
         league.save_league(self.league, self.path)
         log.info("candidate %d: elo %.1f, promoted %s (%s)", version, entry["elo"],
                  entry["promoted"], "; ".join(entry["reasons"]))
-        return entry
+        return Evaluation(
+            version=version, elo=entry["elo_at_eval"], promoted=entry["promoted"],
+            win_rates={k: r["win_rate"] for k, r in entry["results"].items()},
+            reasons=tuple(entry["reasons"]))
 
-    def _agent(self, checkpoint: str | Path, name: str):
-        return search_agent(checkpoint, self.cfg.simulations, board=self.game.board,
-                            players=self.game.players, device="cpu", name=name)
+    def _agent(self, net: PolicyValueNet, name: str):
+        return search_agent(net, self.cfg.eval.simulations, name=name, device="cpu")
 
-    def _promote(self, version: int, weights: dict, checkpoint: Path) -> None:
+    def _promote(self, version: int, weights: dict, net: PolicyValueNet,
+                 checkpoint: Path) -> None:
         current = ray.get(self.promoted.version.remote())
         if version > current:  # the store owns a copy: the trainer may exit before selfplay
             ray.get(self.promoted.publish.remote(version, weights))
         else:
             log.warning("promoted store already at version %d; candidate %d not republished",
                         current, version)
+        self.best_net = net
         tmp = checkpoint.with_name("promoted.pt.tmp")
         shutil.copyfile(checkpoint, tmp)
         tmp.replace(checkpoint.with_name("promoted.pt"))

@@ -1,8 +1,9 @@
 """`ReplayBuffer` actor: a thin Ray wrapper over `ringrift_ray.buffer.ReplayStore`.
 
-Selfplay workers call ``add.remote(batch)`` and wait while the reply says ``throttle``;
-trainers call ``ray.get(buffer.sample.remote(n, board, players))`` and retry later on None.
-Returned `SampleBatch` arrays travel zero-copy (read-only) through the object store.
+Selfplay workers call ``add.remote(batch)`` and wait while the `AddReply` says
+``throttle``; trainers call ``ray.get(buffer.sample.remote(n, board, players))`` and retry
+later on None. Returned `SampleBatch` arrays travel zero-copy (read-only) through the
+object store.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import ray
 
 from actors.errors import log_and_raise
-from ringrift_ray.buffer import ReplayStore
+from ringrift_ray.buffer import AddReply, BufferStats, ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.samples import SampleBatch
 
 
 @ray.remote
@@ -24,16 +25,17 @@ class ReplayBuffer:
         spill_dir: Parquet shard directory for `save`; its shards are loaded on start, so
             a new actor with the same ``spill_dir`` resumes a killed one's saved samples.
         seed: seed of the sampling randomness.
+        policy_width: padded policy entries per sample (the selfplay ``policy_top_k``).
     """
 
     @log_and_raise
     def __init__(self, cfg: BufferConfig, spill_dir: str | None = None,
-                 seed: int | None = None) -> None:
-        self.store = ReplayStore(cfg, spill_dir=spill_dir, seed=seed)
+                 seed: int | None = None, policy_width: int = 32) -> None:
+        self.store = ReplayStore(cfg, spill_dir=spill_dir, seed=seed, policy_width=policy_width)
 
     @log_and_raise
-    def add(self, batch: SampleBatch) -> dict:
-        """Append samples; returns ``{"size": int, "throttle": bool}``."""
+    def add(self, batch: SampleBatch) -> AddReply:
+        """Append samples; the reply holds the size and whether selfplay should wait."""
         return self.store.add(batch)
 
     @log_and_raise
@@ -43,9 +45,8 @@ class ReplayBuffer:
         return self.store.sample(n, board, players)
 
     @log_and_raise
-    def stats(self) -> dict:
-        """Sizes per configuration, inserts_per_s, samples_per_s, replay_ratio,
-        policy_lag (see `ReplayStore.stats`)."""
+    def stats(self) -> BufferStats:
+        """Sizes, rates, replay ratio and model versions (see `ReplayStore.stats`)."""
         return self.store.stats()
 
     @log_and_raise

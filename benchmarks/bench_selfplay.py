@@ -10,9 +10,9 @@ import time
 import numpy as np
 import torch
 
-from ringrift_ray.agent import network_evaluate
-from ringrift_ray.config import SearchConfig, SelfplayConfig
+from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 
 
@@ -29,12 +29,15 @@ def main() -> None:
     net = PolicyValueNet(NetSpec(args.board, args.players, args.preset)).eval()
     evaluate = network_evaluate(lambda obs: infer(net, obs))
     cfg = SelfplayConfig(games_per_batch=args.games)
-    play_games(args.board, args.players, evaluate, SearchConfig(num_simulations=2),
-               SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
+    play_games(
+        GameConfig(board=args.board, players=args.players), evaluate,
+        SearchConfig(num_simulations=2),
+        SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
     t = time.perf_counter()
-    batch, stats = play_games(args.board, args.players, evaluate,
-                              SearchConfig(num_simulations=args.sims), cfg,
-                              np.random.default_rng(0))
+    batch, stats = play_games(
+        GameConfig(board=args.board, players=args.players), evaluate,
+        SearchConfig(num_simulations=args.sims), cfg,
+        np.random.default_rng(0))
     wall = time.perf_counter() - t
     print(json.dumps({
         "benchmark": "selfplay", "board": args.board, "players": args.players,

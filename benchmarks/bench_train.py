@@ -14,10 +14,10 @@ import time
 import numpy as np
 import torch
 
-from ringrift_ray.agent import network_evaluate
 from ringrift_ray.buffer import SampleStore
-from ringrift_ray.config import BufferConfig, SearchConfig, SelfplayConfig, TrainConfig
+from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig, TrainConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
@@ -31,9 +31,10 @@ def make_store(board: str, players: int, n: int) -> SampleStore:
                         np.random.default_rng(0))
     seed = 0
     while len(store) < n:
-        batch, _ = play_games(board, players, ev, SearchConfig(num_simulations=2),
-                              SelfplayConfig(games_per_batch=8, full_search_prob=1.0),
-                              np.random.default_rng(seed))
+        batch, _ = play_games(
+            GameConfig(board=board, players=players), ev, SearchConfig(num_simulations=2),
+            SelfplayConfig(games_per_batch=8, full_search_prob=1.0),
+            np.random.default_rng(seed))
         store.add(batch)
         seed += 1
     return store

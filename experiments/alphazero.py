@@ -1,28 +1,49 @@
 """The main job: selfplay actors + replay buffer + Ray Train (TorchTrainer) for a time or
 step budget.
 
-    python -m experiments.alphazero --config experiments/configs/square8_2p.yaml [--run-dir DIR]
+    python -m experiments.alphazero --config experiments/configs/square8_2p.yaml \\
+        [--run-dir DIR] [--set train.lr=1e-3 --set run.selfplay_workers=4 ...]
     RAY_AUTH_MODE=token ray job submit --working-dir . -- \\
         python -m experiments.alphazero --config experiments/configs/square8_2p.yaml
 
 Without a running cluster it starts a local Ray; under ``ray job submit`` it joins the
-cluster. The run directory receives the resolved config (``config.yaml``), checkpoints
-(``checkpoints/latest.pt``, ``best.pt``; Ray Train's resumable ones under ``ray_train/``),
-Parquet replay shards (``replay/``), TensorBoard logs (``tensorboard/``) and ``summary.json``.
+cluster. ``--set KEY=VALUE`` (repeatable, dotted keys) overrides any config field through
+`config.with_overrides`; an unknown key or a bad value is an error naming it (exit 2).
 Re-running with the same run directory resumes from the latest checkpoint and the spilled
 replay data.
 
 With ``eval.enabled`` the trainer publishes *candidates* and an `Evaluator` actor gates
-them: selfplay follows only promoted weights. The evaluator writes
-``checkpoints/candidate_<version>.pt``, ``checkpoints/promoted.pt`` and the league table
-``league.json`` (``ringrift-ray elo RUN_DIR`` prints and plots it); the driver logs
-``eval/*`` to TensorBoard with the candidate version as step. After training, the newest
-candidate is evaluated too (up to ``eval.final_timeout_s``).
+them: selfplay follows only promoted weights; the driver logs ``eval/*`` to TensorBoard
+with the candidate version as step. After training, the newest candidate is evaluated too
+(up to ``eval.final_timeout_s``).
+
+The run directory:
+
+| path                              | written by                  | read by                        |
+|-----------------------------------|-----------------------------|--------------------------------|
+| ``config.yaml``                   | driver (resolved config)    | the user                       |
+| ``checkpoints/latest.pt``         | trainer rank 0 (`_save`)    | driver on resume, ``match``    |
+| ``checkpoints/best.pt``           | trainer rank 0 (lowest      | the user, ``match``            |
+|                                   | smoothed train loss)        |                                |
+| ``checkpoints/candidate_<v>.pt``  | evaluator                   | evaluator on resume (the best) |
+| ``checkpoints/promoted.pt``       | evaluator                   | driver on resume (selfplay)    |
+| ``ray_train/<run name>/``         | Ray Train (checkpoints)     | trainer `_restore` on resume   |
+| ``replay/*.parquet``              | replay buffer (`save`)      | replay buffer on start,        |
+|                                   |                             | ``ringrift-ray export``        |
+| ``league.json``                   | evaluator                   | evaluator on resume,           |
+|                                   |                             | ``ringrift-ray elo``           |
+| ``tensorboard/``                  | driver (selfplay/*,         | TensorBoard                    |
+|                                   | buffer/*, eval/*), trainer  |                                |
+|                                   | rank 0 (train/*)            |                                |
+| ``summary.json``                  | driver at the end           | the user, tests                |
+| ``tmp/``                          | Ray Train checkpoint        | Ray Train (copies them)        |
+|                                   | staging (``TMPDIR``)        |                                |
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -36,14 +57,14 @@ from ray.train import CheckpointConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from torch.utils.tensorboard import SummaryWriter
 
-from actors.evaluator import Evaluator
+from actors.evaluator import Evaluation, Evaluator
 from actors.replay_buffer import ReplayBuffer
-from actors.selfplay_worker import SelfplayWorker
-from actors.weights import WeightsStore, publish_weights
+from actors.selfplay_worker import BatchReport, SelfplayWorker
+from actors.weights import WeightsStore
 from experiments.trainer import train_worker
-from ringrift_ray.config import AlphaZeroConfig, load_yaml
-from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint
-from ringrift_ray.train import weights_numpy
+from ringrift_ray.buffer import BufferStats
+from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
+from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
 
 log = logging.getLogger("alphazero")
 
@@ -54,19 +75,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--run-dir", help="output directory (default runs/<config name>)")
     ap.add_argument("--time-budget", type=float, help="override run.time_budget_s (seconds)")
     ap.add_argument("--train-steps", type=int, help="override run.train_steps")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config field by its dotted key, e.g. train.lr=1e-3 "
+                    "(repeatable; the value is read as YAML)")
     return ap.parse_args(argv)
 
 
 def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
-    cfg = load_yaml(args.config, AlphaZeroConfig)
-    run = {}
+    """The config file with ``--set``, ``--time-budget`` and ``--train-steps`` applied,
+    and the run directory.
+
+    Raises:
+        FileNotFoundError: no config file.
+        ValueError: a bad config file, override key or value (the message names it).
+    """
+    overrides = parse_overrides(args.set)
     if args.time_budget is not None:
-        run["time_budget_s"] = args.time_budget
+        overrides["run.time_budget_s"] = args.time_budget
     if args.train_steps is not None:
-        run["train_steps"] = args.train_steps
-    if run:
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=run)})
-        cfg = AlphaZeroConfig.model_validate(cfg.model_dump())
+        overrides["run.train_steps"] = args.train_steps
+    cfg = with_overrides(load_yaml(args.config, AlphaZeroConfig), overrides)
     run_dir = Path(args.run_dir or Path("runs") / Path(args.config).stem).resolve()
     return cfg, run_dir
 
@@ -74,7 +102,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
 def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
     """Weights to start selfplay with: with evaluation on, the last promoted checkpoint of
     this run; else (or when none) the latest checkpoint; else a fresh net."""
-    spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+    spec = NetSpec.from_config(cfg.game, cfg.net)
     checkpoints = run_dir / "checkpoints"
     for path in ([checkpoints / "promoted.pt"] if cfg.eval.enabled else []) + [
             checkpoints / "latest.pt"]:
@@ -88,19 +116,13 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
 def start_selfplay(cfg: AlphaZeroConfig, buffer, store) -> list:
     gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
     return [SelfplayWorker.options(num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu)
-            .remote(i, cfg.game, cfg.net.preset, cfg.search, cfg.selfplay, buffer, store,
-                    cfg.run.seed * 1000 + i)
+            .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
             for i in range(cfg.run.selfplay_workers)]
 
 
 def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, deadline: float):
-    loop_config = {
-        "spec": {"board": cfg.game.board, "players": cfg.game.players, "preset": cfg.net.preset},
-        "train": cfg.train.model_dump(), "steps": cfg.run.train_steps, "deadline": deadline,
-        "buffer": buffer, "weights": store, "run_dir": str(run_dir), "seed": cfg.run.seed,
-        "publish_every": cfg.run.publish_every, "checkpoint_every": cfg.run.checkpoint_every,
-        "report_every": cfg.run.report_every,
-    }
+    loop_config = {"cfg": cfg, "run_dir": str(run_dir), "deadline": deadline,
+                   "buffer": buffer, "weights": store}
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
@@ -127,19 +149,19 @@ class SelfplayPump:
         for ref in ready:
             worker = self.pending.pop(ref)
             try:
-                stats = ray.get(ref)
+                report: BatchReport = ray.get(ref)
             except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
                 self.failures += 1
                 log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
                 self.pending[worker.play_batch.remote()] = worker
                 continue
-            self.games += stats["games"]
-            self.samples += stats["samples"]
+            self.games += report.games
+            self.samples += report.samples
             elapsed = time.perf_counter() - self.t0
             self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
-            self.writer.add_scalar("selfplay/nn_batch_fill", stats["nn_batch_fill"], self.games)
-            self.writer.add_scalar("selfplay/model_version", stats["model_version"], self.games)
-            delay = 1.0 if stats["throttle"] else 0.0
+            self.writer.add_scalar("selfplay/nn_batch_fill", report.nn_batch_fill, self.games)
+            self.writer.add_scalar("selfplay/model_version", report.model_version, self.games)
+            delay = 1.0 if report.throttle else 0.0
             self.resume_at[worker] = time.perf_counter() + delay
         now = time.perf_counter()
         for worker, at in list(self.resume_at.items()):
@@ -196,10 +218,10 @@ class EvalPump:
             if self._collect() is None:
                 return
 
-    def _collect(self) -> dict | None:
+    def _collect(self) -> Evaluation | None:
         ref, self.pending = self.pending, None
         try:
-            entry = ray.get(ref)
+            entry: Evaluation | None = ray.get(ref)
         except ray.exceptions.RayError as e:
             log.error("evaluator failed; selfplay keeps the last promoted weights: %s", e)
             self.error = e
@@ -208,14 +230,13 @@ class EvalPump:
             self.resume_at = time.perf_counter() + self.IDLE_S
             return None
         self.evaluated += 1
-        self.promoted += entry["promoted"]
-        step = entry["version"]
-        self.writer.add_scalar("eval/elo", entry["elo_at_eval"], step)
-        for key, r in entry["results"].items():
-            self.writer.add_scalar(f"eval/winrate_vs_{key}", r["win_rate"], step)
+        self.promoted += entry.promoted
+        self.writer.add_scalar("eval/elo", entry.elo, entry.version)
+        for key, rate in entry.win_rates.items():
+            self.writer.add_scalar(f"eval/winrate_vs_{key}", rate, entry.version)
         self.writer.flush()
-        log.info("evaluated candidate %d: elo %.0f, %s", step, entry["elo_at_eval"],
-                 "promoted" if entry["promoted"] else "not promoted")
+        log.info("evaluated candidate %d: elo %.0f, %s", entry.version, entry.elo,
+                 "promoted" if entry.promoted else "not promoted")
         return entry
 
 
@@ -225,10 +246,11 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
     (run_dir / "tmp").mkdir(exist_ok=True)
-    buffer = ReplayBuffer.remote(cfg.buffer, spill_dir=str(run_dir / "replay"))
+    buffer = ReplayBuffer.remote(cfg.buffer, spill_dir=str(run_dir / "replay"),
+                                 policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.remote()  # what selfplay plays (promoted weights with eval on)
     version, weights = initial_weights(cfg, run_dir)
-    ray.get(publish_weights(store, version, weights))
+    ray.get(store.publish.remote(version, weights))
     writer = SummaryWriter(str(run_dir / "tensorboard"))
     deadline = time.time() + cfg.run.time_budget_s
     pump = SelfplayPump(start_selfplay(cfg, buffer, store), writer)
@@ -236,21 +258,9 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     if cfg.eval.enabled:
         trainer_store = WeightsStore.remote()  # candidates
         evaluator = Evaluator.options(num_cpus=cfg.eval.cpus).remote(
-            trainer_store, store, str(run_dir), cfg.game, cfg.net.preset, cfg.eval,
-            cfg.run.seed)
+            trainer_store, store, str(run_dir), cfg)
         evals = EvalPump(evaluator, writer)
-    trainer = make_trainer(cfg, run_dir, buffer, trainer_store, deadline)
-    result: dict = {}
-
-    def fit_trainer() -> None:
-        try:
-            result["r"] = trainer.fit()
-        except Exception as e:  # Train V2 raises worker failures from fit()
-            log.exception("training failed")
-            result["error"] = e
-
-    fit = threading.Thread(target=fit_trainer, daemon=True)
-    fit.start()
+    fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, deadline))
     last_log = time.perf_counter()
     while fit.is_alive():
         pump.poll(timeout=0.5)
@@ -263,14 +273,13 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
     shards = ray.get(buffer.save.remote())
-    stats = ray.get(buffer.stats.remote())
-    error = result.get("error") or getattr(result.get("r"), "error", None)
     summary = {
         "games": pump.games, "samples_generated": pump.samples,
         "selfplay_failures": pump.failures,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
-        "buffer": stats, "new_shards": [str(s) for s in shards],
-        "error": None if error is None else repr(error),
+        "buffer": dataclasses.asdict(ray.get(buffer.stats.remote())),
+        "new_shards": [str(s) for s in shards],
+        "error": None if fit.error is None else repr(fit.error),
     }
     if evals is not None:
         summary.update({
@@ -282,15 +291,31 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     return summary
 
 
+class _FitThread(threading.Thread):
+    """Runs ``trainer.fit()`` in the background; ``error`` is its exception or the
+    result's error (Train V2 raises worker failures from ``fit``)."""
+
+    def __init__(self, trainer: TorchTrainer):
+        super().__init__(daemon=True)
+        self.trainer = trainer
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.error = self.trainer.fit().error
+        except Exception as e:
+            log.exception("training failed")
+            self.error = e
+
+
 def _log_progress(pump: SelfplayPump, buffer, store, writer, deadline: float) -> None:
-    stats = ray.get(buffer.stats.remote())
+    stats: BufferStats = ray.get(buffer.stats.remote())
     step = ray.get(store.version.remote())
-    size = stats.get("size", 0)
-    size = sum(size.values()) if isinstance(size, dict) else size
-    writer.add_scalar("buffer/size", size, pump.games)
-    writer.add_scalar("buffer/replay_ratio", stats.get("replay_ratio", 0.0), pump.games)
+    writer.add_scalar("buffer/size", stats.size, pump.games)
+    writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, pump.games)
     log.info("games %d | samples %d | buffer %d | replay ratio %.2f | published step %d | "
-             "%.0f s left", pump.games, pump.samples, size, stats.get("replay_ratio", 0.0), step,
+             "%.0f s left", pump.games, pump.samples, stats.size, stats.replay_ratio, step,
              max(0.0, deadline - time.time()))
 
 
@@ -303,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad config: %s", e)
         return 2
     try:  # a run directory to resume must hold readable checkpoints for this configuration
-        spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+        spec = NetSpec.from_config(cfg.game, cfg.net)
         for name in ("latest.pt", "promoted.pt"):
             if (run_dir / "checkpoints" / name).exists():
                 load_checkpoint(run_dir / "checkpoints" / name, expect=spec)

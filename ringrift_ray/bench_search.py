@@ -14,12 +14,12 @@ import time
 import numpy as np
 import torch
 
-from ringrift_ray.agent import game_fns, network_evaluate
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import encode
 from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.search import GameFns, gumbel_search
+from ringrift_ray.search_fns import game_fns, network_evaluate
 
 
 def _midgame_states(board_type: str, players: int, count: int, seed: int) -> list:

@@ -5,14 +5,12 @@
 restores from Parquet shards (`ringrift_ray.replay`). The `ReplayBuffer` actor
 (``actors/replay_buffer.py``) is a thin Ray wrapper over `ReplayStore`.
 
-Layout of one store (``cap`` = ``BufferConfig.capacity``, ``W`` = policy width):
+Layout of one store (``cap`` = ``BufferConfig.capacity``, ``W`` = policy width, the
+selfplay ``policy_top_k``): the `samples.ROW_FIELDS` as ``[cap, ...]`` arrays of the
+`SampleBatch` dtypes, and the ragged policy target padded to ``W`` entries:
 
 | array          | dtype / shape          | meaning                                      |
 |----------------|------------------------|----------------------------------------------|
-| cells, scalars | uint8 [cap, 10, cells], float16 [cap, 23] | as in `SampleBatch`       |
-| values         | float32 [cap, 4]       | value target per seat                        |
-| to_move, ply   | int8 [cap], int32 [cap] | as in `SampleBatch`                         |
-| game_id, model_version | int64 [cap], int32 [cap] | provenance                          |
 | policy_len     | uint16 [cap]           | policy entries of the sample (<= W)          |
 | policy_indices | int32 [cap, W]         | action indices, padded with 0 after len      |
 | policy_values  | float32 [cap, W]       | probabilities, padded with 0 after len       |
@@ -32,6 +30,7 @@ import logging
 import math
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +38,45 @@ import numpy as np
 from ringrift_ray import replay
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.game.geometry import BOARD_TYPES
-from ringrift_ray.selfplay import SampleBatch, concat_batches
+from ringrift_ray.samples import ROW_FIELDS, SampleBatch
 
 log = logging.getLogger(__name__)
 
-ROW_FIELDS = ("cells", "scalars", "values", "to_move", "ply", "game_id", "model_version")
 MAX_POLICY_WIDTH = np.iinfo(np.uint16).max
+
+
+@dataclass(frozen=True)
+class AddReply:
+    """`ReplayStore.add`'s answer to a writer."""
+
+    size: int  # samples now held for the batch's configuration
+    throttle: bool  # selfplay is ahead of the target replay ratio and should wait
+
+
+@dataclass(frozen=True)
+class ConfigStats:
+    """One configuration's window (`SampleStore.stats`)."""
+
+    size: int  # samples held
+    added: int  # samples added after warm-up (the rate limit's inserts)
+    sampled: int  # samples handed out
+    replay_ratio: float  # sampled / added (0 before any insert)
+    newest_model_version: int  # largest model_version added (-1 before any)
+    sampled_model_version: float | None  # mean model_version of the last sampled batch
+    throttle: bool  # selfplay should wait
+    nbytes: int  # bytes of the preallocated arrays
+
+
+@dataclass(frozen=True)
+class BufferStats:
+    """All configurations (`ReplayStore.stats`)."""
+
+    size: int  # samples held, all configurations
+    inserts_per_s: float  # over about the last minute
+    samples_per_s: float
+    replay_ratio: float  # total sampled / total added
+    nbytes: int
+    configs: dict[str, ConfigStats]  # keys "square8/2p"
 
 
 class SampleStore:
@@ -54,16 +86,18 @@ class SampleStore:
         board, players: the configuration every added batch must have.
         cfg: capacity, warm-up, recency weighting and rate limit.
         rng: randomness for `sample`.
+        policy_width: initial ``W`` (the selfplay ``policy_top_k``); a batch with more
+            entries per sample widens the store (a copy, logged).
     """
 
     def __init__(self, board: str, players: int, cfg: BufferConfig,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, policy_width: int = 32) -> None:
         self.board, self.players, self.cfg = board, players, cfg
         self.rng = rng if rng is not None else np.random.default_rng()
         self.rows: dict[str, np.ndarray] = {}  # ROW_FIELDS -> [cap, ...], allocated on add
         self.policy_len = np.zeros(cfg.capacity, dtype=np.uint16)
-        self.policy_indices = np.zeros((cfg.capacity, cfg.policy_width), dtype=np.int32)
-        self.policy_values = np.zeros((cfg.capacity, cfg.policy_width), dtype=np.float32)
+        self.policy_indices = np.zeros((cfg.capacity, policy_width), dtype=np.int32)
+        self.policy_values = np.zeros((cfg.capacity, policy_width), dtype=np.float32)
         self.written = 0  # samples ever written, restored ones included
         self.saved = 0  # samples numbered below this are on disk (or came from it)
         self.added = 0  # samples added after warm-up (the rate limit's inserts)
@@ -137,15 +171,15 @@ class SampleStore:
     def mark_saved(self) -> None:
         self.saved = self.written
 
-    def stats(self) -> dict:
-        """Size, counters, replay ratio (``sampled / added``) and policy lag (newest
-        model_version added minus the mean model_version of the last sampled batch)."""
-        lag = self.newest_version - self.last_sample_version
-        return {"size": len(self), "added": self.added, "sampled": self.sampled,
-                "replay_ratio": self.sampled / self.added if self.added else 0.0,
-                "newest_model_version": self.newest_version,
-                "policy_lag": None if math.isnan(lag) else lag,
-                "throttle": self.throttle, "nbytes": self.nbytes()}
+    def stats(self) -> ConfigStats:
+        """Size, counters, replay ratio and model versions of this configuration."""
+        sampled_version = self.last_sample_version
+        return ConfigStats(
+            size=len(self), added=self.added, sampled=self.sampled,
+            replay_ratio=self.sampled / self.added if self.added else 0.0,
+            newest_model_version=self.newest_version,
+            sampled_model_version=None if math.isnan(sampled_version) else sampled_version,
+            throttle=self.throttle, nbytes=self.nbytes())
 
     def _draw_ages(self, n: int, size: int) -> np.ndarray:
         """Ages in [0, size), 0 = newest, P(a) proportional to exp(-lam * a / size): the
@@ -225,7 +259,7 @@ class SampleStore:
 
     def _widen(self, width: int) -> None:
         log.warning("%s/%dp: widening policy storage from %d to %d entries per sample "
-                    "(set BufferConfig.policy_width)", self.board, self.players,
+                    "(SelfplayConfig.policy_top_k sets the width)", self.board, self.players,
                     self.policy_indices.shape[1], width)
         pad = ((0, 0), (0, width - self.policy_indices.shape[1]))
         self.policy_indices = np.pad(self.policy_indices, pad)
@@ -261,30 +295,30 @@ class ReplayStore:
         spill_dir: where `save` writes Parquet shards; existing shards there are loaded
             now (`restore`).
         seed: seed of the sampling randomness.
+        policy_width: policy entries per sample in the padded layout; pass the selfplay
+            ``policy_top_k``.
     """
 
     def __init__(self, cfg: BufferConfig, spill_dir: str | Path | None = None,
-                 seed: int | None = None) -> None:
-        self.cfg = cfg
+                 seed: int | None = None, policy_width: int = 32) -> None:
+        self.cfg, self.policy_width = cfg, policy_width
         self.spill_dir = None if spill_dir is None else Path(spill_dir)
         self.rng = np.random.default_rng(seed)
         self.stores: dict[tuple[str, int], SampleStore] = {}
         self.inserts, self.samples = RateMeter(), RateMeter()
-        self.last_sampled: tuple[str, int] | None = None
         if self.spill_dir is not None:
             self.restore()
 
-    def add(self, batch: SampleBatch) -> dict:
+    def add(self, batch: SampleBatch) -> AddReply:
         """Append samples of one configuration.
 
-        Returns:
-            ``{"size": samples held for this configuration, "throttle": True when
-            selfplay is ahead of the target replay ratio and should wait}``.
+        Raises:
+            ValueError: see `SampleStore.add`.
         """
         store = self._store(batch.board, batch.players)
         store.add(batch)
         self.inserts.add(len(batch))
-        return {"size": len(store), "throttle": store.throttle}
+        return AddReply(size=len(store), throttle=store.throttle)
 
     def sample(self, n: int, board: str, players: int) -> SampleBatch | None:
         """``n`` samples of one configuration (see `SampleStore.sample`); None also when
@@ -297,24 +331,19 @@ class ReplayStore:
         batch = store.sample(n)
         if batch is not None:
             self.samples.add(n)
-            self.last_sampled = (board, players)
         return batch
 
-    def stats(self) -> dict:
-        """Totals and per-configuration stats (keys ``"square8/2p"``).
-
-        ``replay_ratio`` is total sampled / total added (after warm-up); ``policy_lag``
-        is that of the configuration sampled last (None before any sample)."""
-        per = {f"{b}/{p}p": s.stats() for (b, p), s in sorted(self.stores.items())}
+    def stats(self) -> BufferStats:
+        """Totals and per-configuration stats (keys ``"square8/2p"``); ``replay_ratio`` is
+        total sampled / total added (after warm-up)."""
         added = sum(s.added for s in self.stores.values())
         sampled = sum(s.sampled for s in self.stores.values())
-        last = self.stores[self.last_sampled].stats() if self.last_sampled else None
-        return {"size": sum(len(s) for s in self.stores.values()),
-                "inserts_per_s": self.inserts.rate(), "samples_per_s": self.samples.rate(),
-                "replay_ratio": sampled / added if added else 0.0,
-                "policy_lag": last["policy_lag"] if last else None,
-                "nbytes": sum(s.nbytes() for s in self.stores.values()),
-                "configs": per}
+        return BufferStats(
+            size=sum(len(s) for s in self.stores.values()),
+            inserts_per_s=self.inserts.rate(), samples_per_s=self.samples.rate(),
+            replay_ratio=sampled / added if added else 0.0,
+            nbytes=sum(s.nbytes() for s in self.stores.values()),
+            configs={f"{b}/{p}p": s.stats() for (b, p), s in sorted(self.stores.items())})
 
     def save(self) -> list[str]:
         """Write held samples not yet on disk to Parquet shards in ``spill_dir``. Shard
@@ -333,17 +362,14 @@ class ReplayStore:
         for store in self.stores.values():
             batch = store.unsaved()
             if batch is not None:
-                ns = time.time_ns()
-                stem = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
-                stem += f".{ns % 10**9:09d}"
-                paths.append(str(replay.write_shard(batch, self.spill_dir, stem=stem)))
+                paths.append(str(replay.write_shard(batch, self.spill_dir)))
                 store.mark_saved()
         return paths
 
     def restore(self) -> int:
         """Load the newest shards of ``spill_dir``, up to ``capacity`` samples per
-        configuration, oldest first. A shard that fails to read is skipped with a warning
-        (like ``replay.read_shards(..., on_error="skip")``). Restored samples are not
+        configuration, oldest first (`replay.read_shards` with ``on_error="skip"``: a shard
+        that fails to read is skipped with a warning naming it). Restored samples are not
         counted as inserts by the rate limit and are not written again by `save`.
 
         Returns:
@@ -354,22 +380,11 @@ class ReplayStore:
         loaded = 0
         for board in BOARD_TYPES:
             for players in (2, 3, 4):
-                newest_first, held = [], 0
-                for path in reversed(replay.list_shards(self.spill_dir, board, players)):
-                    if held >= self.cfg.capacity:
-                        break
-                    try:
-                        batch = replay.read_shard(path)
-                        if (batch.board, batch.players) != (board, players):
-                            raise ValueError(f"holds {batch.board}/{batch.players}p samples")
-                    except ValueError as e:
-                        log.warning("skipping bad shard %s: %s", path, e)
-                        continue
-                    newest_first.append(batch)
-                    held += len(batch)
-                if held:
-                    self._store(board, players).load(concat_batches(newest_first[::-1]))
-                    loaded += held
+                batch = replay.read_shards(self.spill_dir, board, players, on_error="skip",
+                                           newest=self.cfg.capacity)
+                if batch is not None:
+                    self._store(board, players).load(batch)
+                    loaded += len(batch)
         log.info("restored %d samples from %s", loaded, self.spill_dir)
         return loaded
 
@@ -378,5 +393,6 @@ class ReplayStore:
         if key not in self.stores:
             if board not in BOARD_TYPES or players not in (2, 3, 4):
                 raise ValueError(f"unknown configuration {board}/{players}p")
-            self.stores[key] = SampleStore(board, players, self.cfg, self.rng)
+            self.stores[key] = SampleStore(board, players, self.cfg, self.rng,
+                                           self.policy_width)
         return self.stores[key]

@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 
+from ringrift_ray import bench_rules, html_replay, pictures, replay
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_record_inplace,
@@ -71,11 +72,18 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ringrift_ray import bench_rules
-
     parser = argparse.ArgumentParser(prog="ringrift-ray", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_play(sub)
+    _add_bench(sub)
+    _add_export(sub)
+    _add_show(sub)
+    _add_match(sub)
+    _add_elo(sub)
+    return parser
 
+
+def _add_play(sub) -> None:
     p = sub.add_parser("play", help="play one uniform-random game and print the result")
     p.add_argument("--board", choices=BOARD_TYPES, default="square8")
     p.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
@@ -85,11 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many moves")
     p.add_argument("--verbose", action="store_true", help="print every move")
 
+
+def _add_bench(sub) -> None:
     b = sub.add_parser("bench", help="benchmarks")
     bsub = b.add_subparsers(dest="bench", required=True)
     rules = bsub.add_parser("rules", help="rules-engine playout throughput (JSON on stdout)")
     bench_rules.add_arguments(rules)
 
+
+def _add_export(sub) -> None:
     e = sub.add_parser("export", help="export Parquet replay shards to one NPZ (seed layout)")
     e.add_argument("shard_dir", metavar="SHARD_DIR", help="directory of *.parquet shards")
     e.add_argument("--out", required=True, metavar="FILE.npz", help="output NPZ path")
@@ -98,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--skip-bad", action="store_true",
                    help="skip corrupt or foreign shards with a warning instead of failing")
 
+
+def _add_show(sub) -> None:
     s = sub.add_parser("show", help="draw a game (HTML replay) or a position (SVG / PNG)")
     s.add_argument("--out", required=True, metavar="FILE",
                    help="output: .html (step-through replay), .svg or .png (final position)")
@@ -112,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--moves", metavar="MOVES.txt",
                         help="recorded game on --board/--players: one canonical move per line")
 
+
+def _add_match(sub) -> None:
     m = sub.add_parser("match", help="play agents against each other; print A's win rate")
     m.add_argument("agents", nargs=2, metavar="AGENT",
                    help="random | heuristic | CHECKPOINT[:SIMS] (a net with Gumbel search)")
@@ -126,11 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="move cap per game (a capped game is a draw)")
     m.add_argument("--device", default=None, help="torch device (default: cuda if available)")
 
+
+def _add_elo(sub) -> None:
     r = sub.add_parser("elo", help="print a run's league table and plot Elo over time/steps")
     r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json)")
     r.add_argument("--out", default="elo.png", metavar="FILE.png",
                    help="PNG of Elo against wall time and training steps (default elo.png)")
-    return parser
 
 
 def export(shard_dir: str, out: str, board_type: str, num_players: int,
@@ -144,8 +161,6 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
         FileNotFoundError: ``shard_dir`` is missing.
         ValueError: no shard matches, or a bad shard without ``skip_bad``.
     """
-    from ringrift_ray import replay
-
     on_error = "skip" if skip_bad else "raise"
     n = replay.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
     print(f"exported {n} {board_type} {num_players}p samples to {out}")
@@ -168,8 +183,6 @@ def show(out: str, board_type: str, num_players: int, seed: int = 0,
         ValueError: an unsupported ``out`` suffix, a malformed state file, or an unparseable
             or illegal move (``IllegalMoveError``), named with its file and move number.
     """
-    from ringrift_ray import pictures
-
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".html", ".svg", ".png"):
         raise ValueError(f"--out {out}: expected a .html, .svg or .png file")
@@ -177,17 +190,17 @@ def show(out: str, board_type: str, num_players: int, seed: int = 0,
         states, moves = [pictures.load_state_file(state_file)], []
         title = f"RingRift position {os.path.basename(state_file)}"
     elif moves_file is not None:
-        moves = pictures.load_moves_file(moves_file)
+        moves = html_replay.load_moves_file(moves_file)
         try:
-            states = pictures.replay_from_moves(board_type, num_players, moves)
+            states = html_replay.replay_from_moves(board_type, num_players, moves)
         except ValueError as e:
             raise ValueError(f"{moves_file}: {e}") from None
         title = f"RingRift {board_type} {num_players}p: {os.path.basename(moves_file)}"
     else:
-        states, moves = pictures.random_game(board_type, num_players, seed, max_moves)
+        states, moves = html_replay.random_game(board_type, num_players, seed, max_moves)
         title = f"RingRift {board_type} {num_players}p random game, seed {seed}"
     if suffix == ".html":
-        pictures.html_replay(states, moves, out, title=title)
+        html_replay.html_replay(states, moves, out, title=title)
     else:
         pictures.save_picture(states[-1], out, move=moves[-1] if moves else None,
                               caption=f"after move {len(moves)}: {moves[-1]}" if moves else None)
@@ -211,7 +224,7 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
     import torch
     from tqdm import tqdm
 
-    from ringrift_ray import evaluate
+    from ringrift_ray import evaluate  # torch: imported here to keep play/show starting fast
 
     torch.set_num_threads(1)  # small batched searches: more threads only contend (2-core: 60x)
     agents = [evaluate.agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
@@ -239,10 +252,10 @@ def elo(run_dir: str, out: str) -> dict:
         FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
         ValueError: an unreadable ``league.json``.
     """
-    from ringrift_ray import league
-
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
+    from ringrift_ray import league  # torch (via evaluate): see `match`
+
     table = league.load_league(os.path.join(run_dir, "league.json"))
     print(league.format_table(table))
     league.plot_elo(table, out)
@@ -259,8 +272,6 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--swap-rule needs --players 2 (the pie rule is 2-player only)")
         play(args.board, args.players, args.seed, args.swap_rule, args.max_moves, args.verbose)
     elif args.command == "bench":
-        from ringrift_ray import bench_rules
-
         bench_rules.run_from_args(args)
     elif args.command == "export":
         _run("export", lambda: export(args.shard_dir, args.out, args.board, args.players,

@@ -5,11 +5,12 @@ One model per concern; library code takes the narrow model it needs (e.g. `Searc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ringrift_ray.game.geometry import BOARD_TYPES
 
@@ -67,7 +68,8 @@ class SelfplayConfig(_Frozen):
         "search value (w = 0: AlphaZero's outcome target; mixing in the search value bootstraps "
         "what the search saw, which speeds early learning)")
     policy_top_k: int = Field(32, ge=1, description="policy-target entries kept per sample "
-                              "(largest probabilities, renormalized)")
+                              "(largest probabilities, renormalized); also the replay "
+                              "buffer's padded policy width")
 
 
 class BufferConfig(_Frozen):
@@ -98,9 +100,6 @@ class BufferConfig(_Frozen):
     throttle_slack: int = Field(
         65_536, ge=0, description="trainer budget (target_replay_ratio * added - sampled, in "
         "samples) that may build up before `add` tells selfplay to wait")
-    policy_width: int = Field(
-        32, ge=1, description="policy entries per sample in the padded layout (match "
-        "SelfplayConfig.policy_top_k); a wider batch widens the store, logged once")
 
     def model_post_init(self, __context) -> None:
         if self.min_samples > self.capacity:
@@ -220,3 +219,57 @@ def load_yaml(path: str | Path, model: type[ConfigT]) -> ConfigT:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return model.model_validate(data)
+
+
+def with_overrides(cfg: ConfigT, overrides: Mapping[str, Any]) -> ConfigT:
+    """``cfg`` with dotted-key fields replaced, validated by the same models.
+
+    ``with_overrides(cfg, {"train.lr": 1e-3, "run.train_workers": 2})``. Values may be
+    strings (``"1e-3"``, ``"true"``, ``"null"``): pydantic converts them as it does YAML
+    scalars. Used by the main job's ``--set KEY=VALUE`` and by Ray Tune's sampled configs.
+
+    Raises:
+        ValueError: an unknown key (naming it and the fields that exist there) or a value
+            that fails validation (naming the key).
+    """
+    data = cfg.model_dump()
+    for key, value in overrides.items():
+        node, model, parts = data, type(cfg), key.split(".")
+        for depth, part in enumerate(parts):
+            fields = model.model_fields if isinstance(model, type) else {}
+            if part not in fields:
+                where = ".".join(parts[:depth]) or "the top level"
+                raise ValueError(f"unknown config key {key!r}: {where} has no field {part!r} "
+                                 f"(fields: {', '.join(fields) or 'none'})")
+            if depth == len(parts) - 1:
+                node[part] = value
+            else:
+                model = fields[part].annotation
+                if not isinstance(node.get(part), dict):
+                    raise ValueError(f"unknown config key {key!r}: {part!r} is not a section")
+                node = node[part]
+    try:
+        return type(cfg).model_validate(data)
+    except ValidationError as e:
+        errors = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+                           for err in e.errors())
+        raise ValueError(f"bad config override {dict(overrides)}: {errors}") from None
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["train.lr=1e-3", "run.use_gpu=true"]`` -> ``{"train.lr": 1e-3, ...}``: each value
+    is read as a YAML scalar (safe loader), so numbers, booleans and ``null`` work.
+
+    Raises:
+        ValueError: an item without ``=`` or an empty key.
+    """
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE with a dotted key, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else text
+        except yaml.YAMLError:
+            out[key.strip()] = text
+    return out

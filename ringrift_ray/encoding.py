@@ -65,7 +65,7 @@ from functools import cache
 import numpy as np
 
 from ringrift_ray.game import constants as K
-from ringrift_ray.game import legal_move_records
+from ringrift_ray.game import find_legal_record, legal_move_records
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.geometry import Board, board
 from ringrift_ray.game.movement import direction_between
@@ -217,8 +217,6 @@ def move_to_index(state: GameState, move) -> int:
     Raises:
         IllegalMoveError: the move is not legal in ``state``.
     """
-    from ringrift_ray.game import find_legal_record
-
     rec = find_legal_record(state, move)
     return int(record_indices(state, rec[None, :])[0])
 

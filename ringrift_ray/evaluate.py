@@ -8,7 +8,8 @@ Legend: ``B`` states handed to an agent at once, ``P`` players (seats 0..P-1 = p
 | `Agent`          | a name + ``act(states [B], rng) -> records [B]`` (one move each)   |
 | `random_agent`   | uniform over the legal moves                                       |
 | `heuristic_agent`| greedy one-ply over `heuristic.py`'s hand-weighted evaluation        |
-| `search_agent`   | a checkpoint + Gumbel search at a simulation budget, batched       |
+| `search_agent`   | a network (or `EvaluateFn`) + Gumbel search at a budget, batched   |
+| `checkpoint_agent` | `search_agent` over a checkpoint file                            |
 | `play_match`     | games between agents, seats rotated, several games at once         |
 | `fit_elo`        | (``elo.py``) Bradley-Terry fit on pairwise results, random = 0     |
 | `gate_decision`  | promote a candidate or not, from its win rates (`GateConfig`)      |
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ringrift_ray.config import GateConfig, SearchConfig  # GateConfig also importable here
 from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
@@ -33,6 +35,9 @@ from ringrift_ray.game import apply_record, apply_record_inplace, legal_move_rec
 from ringrift_ray.game import ranks as final_ranks
 from ringrift_ray.game.state import GameState
 from ringrift_ray.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
+from ringrift_ray.net import PolicyValueNet, infer, load_checkpoint, prepare_for_inference
+from ringrift_ray.search import EvaluateFn, gumbel_search
+from ringrift_ray.search_fns import cached_legal_actions, forced_record, game_fns, network_evaluate
 
 ActFn = Callable[[Sequence[GameState], np.random.Generator], list[np.ndarray]]
 """``act(states, rng) -> records``: one legal move record `[MOVE_WIDTH]` int32 per live state
@@ -71,10 +76,11 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
     def act(states, rng):
         out = []
         for s in states:
-            recs = legal_move_records(s)
-            if len(recs) == 1:
-                out.append(recs[0])
+            forced = forced_record(s)
+            if forced is not None:
+                out.append(forced)
                 continue
+            recs = cached_legal_actions(s)[1]
             player = s.current_player
             scores = np.array([heuristic_score(apply_record(s, r), player, weights)
                                for r in recs])
@@ -85,60 +91,75 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
     return Agent(name, act)
 
 
-def search_agent(checkpoint: str | Path, num_simulations: int, *, board: str | None = None,
-                 players: int | None = None, device: str | None = None,
-                 name: str | None = None, search: SearchConfig | None = None) -> Agent:
-    """A checkpoint's network with Gumbel search; plays the search's chosen action (the
-    sequential-halving winner). All states of one ``act`` call share each network batch.
+def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
+                 name: str, num_players: int | None = None, device: str | None = None,
+                 search: SearchConfig | None = None) -> Agent:
+    """A network with Gumbel search; plays the search's chosen action (the
+    sequential-halving winner). All states of one ``act`` call share each network batch;
+    decisions with a single legal move are played without search (`forced_record`).
+
+    Args:
+        model: a `PolicyValueNet` (in memory; moved to ``device`` for inference) or an
+            `EvaluateFn` (values in absolute seat order).
+        num_simulations: search budget per decision (``SearchConfig.num_simulations``).
+        name: result name (Elo, league table).
+        num_players: P of the games; taken from the net's spec when ``model`` is a net,
+            required for an `EvaluateFn`.
+        device: torch device of a net; None = cuda when available, else cpu.
+        search: the other search parameters (default `SearchConfig` defaults);
+            ``num_simulations`` overrides its budget.
+
+    Raises:
+        ValueError: an `EvaluateFn` without ``num_players``.
+    """
+    if isinstance(model, PolicyValueNet):
+        num_players = model.spec.players
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        net = prepare_for_inference(model, device)
+        evaluate = network_evaluate(lambda obs: infer(net, obs, device))
+    elif num_players is None:
+        raise ValueError("search_agent with an EvaluateFn needs num_players")
+    else:
+        evaluate = model
+    cfg = (search or SearchConfig()).model_copy(update={"num_simulations": num_simulations})
+    game = game_fns(num_players)
+
+    def act(states, rng):
+        out = [forced_record(s) for s in states]
+        todo = [i for i, rec in enumerate(out) if rec is None]
+        if todo:
+            results = gumbel_search([states[i] for i in todo], game, evaluate, cfg, rng)
+            for i, res in zip(todo, results, strict=True):
+                idx, recs = cached_legal_actions(states[i])
+                out[i] = recs[int(np.flatnonzero(idx == res.action)[0])]
+        return out
+
+    return Agent(name, act)
+
+
+def checkpoint_agent(checkpoint: str | Path, num_simulations: int, *, board: str | None = None,
+                     players: int | None = None, device: str | None = None,
+                     name: str | None = None, search: SearchConfig | None = None) -> Agent:
+    """`search_agent` over a checkpoint file's network.
 
     Args:
         checkpoint: file written by `net.save_checkpoint`.
-        num_simulations: search budget per decision (``SearchConfig.num_simulations``).
         board, players: when given, the variant the checkpoint must be for.
-        device: torch device of the network; None = cuda when available, else cpu.
         name: result name; default ``"<file stem>@<sims>"``.
-        search: the other search parameters (default `SearchConfig` defaults);
-            ``num_simulations`` overrides its budget.
+        num_simulations, device, search: as in `search_agent`.
 
     Raises:
         FileNotFoundError: no such checkpoint.
         ValueError: unreadable checkpoint, or one for another board / player count.
     """
-    from ringrift_ray.agent import game_fns, network_evaluate
-    from ringrift_ray.encoding import legal_actions
-    from ringrift_ray.net import infer, load_checkpoint, prepare_for_inference
-    from ringrift_ray.search import gumbel_search
-
-    if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     net, _ = load_checkpoint(checkpoint)
     spec = net.spec
     if (board is not None and spec.board != board) or (players is not None
                                                        and spec.players != players):
         raise ValueError(f"checkpoint {checkpoint} is for {spec.board} {spec.players}p, "
                          f"not {board or spec.board} {players or spec.players}p")
-    net = prepare_for_inference(net, device)
-    evaluate = network_evaluate(lambda obs: infer(net, obs, device))
-    cfg = (search or SearchConfig()).model_copy(update={"num_simulations": num_simulations})
-
-    def act(states, rng):
-        out: list = [None] * len(states)
-        legal = [legal_actions(s) for s in states]
-        todo = [i for i, (idx, _) in enumerate(legal) if len(idx) > 1]
-        for i, (_, recs) in enumerate(legal):
-            if len(recs) == 1:
-                out[i] = recs[0]
-        if todo:
-            game = game_fns(states[0].num_players)  # fresh: its legal-move cache is per call
-            results = gumbel_search([states[i] for i in todo], game, evaluate, cfg, rng)
-            for i, res in zip(todo, results, strict=True):
-                idx, recs = legal[i]
-                out[i] = recs[int(np.flatnonzero(idx == res.action)[0])]
-        return out
-
-    return Agent(name or f"{Path(checkpoint).stem}@{num_simulations}", act)
+    return search_agent(net, num_simulations, name=name or f"{Path(checkpoint).stem}@"
+                        f"{num_simulations}", device=device, search=search)
 
 
 # ---- matches -------------------------------------------------------------------------------
@@ -253,8 +274,7 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
         raise ValueError("games, concurrency and max_moves must be positive")
     rng = np.random.default_rng(seed)
     result = MatchResult([a.name for a in agents], board, players)
-    num_a = len(agents)
-    seats = [tuple((s + g) % num_a for s in range(players)) for g in range(games)]
+    seats = [tuple((s + g) % len(agents) for s in range(players)) for g in range(games)]
     states: dict[int, GameState] = {}
     moves: dict[int, int] = {}
     next_game = 0
@@ -263,29 +283,40 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
             states[next_game] = new_game(board, players, swap_rule=swap_rule)
             moves[next_game] = 0
             next_game += 1
-        waiting: dict[int, list[int]] = {}
-        for g, s in states.items():
-            recs = legal_move_records(s)
-            if len(recs) == 1:
-                apply_record_inplace(s, recs[0])
-                moves[g] += 1
-            else:
-                waiting.setdefault(seats[g][s.current_player - 1], []).append(g)
-        for a, group in waiting.items():
-            chosen = agents[a].act([states[g] for g in group], rng)
-            for g, rec in zip(group, chosen, strict=True):
-                apply_record_inplace(states[g], rec)
-                moves[g] += 1
+        _match_step(agents, states, seats, rng)
+        for g in states:
+            moves[g] += 1
         for g in [g for g, s in states.items() if not s.is_active or moves[g] >= max_moves]:
-            s = states.pop(g)
-            capped = s.is_active
-            rk = (1,) * players if capped else tuple(final_ranks(s)[p]
-                                                     for p in range(1, players + 1))
-            game = GameResult(seats[g], rk, moves.pop(g), capped)
+            game = _game_result(states.pop(g), seats[g], moves.pop(g))
             result.games.append(game)
             if on_game_end is not None:
                 on_game_end(game)
     return result
+
+
+def _match_step(agents: Sequence[Agent], states: dict[int, GameState],
+                seats: list[tuple[int, ...]], rng: np.random.Generator) -> None:
+    """One move in every game: forced decisions directly, the others by one ``act`` call
+    per agent with all the games where it must choose."""
+    waiting: dict[int, list[int]] = {}
+    for g, s in states.items():
+        forced = forced_record(s)
+        if forced is None:
+            waiting.setdefault(seats[g][s.current_player - 1], []).append(g)
+        else:
+            apply_record_inplace(s, forced)
+    for a, group in waiting.items():
+        chosen = agents[a].act([states[g] for g in group], rng)
+        for g, rec in zip(group, chosen, strict=True):
+            apply_record_inplace(states[g], rec)
+
+
+def _game_result(state: GameState, seats: tuple[int, ...], moves: int) -> GameResult:
+    """A finished game's result; a game still live (move cap) is a draw, all ranked 1."""
+    players = state.num_players
+    capped = state.is_active
+    rk = (1,) * players if capped else tuple(final_ranks(state)[p] for p in range(1, players + 1))
+    return GameResult(seats, rk, moves, capped)
 
 
 # ---- Elo -----------------------------------------------------------------------------------
@@ -361,4 +392,4 @@ def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 
         path, sims = head, int(tail)
     if sims < 1:
         raise ValueError(f"{spec}: the simulation count must be positive")
-    return search_agent(path, sims, board=board, players=players, device=device, name=spec)
+    return checkpoint_agent(path, sims, board=board, players=players, device=device, name=spec)

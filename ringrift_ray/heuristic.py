@@ -14,6 +14,7 @@ from ringrift_ray.game import constants as K
 from ringrift_ray.game import ranks as final_ranks
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.state import GameState
+from ringrift_ray.search_fns import rank_values
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,6 @@ def heuristic_score(state: GameState, player: int, weights: HeuristicWeights | N
     """Score of ``state`` for ``player`` (1..P): own value minus the best opponent's, or
     +/-1000 times the rank value once the game is over (see `HeuristicWeights`)."""
     if not state.is_active:
-        from ringrift_ray.agent import rank_values
-
         return 1000.0 * float(rank_values(final_ranks(state), state.num_players)[player - 1])
     v = heuristic_values(state, weights)
     own = v[player - 1]

@@ -23,9 +23,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from ringrift_ray.config import GameConfig, NetConfig
 from ringrift_ray.encoding import ENCODING_VERSION, NUM_GLOBAL, NUM_PLANES, layout
 
 PRESETS = {"tiny": (2, 16), "compact": (4, 32), "small": (6, 64), "medium": (12, 192)}
@@ -39,6 +41,11 @@ class NetSpec:
     players: int
     preset: str = "small"
     encoding_version: int = ENCODING_VERSION
+
+    @classmethod
+    def from_config(cls, game: GameConfig, net: NetConfig) -> NetSpec:
+        """The spec of the configured variant and preset."""
+        return cls(game.board, game.players, net.preset)
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -112,6 +119,23 @@ class PolicyValueNet(nn.Module):
         v = self.value_conv(x)
         v = torch.cat([v.mean(dim=(2, 3)), v.amax(dim=(2, 3))], dim=1)
         return logits.float(), self.value_fc(v).float()
+
+
+def weights_numpy(net: nn.Module) -> dict[str, np.ndarray]:
+    """The state dict as ``{name: numpy array}`` (host copies; a DDP wrapper's ``module.``
+    prefix removed): the one form weights travel in (weights store, evaluator, selfplay)."""
+    module = getattr(net, "module", net)
+    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+
+
+def load_weights_numpy(net: nn.Module, weights: dict[str, np.ndarray]) -> None:
+    """Load a `weights_numpy` dict into ``net`` (copies: read-only object-store arrays are
+    fine).
+
+    Raises:
+        RuntimeError: missing, unexpected or mis-shaped entries (torch's message).
+    """
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
 
 
 def num_parameters(net: nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""Pictures of positions (SVG / PNG) and self-contained HTML replays of whole games.
+"""Pictures of positions (SVG / PNG), and the drawing steps ``html_replay.py`` builds on.
 
 Drawn with matplotlib's object API (``Figure`` + the Agg / SVG canvases; never pyplot, never
 a display). One board cell is one unit of drawing space:
@@ -25,11 +25,14 @@ What a cell shows:
 
 Players 1-4 are red, blue, green, purple; the legend lists each player's rings in hand,
 eliminated rings (credited) and territory spaces, and marks the player to move.
+
+A picture is drawn in two layers, which ``html_replay.py`` renders separately: the board
+(``draw_board``: cells and labels, the same for every position of a game) and the position
+(``draw_position``: pieces, highlighted move, title and legend).
 """
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import math
@@ -37,27 +40,17 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, Rectangle, RegularPolygon
 
-from ringrift_ray.game import (
-    GameState,
-    IllegalMoveError,
-    Move,
-    apply_move,
-    apply_record,
-    is_terminal,
-    legal_move_records,
-    move_from_text,
-    move_to_text,
-    new_game,
-)
+from ringrift_ray.game import GameState, Move, move_from_text
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.geometry import Board
 from ringrift_ray.game.interop import state_from_reference
-from ringrift_ray.game.records import record_to_move
 
 PLAYER_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")  # players 1..4
 EMPTY_COLOR = "#f6f3ea"
@@ -91,7 +84,7 @@ def _cell_patch(b: Board, xy) -> Rectangle | RegularPolygon:
     return Rectangle((xy[0] - 0.5, xy[1] - 0.5), 1.0, 1.0)
 
 
-def _new_figure(b: Board, num_players: int) -> tuple[Figure, object, float]:
+def new_figure(b: Board, num_players: int) -> tuple[Figure, Axes, float]:
     """An empty figure sized to the board; returns (figure, axes, inches per cell).
 
     Bands from the top: title (2 lines), board, legend (2 players per row), symbol key.
@@ -112,8 +105,12 @@ def _new_figure(b: Board, num_players: int) -> tuple[Figure, object, float]:
     return fig, ax, inch
 
 
-def _draw_board(ax, b: Board, inch: float) -> list:
-    """The empty cells and coordinate labels (the part every frame of a game shares)."""
+def draw_board(ax: Axes, b: Board, inch: float) -> list[Artist]:
+    """The empty cells and coordinate labels (the part every frame of a game shares).
+
+    Returns:
+        The artists drawn, so that a caller can hide them.
+    """
     xy = cell_centers(b)
     cells = PatchCollection([_cell_patch(b, p) for p in xy], facecolor=EMPTY_COLOR,
                             edgecolor=EDGE_COLOR, linewidth=0.6)
@@ -161,8 +158,16 @@ def _title(state: GameState, caption: str | None) -> str:
     return f"{caption}\n{line}" if caption else line
 
 
-def _draw_position(fig, ax, state: GameState, inch: float, move, caption) -> list:
-    """Everything that changes between frames: spaces, pieces, title and legend."""
+def draw_position(fig: Figure, ax: Axes, state: GameState, inch: float,
+                  move: Move | str | None, caption: str | None) -> list[Artist]:
+    """Everything that changes between frames: spaces, pieces, title and legend.
+
+    ``fig, ax, inch`` come from `new_figure`; ``move`` (outlined) and ``caption`` (first title
+    line) are optional, as in `render_svg`.
+
+    Returns:
+        The artists drawn, so that a caller can remove them before the next frame.
+    """
     b, artists = state.board, []
     xy = cell_centers(b)
     collapsed = np.flatnonzero(state.collapsed)
@@ -225,7 +230,10 @@ def _legend_handles(state: GameState) -> list[Patch]:
     return handles
 
 
-def _save(fig: Figure, target, fmt: str, dpi: int = 100, transparent: bool = False) -> None:
+def save_figure(fig: Figure, target: str | io.StringIO, fmt: str, dpi: int = 100,
+                transparent: bool = False) -> None:
+    """Write ``fig`` as ``fmt`` (``"svg"`` or ``"png"``) to a path or a text buffer (SVG: text
+    stays text, element ids are stable, no date)."""
     with rc_context(_RC):
         meta = {"Date": None} if fmt == "svg" else {}
         fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, transparent=transparent)
@@ -240,11 +248,11 @@ def render_svg(state: GameState, move: Move | str | None = None,
         move: optional move just played; the cells it names are outlined.
         caption: optional first title line (e.g. the move text).
     """
-    fig, ax, inch = _new_figure(state.board, state.num_players)
-    _draw_board(ax, state.board, inch)
-    _draw_position(fig, ax, state, inch, move, caption)
+    fig, ax, inch = new_figure(state.board, state.num_players)
+    draw_board(ax, state.board, inch)
+    draw_position(fig, ax, state, inch, move, caption)
     buf = io.StringIO()
-    _save(fig, buf, "svg")
+    save_figure(fig, buf, "svg")
     return buf.getvalue()
 
 
@@ -258,43 +266,10 @@ def save_picture(state: GameState, path: str | Path, move: Move | str | None = N
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in ("svg", "png"):
         raise ValueError(f"{path}: picture format must be .svg or .png, got {fmt or 'none'!r}")
-    fig, ax, inch = _new_figure(state.board, state.num_players)
-    _draw_board(ax, state.board, inch)
-    _draw_position(fig, ax, state, inch, move, caption)
-    _save(fig, str(path), fmt, dpi=dpi)
-
-
-def replay_from_moves(board_type: str, num_players: int, moves: list[str],
-                      swap_rule: bool = False) -> list[GameState]:
-    """The ``len(moves) + 1`` states of a game given by canonical move texts.
-
-    Raises:
-        IllegalMoveError: a move is not legal where it is played (the message gives its
-            1-based number and text).
-        ValueError: unparseable move text, or bad board type / player count.
-    """
-    states = [new_game(board_type, num_players, swap_rule=swap_rule)]
-    for i, text in enumerate(moves, start=1):
-        try:
-            states.append(apply_move(states[-1], text))
-        except IllegalMoveError as e:
-            raise IllegalMoveError(f"move {i} ({text!r}): {e}") from None
-        except ValueError as e:
-            raise ValueError(f"move {i} ({text!r}): {e}") from None
-    return states
-
-
-def random_game(board_type: str, num_players: int, seed: int,
-                max_moves: int | None = None) -> tuple[list[GameState], list[str]]:
-    """A uniform-random game (numpy ``default_rng(seed)``): its states and move texts."""
-    rng = np.random.default_rng(seed)
-    states, moves = [new_game(board_type, num_players)], []
-    while not is_terminal(states[-1]) and (max_moves is None or len(moves) < max_moves):
-        records = legal_move_records(states[-1])
-        rec = records[rng.integers(len(records))]
-        moves.append(move_to_text(record_to_move(states[-1], rec)))
-        states.append(apply_record(states[-1], rec))
-    return states, moves
+    fig, ax, inch = new_figure(state.board, state.num_players)
+    draw_board(ax, state.board, inch)
+    draw_position(fig, ax, state, inch, move, caption)
+    save_figure(fig, str(path), fmt, dpi=dpi)
 
 
 def load_state_file(path: str | Path) -> GameState:
@@ -319,112 +294,3 @@ def load_state_file(path: str | Path) -> GameState:
         return state_from_reference(data, extras)
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
-
-
-def load_moves_file(path: str | Path) -> list[str]:
-    """Canonical move texts, one per line; blank lines and ``#`` comments are skipped."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [t.strip() for t in lines if t.strip() and not t.strip().startswith("#")]
-
-
-def html_replay(states: list[GameState], moves: list[str], path: str | Path,
-                title: str = "RingRift game") -> None:
-    """Write one self-contained HTML file that steps through a game.
-
-    Frame ``i`` shows ``states[i]`` after ``moves[i - 1]`` (frame 0: the first position).
-    The board is drawn once as an SVG; each frame is an inline SVG overlay of the pieces,
-    title and legend. Buttons, a slider and the arrow / Home / End keys step through.
-
-    Raises:
-        ValueError: no states, or ``len(moves) != len(states) - 1``.
-    """
-    if not states or len(moves) != len(states) - 1:
-        raise ValueError(f"need len(moves) == len(states) - 1 >= 0, got {len(moves)} moves "
-                         f"for {len(states)} states")
-    b = states[0].board
-    fig, ax, inch = _new_figure(b, states[0].num_players)
-    board_artists = _draw_board(ax, b, inch)
-    background = io.StringIO()
-    _save(fig, background, "svg")
-    for a in board_artists:
-        a.set_visible(False)
-    frames = []
-    for i, state in enumerate(states):
-        move = moves[i - 1] if i else None
-        caption = f"{i}/{len(moves)}: {move}" if move else f"0/{len(moves)}: start"
-        dynamic = _draw_position(fig, ax, state, inch, move, caption)
-        buf = io.StringIO()
-        _save(fig, buf, "svg", transparent=True)
-        for a in dynamic:
-            a.remove()
-        frames.append(_strip_prolog(buf.getvalue()))
-    Path(path).write_text(_html_page(title, _strip_prolog(background.getvalue()), frames, moves),
-                          encoding="utf-8")
-
-
-def _strip_prolog(svg: str) -> str:
-    """The ``<svg ...>`` element alone (inline SVG takes no XML declaration or doctype)."""
-    return svg[svg.index("<svg"):]
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1em; }}
-#board {{ position: relative; display: inline-block; }}
-#board > div > svg, #bg > svg {{ display: block; height: auto; }}
-.frame {{ position: absolute; top: 0; left: 0; }}
-#controls {{ margin: 0.5em 0; }}
-#slider {{ width: 60%; vertical-align: middle; }}
-#move {{ font-family: monospace; margin-top: 0.3em; }}
-</style></head>
-<body>
-<h3>{title}</h3>
-<div id="controls">
-<button id="first">|&lt;</button> <button id="prev">&lt; prev</button>
-<button id="next">next &gt;</button> <button id="last">&gt;|</button>
-<input id="slider" type="range" min="0" max="{last}" value="0">
-<span id="counter"></span>
-<div id="move"></div>
-</div>
-<div id="board"><div id="bg">{background}</div>
-{frames}
-</div>
-<script>
-const moves = {moves};
-const frames = document.querySelectorAll(".frame");
-const slider = document.getElementById("slider");
-let cur = 0;
-function show(i) {{
-  i = Math.max(0, Math.min(frames.length - 1, i));
-  frames[cur].style.display = "none";
-  frames[i].style.display = "block";
-  cur = i;
-  slider.value = i;
-  document.getElementById("counter").textContent = i + " / " + (frames.length - 1);
-  document.getElementById("move").textContent = i ? "move " + i + ": " + moves[i - 1]
-                                                  : "start position";
-}}
-document.getElementById("first").onclick = () => show(0);
-document.getElementById("prev").onclick = () => show(cur - 1);
-document.getElementById("next").onclick = () => show(cur + 1);
-document.getElementById("last").onclick = () => show(frames.length - 1);
-slider.oninput = () => show(parseInt(slider.value, 10));
-document.addEventListener("keydown", (e) => {{
-  const step = {{ArrowLeft: -1, ArrowRight: 1, ArrowUp: -10, ArrowDown: 10}}[e.key];
-  if (step !== undefined) {{ show(cur + step); e.preventDefault(); }}
-  else if (e.key === "Home") show(0);
-  else if (e.key === "End") show(frames.length - 1);
-}});
-show(0);
-</script>
-</body></html>
-"""
-
-
-def _html_page(title: str, background: str, frames: list[str], moves: list[str]) -> str:
-    body = "\n".join(f'<div class="frame" data-frame="{i}" style="display:none">{svg}</div>'
-                     for i, svg in enumerate(frames))
-    moves_js = json.dumps(moves).replace("</", "<\\/")
-    return _PAGE.format(title=html.escape(title), background=background, frames=body,
-                        moves=moves_js, last=len(frames) - 1)

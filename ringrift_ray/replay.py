@@ -3,21 +3,20 @@
 Legend: ``N`` samples, ``T`` policy entries of all samples, ``n`` cells of the board,
 ``C`` per-cell planes (20), ``G`` grid side (``encoding.py``).
 
-One Arrow row per sample (`SAMPLE_SCHEMA`), mirroring `selfplay.SampleBatch`:
+One Arrow row per sample (`SAMPLE_SCHEMA`); the fields mean what `samples.py` says:
 
-| column                 | Arrow type                   | `SampleBatch` field             |
-|------------------------|------------------------------|---------------------------------|
-| cells                  | list<uint8> of ``10 * n``    | cells uint8 [N, 10, n]          |
-| scalars                | fixed_size_list<float16>[23] | scalars float16 [N, 23]         |
-| policy_indices         | list<int32>                  | policy_indices int32 [T]        |
-| policy_values          | list<float32>                | policy_values float32 [T]       |
-| values                 | fixed_size_list<float32>[4]  | values float32 [N, 4]           |
-| to_move, ply           | int8, int32                  | to_move int8 [N], ply int32 [N] |
-| game_id, model_version | int64, int32                 | int64 [N], int32 [N]            |
+| column                 | Arrow type                   |
+|------------------------|------------------------------|
+| cells                  | list<uint8> of ``10 * n``    |
+| scalars                | fixed_size_list<float16>[23] |
+| policy_indices         | list<int32>                  |
+| policy_values          | list<float32>                |
+| values                 | fixed_size_list<float32>[4]  |
+| to_move, ply           | int8, int32                  |
+| game_id, model_version | int64, int32                 |
 
 A cells row is the sample's ``[10, n]`` block in row-major order. The policy columns' list
-offsets are ``policy_offsets`` int64 [N + 1]. ``values`` are value targets in [-1, 1], one
-per seat (seat 0 = the player to move).
+offsets are ``policy_offsets``.
 
 Schema metadata (bytes keys and values): ``board``, ``players``, ``num_cells`` (``n``),
 ``encoding_version`` (`encoding.ENCODING_VERSION`) and ``format_version``
@@ -45,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION, expand
-from ringrift_ray.selfplay import SEATS, SampleBatch, concat_batches
+from ringrift_ray.samples import SEATS, SampleBatch, concat_batches
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +188,20 @@ def _flat(arr: pa.Array) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False).copy()
 
 
+def shard_stem() -> str:
+    """A fresh shard name part ``<UTC time stamp with nanoseconds>_<pid>_<counter>``: names
+    sort in write order (`ReplayStore.restore` keeps the newest by name)."""
+    ns = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
+    return f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"
+
+
 def write_shard(batch: SampleBatch, directory: str | os.PathLike, stem: str | None = None
                 ) -> Path:
     """Write a batch as a new zstd Parquet shard; atomic and never overwriting.
 
     The shard is ``<board>_<players>p_<stem>.parquet`` where ``stem`` defaults to
-    ``<UTC time stamp with nanoseconds>_<pid>_<counter>`` (names sort in write order); if
+    `shard_stem` (names sort in write order); if
     that name is taken, ``_1``, ``_2``, ... is appended. The data goes to a hidden temporary
     file in ``directory`` (fsynced) that is hard-linked to the final name, so readers never
     see a partial shard.
@@ -213,11 +220,7 @@ def write_shard(batch: SampleBatch, directory: str | os.PathLike, stem: str | No
         OSError: the write failed (no file is left under any shard name).
     """
     directory = Path(directory)
-    if stem is None:
-        ns = time.time_ns()
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
-        stem = f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"
-    base = f"{batch.board}_{batch.players}p_{stem}"
+    base = f"{batch.board}_{batch.players}p_{stem or shard_stem()}"
     if not _SHARD_NAME.match(base + ".parquet") or Path(base).name != base:
         raise ValueError(f"bad shard name {base!r}: a board without '_', a stem without '/'")
     directory.mkdir(parents=True, exist_ok=True)
@@ -297,12 +300,15 @@ def list_shards(directory: str | os.PathLike, board: str | None = None,
 
 def read_shards(directory: str | os.PathLike, board: str | None = None,
                 players: int | None = None,
-                on_error: Literal["raise", "skip"] = "raise") -> SampleBatch | None:
+                on_error: Literal["raise", "skip"] = "raise",
+                newest: int | None = None) -> SampleBatch | None:
     """Read and concatenate the matching shards of ``directory`` (`list_shards` order).
 
     Args:
         on_error: ``"raise"`` the first bad shard's `ValueError`, or ``"skip"`` it with a
             logged warning naming the file and keep the samples of the others.
+        newest: read only the newest shards (by name) that together hold at least this
+            many samples (all when None); they are still returned oldest first.
 
     Returns:
         One batch, or None when no (good) shard matches.
@@ -314,21 +320,30 @@ def read_shards(directory: str | os.PathLike, board: str | None = None,
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    batches = []
-    for path in list_shards(directory, board, players):
+    newest_first, held = [], 0
+    for path in reversed(list_shards(directory, board, players)):
+        if newest is not None and held >= newest:
+            break
         try:
-            batch = read_shard(path)
-            name = _SHARD_NAME.match(path.name)
-            if (batch.board, batch.players) != (name["board"], int(name["players"])):
-                raise ValueError(f"{path}: holds {batch.board}/{batch.players}p samples, "
-                                 "its name says otherwise")
+            batch = _read_named_shard(path)
         except ValueError as e:
             if on_error == "raise":
                 raise
             log.warning("skipping bad shard %s: %s", path, e)
             continue
-        batches.append(batch)
-    return concat_batches(batches) if batches else None
+        newest_first.append(batch)
+        held += len(batch)
+    return concat_batches(newest_first[::-1]) if newest_first else None
+
+
+def _read_named_shard(path: Path) -> SampleBatch:
+    """`read_shard`, checking that the samples are of the configuration the name says."""
+    batch = read_shard(path)
+    name = _SHARD_NAME.match(path.name)
+    if (batch.board, batch.players) != (name["board"], int(name["players"])):
+        raise ValueError(f"{path}: holds {batch.board}/{batch.players}p samples, "
+                         "its name says otherwise")
+    return batch
 
 
 def export_npz(batch: SampleBatch, path: str | os.PathLike, chunk: int = 4096) -> None:

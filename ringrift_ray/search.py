@@ -42,6 +42,7 @@ import numba
 import numpy as np
 
 from ringrift_ray.config import SearchConfig
+from ringrift_ray.search_tree import Tree
 
 State = Any
 EvaluateFn = Callable[[Sequence[State]], tuple[np.ndarray, np.ndarray]]
@@ -114,59 +115,6 @@ def visit_schedule(max_num_considered_actions: int, num_simulations: int) -> tup
 def _softmax(x: np.ndarray) -> np.ndarray:
     z = np.exp(x - x.max())
     return z / z.sum()
-
-
-class _Tree:
-    """One game's search tree in preallocated arrays (edges in a growable flat pool)."""
-
-    def __init__(self, capacity: int, num_players: int, edge_capacity: int):
-        self.visits = np.zeros(capacity, dtype=np.int64)
-        self.value_sum = np.zeros((capacity, num_players), dtype=np.float64)
-        self.raw_value = np.zeros((capacity, num_players), dtype=np.float64)
-        self.to_play = np.zeros(capacity, dtype=np.int64)
-        self.terminal = np.zeros(capacity, dtype=bool)
-        self.edge_start = np.zeros(capacity, dtype=np.int64)
-        self.edge_count = np.zeros(capacity, dtype=np.int64)
-        self.edge_action = np.zeros(edge_capacity, dtype=np.int64)
-        self.edge_logit = np.zeros(edge_capacity, dtype=np.float64)
-        self.edge_child = np.full(edge_capacity, -1, dtype=np.int64)
-        self.states: list[State] = [None] * capacity
-        self.num_nodes = 0
-        self.num_edges = 0
-
-    def add_node(self, state: State, to_play: int) -> int:
-        i = self.num_nodes
-        self.num_nodes += 1
-        self.states[i] = state
-        self.to_play[i] = to_play
-        return i
-
-    def expand(self, node: int, actions: np.ndarray, logits: np.ndarray, value: np.ndarray):
-        n = len(actions)
-        if self.num_edges + n > len(self.edge_action):
-            grow = max(len(self.edge_action), n) * 2
-            self.edge_action = np.resize(self.edge_action, grow)
-            self.edge_logit = np.resize(self.edge_logit, grow)
-            child = np.full(grow, -1, dtype=np.int64)
-            child[: self.num_edges] = self.edge_child[: self.num_edges]
-            self.edge_child = child
-        s = self.num_edges
-        self.edge_start[node] = s
-        self.edge_count[node] = n
-        self.edge_action[s : s + n] = actions
-        self.edge_logit[s : s + n] = logits - logits.max()
-        self.edge_child[s : s + n] = -1
-        self.raw_value[node] = value
-        self.num_edges += n
-
-    def edges(self, node: int) -> slice:
-        s = self.edge_start[node]
-        return slice(s, s + self.edge_count[node])
-
-    def child_stats(self, node: int) -> tuple[np.ndarray, np.ndarray]:
-        """Child visit counts `[L]` and Q-values `[L]` for the node's player (0 if unvisited)."""
-        return _child_stats(self.edge_child[self.edges(node)], self.visits, self.value_sum,
-                            self.to_play[node])
 
 
 @numba.njit(cache=True)
@@ -243,6 +191,12 @@ def _root_kernel(logits, children, node_visits, value_sum, player, raw_value, gu
     return best
 
 
+def _node_stats(tree: Tree, node: int) -> tuple[np.ndarray, np.ndarray]:
+    """Child visit counts `[L]` and Q-values `[L]` for the node's player (0 if unvisited)."""
+    return _child_stats(tree.edge_child[tree.edges(node)], tree.visits, tree.value_sum,
+                        tree.to_play[node])
+
+
 def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw_value: float,
                       cfg: SearchConfig) -> np.ndarray:
     """``sigma(completed Q)`` for one node: `[L]` (paper App. D, mixed value completion).
@@ -257,7 +211,7 @@ def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw
                   cfg.rescale_values)
 
 
-def _interior_choice(tree: _Tree, node: int, cfg: SearchConfig) -> int:
+def _interior_choice(tree: Tree, node: int, cfg: SearchConfig) -> int:
     """Edge offset chosen at a non-root node: argmax(pi'(a) - N(a) / (1 + sum N))."""
     e = tree.edges(node)
     p = tree.to_play[node]
@@ -266,7 +220,7 @@ def _interior_choice(tree: _Tree, node: int, cfg: SearchConfig) -> int:
                                 cfg.c_scale, cfg.rescale_values))
 
 
-def _root_choice(tree: _Tree, gumbel: np.ndarray, considered_visit: int,
+def _root_choice(tree: Tree, gumbel: np.ndarray, considered_visit: int,
                  cfg: SearchConfig) -> int:
     e = tree.edges(0)
     p = tree.to_play[0]
@@ -312,22 +266,9 @@ def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
     Raises:
         ValueError: a root is terminal or has no legal action.
     """
-    num_p = game.num_players
-    n_sim = cfg.num_simulations
-    trees = [_Tree(n_sim + 1, num_p, 1024) for _ in roots]
-    for b, s in enumerate(roots):
-        if game.terminal_values(s) is not None:
-            raise ValueError(f"root {b} is a terminal state; nothing to search")
-        trees[b].add_node(s, game.to_play(s))
-    actions, logits, values = _leaf_values(list(roots), game, evaluate)
-    gumbels = []
-    for b, tree in enumerate(trees):
-        if len(actions[b]) == 0:
-            raise ValueError(f"root {b} has no legal action")
-        tree.expand(0, actions[b], logits[b], values[b])
-        gumbels.append(cfg.gumbel_scale * rng.gumbel(size=len(actions[b])))
-    searched = [len(actions[b]) > 1 for b in range(len(trees))]
-    for sim in range(n_sim):
+    trees, gumbels = _expand_roots(roots, game, evaluate, cfg, rng)
+    searched = [int(tree.edge_count[0]) > 1 for tree in trees]
+    for sim in range(cfg.num_simulations):
         paths, leaves, owners = [], [], []
         for b, tree in enumerate(trees):
             if not searched[b]:
@@ -358,7 +299,26 @@ def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
     return [_result(trees[b], gumbels[b], searched[b], cfg) for b in range(len(trees))]
 
 
-def _simulate(tree: _Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: SearchConfig):
+def _expand_roots(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn, cfg: SearchConfig,
+                  rng: np.random.Generator) -> tuple[list[Tree], list[np.ndarray]]:
+    """One tree per root, roots expanded with one ``evaluate`` call, and each root's Gumbel noise
+    `[L]`; raises ValueError for a terminal root or one without a legal action."""
+    trees = [Tree(cfg.num_simulations + 1, game.num_players, 1024) for _ in roots]
+    for b, s in enumerate(roots):
+        if game.terminal_values(s) is not None:
+            raise ValueError(f"root {b} is a terminal state; nothing to search")
+        trees[b].add_node(s, game.to_play(s))
+    actions, logits, values = _leaf_values(list(roots), game, evaluate)
+    gumbels = []
+    for b, tree in enumerate(trees):
+        if len(actions[b]) == 0:
+            raise ValueError(f"root {b} has no legal action")
+        tree.expand(0, actions[b], logits[b], values[b])
+        gumbels.append(cfg.gumbel_scale * rng.gumbel(size=len(actions[b])))
+    return trees, gumbels
+
+
+def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: SearchConfig):
     """Select from the root to a new leaf; returns (path of node ids, leaf state or None when
     the path ends on an already known terminal node)."""
     k = min(cfg.max_num_considered_actions, int(tree.edge_count[0]))
@@ -382,10 +342,10 @@ def _simulate(tree: _Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sea
         e = _interior_choice(tree, node, cfg)
 
 
-def _result(tree: _Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
+def _result(tree: Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
     actions = tree.edge_action[tree.edges(0)].copy()
     logits = tree.edge_logit[tree.edges(0)]
-    visits, q = tree.child_stats(0)
+    visits, q = _node_stats(tree, 0)
     if not searched:
         return SearchResult(int(actions[0]), actions, np.ones(1), visits, q,
                             tree.raw_value[0].copy(), False)

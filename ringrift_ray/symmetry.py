@@ -22,10 +22,11 @@ from functools import cache
 
 import numpy as np
 
-from ringrift_ray.encoding import layout
+from ringrift_ray.encoding import NUM_GLOBAL, layout, legal_actions
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.geometry import Board, board
 from ringrift_ray.game.moves import Move
+from ringrift_ray.game.records import record_to_move
 from ringrift_ray.game.state import GameState
 
 
@@ -136,9 +137,6 @@ def apply_to_policy(g: Symmetry, state: GameState, indices: np.ndarray) -> np.nd
     Raises:
         ValueError: an index that is not a legal move of ``state``.
     """
-    from ringrift_ray.encoding import legal_actions
-    from ringrift_ray.game.records import record_to_move
-
     idx, recs = legal_actions(state)
     where = {int(i): k for k, i in enumerate(idx)}
     gs = apply_to_state(g, state)
@@ -159,8 +157,6 @@ def action_maps(board_type: str) -> np.ndarray:
     elimination, global actions); -1 for line and territory actions, whose anchors (the
     first cell of a line, the smallest cell of a region) depend on the position. Used for
     training-time augmentation of policy targets."""
-    from ringrift_ray.encoding import NUM_GLOBAL
-
     lay = layout(board_type)
     b = lay.board
     gg = lay.grid * lay.grid

@@ -1,6 +1,5 @@
-"""Losses, the train step, and the per-worker training loop body (no Ray here: the loop
-takes its sampling, reporting, publishing and checkpointing as functions, which
-``experiments/alphazero.py`` binds to the replay-buffer actor and Ray Train).
+"""Losses, augmentation and the train step (no Ray here; the Ray Train loop that samples,
+publishes and checkpoints around `train_step` is ``experiments/trainer.py``).
 
 Loss = policy cross-entropy against the sparse improved-policy targets
 ``-sum_a pi(a) log softmax(logits)_a`` + ``value_loss_weight`` * mean squared error of the
@@ -15,14 +14,13 @@ territory choice (anchors that depend on the position) keep the identity.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ringrift_ray.config import TrainConfig
 from ringrift_ray.encoding import expand
-from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.samples import SampleBatch
 from ringrift_ray.symmetry import action_maps, symmetries
 
 
@@ -115,48 +113,3 @@ def train_step(net, opt, sched, t: dict[str, torch.Tensor], cfg: TrainConfig) ->
     metrics["grad_norm"] = float(grad_norm)
     metrics["lr"] = float(sched.get_last_lr()[0])
     return metrics
-
-
-def weights_numpy(net: torch.nn.Module) -> dict[str, np.ndarray]:
-    """The state dict as ``{name: numpy array}`` (for the weights store; DDP prefix removed)."""
-    module = getattr(net, "module", net)
-    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
-
-
-def load_weights_numpy(net: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-
-
-def train_loop(net, opt, sched, cfg: TrainConfig, steps: int, start_step: int,
-               sample: Callable[[], SampleBatch | None],
-               report: Callable[[int, dict], None],
-               publish: Callable[[int], None] | None = None, publish_every: int = 50,
-               wait: Callable[[], None] | None = None, seed: int = 0,
-               device: str | torch.device = "cpu") -> int:
-    """Run train steps ``start_step .. start_step + steps``; returns the last step + 1.
-
-    Args:
-        net, opt, sched: the network and its optimizer / schedule (`make_optimizer`), already
-            restored from a checkpoint when resuming.
-        sample: the next training batch, or None when none is available yet (the loop then
-            calls ``wait`` and retries).
-        report: ``report(step, metrics)`` after every step.
-        publish: ``publish(step)`` every ``publish_every`` steps and at the end.
-    """
-    rng = np.random.default_rng(seed + start_step)
-    step = start_step
-    while step < start_step + steps:
-        batch = sample()
-        if batch is None:
-            if wait is not None:
-                wait()
-            continue
-        metrics = train_step(net, opt, sched, to_tensors(batch, rng, cfg.augment, device), cfg)
-        metrics["samples"] = len(batch)
-        step += 1
-        report(step, metrics)
-        if publish is not None and step % publish_every == 0:
-            publish(step)
-    if publish is not None and step % publish_every != 0:
-        publish(step)
-    return step

@@ -5,9 +5,10 @@ import pytest
 from sample_data import assert_rows_match, make_batch
 
 from actors.replay_buffer import ReplayBuffer
-from actors.weights import WeightsStore, publish_weights
+from actors.weights import WeightsStore
+from ringrift_ray.buffer import AddReply
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.samples import SampleBatch, policy_lag
 
 
 @pytest.fixture
@@ -20,19 +21,21 @@ def test_buffer_add_sample_stats(ray):
                        throttle_slack=100)
     buf = ReplayBuffer.remote(cfg, seed=0)
     a = make_batch(50, version=1)
-    assert ray.get(buf.add.remote(a)) == {"size": 50, "throttle": False}  # warm-up
+    assert ray.get(buf.add.remote(a)) == AddReply(size=50, throttle=False)  # warm-up
     assert ray.get(buf.sample.remote(8, "square8", 2)) is None  # no inserts after warm-up
     b = make_batch(40, first_id=50, version=2, seed=1)
-    assert ray.get(buf.add.remote(b)) == {"size": 90, "throttle": True}  # budget 160 > 100
+    assert ray.get(buf.add.remote(b)) == AddReply(size=90, throttle=True)  # budget 160 > 100
     out = ray.get(buf.sample.remote(64, "square8", 2))
     assert isinstance(out, SampleBatch) and len(out) == 64
     assert_rows_match(out, [a, b])
     assert ray.get(buf.sample.remote(8, "hex8", 2)) is None
     st = ray.get(buf.stats.remote())
-    assert st["size"] == 90 and st["configs"]["square8/2p"]["size"] == 90
-    assert st["replay_ratio"] == 64 / 40
-    assert st["policy_lag"] == pytest.approx(2 - out.model_version.mean())
-    assert st["inserts_per_s"] > 0 and st["samples_per_s"] > 0
+    sq8 = st.configs["square8/2p"]
+    assert st.size == 90 and sq8.size == 90
+    assert st.replay_ratio == 64 / 40
+    assert sq8.newest_model_version - sq8.sampled_model_version == pytest.approx(
+        policy_lag(2, out))
+    assert st.inserts_per_s > 0 and st.samples_per_s > 0
     with pytest.raises(ValueError, match="sample size"):  # logged in the actor, re-raised
         ray.get(buf.sample.remote(0, "square8", 2))
     ray.kill(buf)
@@ -52,7 +55,7 @@ def test_buffer_spills_and_restores_across_actor_restarts(ray, tmp_path):
 
     again = ReplayBuffer.remote(cfg, spill_dir=str(tmp_path), seed=1)
     st = ray.get(again.stats.remote())
-    assert st["size"] == 180 and st["configs"]["square8/2p"]["newest_model_version"] == 2
+    assert st.size == 180 and st.configs["square8/2p"].newest_model_version == 2
     out = ray.get(again.sample.remote(4000, "square8", 2))
     assert set(out.game_id.tolist()) == set(range(180))  # P(miss one) ~ 1e-7
     assert_rows_match(out, batches)
@@ -77,7 +80,7 @@ def test_weights_store_versions_and_round_trip(ray):
     assert ray.get(store.latest.remote(after_version=0)) is None
 
     w3 = {k: v + 1 for k, v in w0.items()}
-    ray.get(publish_weights(store, 3, w3))  # put once here, the store keeps the ref
+    ray.get(store.publish.remote(3, w3))
     assert ray.get(store.version.remote()) == 3
     version, ref = ray.get(store.latest.remote(after_version=0))
     assert version == 3
@@ -87,5 +90,7 @@ def test_weights_store_versions_and_round_trip(ray):
             ray.get(store.publish.remote(stale, w0))
     with pytest.raises(TypeError):
         ray.get(store.publish.remote(4, {"x": [1.0, 2.0]}))
+    with pytest.raises(TypeError, match="dict"):
+        ray.get(store.publish.remote(4, [ray.put(w3)]))  # the old reference form is gone
     assert ray.get(store.version.remote()) == 3
     ray.kill(store)

@@ -92,3 +92,13 @@ def test_corrupt_checkpoint_in_run_dir_is_a_clear_error(tmp_path):
     assert out.returncode == 2
     assert "latest.pt" in out.stderr and "not a readable checkpoint" in out.stderr
     assert ckpt.read_bytes() == b"not a checkpoint"  # nothing overwritten
+
+
+def test_set_overrides_are_validated_before_anything_starts(tmp_path):
+    for item, named in (("train.lrr=1", "train.lrr"), ("run.train_workers=0", "train_workers")):
+        out = subprocess.run([sys.executable, "-m", "experiments.alphazero", "--config",
+                              "experiments/configs/smoke.yaml", "--run-dir", str(tmp_path / "r"),
+                              "--set", item], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 2 and named in out.stderr, out.stderr[-2000:]
+        assert not (tmp_path / "r").exists()  # nothing written

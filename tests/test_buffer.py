@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from sample_data import assert_rows_match, make_batch
 
-from ringrift_ray.buffer import ReplayStore, SampleStore
+from ringrift_ray.buffer import AddReply, ReplayStore, SampleStore
 from ringrift_ray.config import BufferConfig
 
 
-def store(**kw) -> SampleStore:
+def store(policy_width: int = 32, **kw) -> SampleStore:
     cfg = BufferConfig(**{"capacity": 100, "min_samples": 1, **kw})
-    return SampleStore("square8", 2, cfg, np.random.default_rng(0))
+    return SampleStore("square8", 2, cfg, np.random.default_rng(0), policy_width)
 
 
 def held_ids(s: SampleStore) -> list[int] | None:
@@ -73,7 +73,7 @@ def test_warm_up_then_rate_limit_both_ways():
     assert len(s.sample(20)) == 20 and not s.throttle  # budget 40
     assert len(s.sample(40)) == 40  # budget 0
     assert s.sample(1) is None and not s.throttle
-    assert s.stats()["replay_ratio"] == 2.0
+    assert s.stats().replay_ratio == 2.0
 
 
 def test_without_target_ratio_never_throttles():
@@ -89,18 +89,20 @@ def test_without_target_ratio_never_throttles():
 def test_replay_store_keeps_configurations_apart():
     rs = ReplayStore(BufferConfig(capacity=100, min_samples=5), seed=1)
     a, b = make_batch(30, version=3), make_batch(20, "hex8", 3, first_id=500, version=7)
-    assert rs.add(a) == {"size": 30, "throttle": False}
-    assert rs.add(b)["size"] == 20
+    assert rs.add(a) == AddReply(size=30, throttle=False)
+    assert rs.add(b).size == 20
     out = rs.sample(64, "hex8", 3)
     assert (out.board, out.players, out.cells.shape) == ("hex8", 3, (64, 10, 61))
     assert_rows_match(out, [b])
     assert_rows_match(rs.sample(64, "square8", 2), [a])
     assert rs.sample(8, "square19", 2) is None
     st = rs.stats()
-    assert st["size"] == 50 and set(st["configs"]) == {"square8/2p", "hex8/3p"}
-    assert st["configs"]["hex8/3p"]["policy_lag"] == 0
+    assert st.size == 50 and set(st.configs) == {"square8/2p", "hex8/3p"}
+    hex8 = st.configs["hex8/3p"]
+    assert hex8.newest_model_version - hex8.sampled_model_version == 0
     rs.add(make_batch(10, version=9, first_id=900))
-    assert rs.stats()["policy_lag"] == 6  # last sampled square8 at version 3, newest 9
+    sq8 = rs.stats().configs["square8/2p"]  # last sampled at version 3, newest 9
+    assert sq8.newest_model_version - sq8.sampled_model_version == 6
     wrong = make_batch(5, "hex8", 3)
     wrong.cells = np.zeros((5, 10, 64), np.uint8)
     with pytest.raises(ValueError, match="cells"):

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from ringrift_ray.config import SearchConfig
+from ringrift_ray.encoding import num_actions
 from ringrift_ray.evaluate import (
     GameResult,
     GateConfig,
     MatchResult,
+    checkpoint_agent,
     fit_elo,
     gate_decision,
     heuristic_agent,
@@ -159,20 +161,41 @@ def test_checkpoint_agent_plays_end_to_end(tmp_path):
 
     path = tmp_path / "tiny.pt"
     save_checkpoint(PolicyValueNet(NetSpec("square8", 2, "tiny")), path)
-    agent = search_agent(path, 4, board="square8", players=2, device="cpu")
+    agent = checkpoint_agent(path, 4, board="square8", players=2, device="cpu")
     assert agent.name == "tiny@4"
     result = play_match([agent, random_agent()], "square8", 2, 2, seed=0, max_moves=80)
     assert len(result.games) == 2 and all(g.moves > 0 for g in result.games)
     # the other search parameters come from `search`; the budget from num_simulations
-    narrow = search_agent(path, 4, device="cpu", search=SearchConfig(
+    narrow = checkpoint_agent(path, 4, device="cpu", search=SearchConfig(
         num_simulations=999, max_num_considered_actions=2))
     assert narrow.name == "tiny@4"
     result = play_match([narrow, random_agent()], "square8", 2, 2, seed=0, max_moves=40)
     assert len(result.games) == 2
     with pytest.raises(ValueError, match="hex8"):
-        search_agent(path, 4, board="hex8", players=2)
+        checkpoint_agent(path, 4, board="hex8", players=2)
     with pytest.raises(FileNotFoundError):
-        search_agent(tmp_path / "missing.pt", 4)
+        checkpoint_agent(tmp_path / "missing.pt", 4)
+
+
+def test_search_agent_takes_a_net_in_memory_or_an_evaluate_fn():
+    from ringrift_ray.net import NetSpec, PolicyValueNet
+
+    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
+    agent = search_agent(net, 4, name="mem", device="cpu")
+    result = play_match([agent, random_agent()], "square8", 2, 2, seed=0, max_moves=60)
+    assert agent.name == "mem" and len(result.games) == 2
+
+    calls = []
+
+    def uniform(states):  # an EvaluateFn: flat logits, zero values, absolute seats
+        calls.append(len(states))
+        return np.zeros((len(states), num_actions("square8"))), np.zeros((len(states), 2))
+
+    agent = search_agent(uniform, 4, name="flat", num_players=2)
+    result = play_match([agent, random_agent()], "square8", 2, 2, seed=1, max_moves=60)
+    assert len(result.games) == 2 and calls and max(calls) <= 2  # batched over both games
+    with pytest.raises(ValueError, match="num_players"):
+        search_agent(uniform, 4, name="flat")
 
 
 # ---- CLI -------------------------------------------------------------------------------------

@@ -1,18 +1,16 @@
-"""Pictures (SVG / PNG), HTML replays and ``ringrift-ray show`` end to end."""
+"""Pictures of positions (SVG / PNG) and ``ringrift-ray show`` end to end."""
 
 import json
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ringrift_ray import pictures
-from ringrift_ray.game import BOARD_TYPES, IllegalMoveError, new_game
+from ringrift_ray import html_replay, pictures
+from ringrift_ray.game import BOARD_TYPES, new_game
 from ringrift_ray.game.interop import state_to_reference
 from ringrift_ray.game.playout import random_playout
 
@@ -71,60 +69,6 @@ def test_save_picture_png_and_svg(tmp_path, board_type):
         pictures.save_picture(state, tmp_path / "pos.jpg")
 
 
-class _TagBalance(HTMLParser):
-    """Checks that every opened element is closed in order (void elements aside)."""
-
-    VOID = {"meta", "input", "br", "img", "link", "hr"}
-
-    def __init__(self):
-        super().__init__()
-        self.stack: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
-        self.stack.pop()
-
-
-def test_html_replay_is_self_contained(tmp_path):
-    states, moves = pictures.random_game("hex8", 3, seed=4, max_moves=12)
-    path = tmp_path / "game.html"
-    pictures.html_replay(states, moves, path, title="hex8 <test>")
-    text = path.read_text()
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text)
-    assert "<link" not in text and "@import" not in text
-    frames = re.findall(r'<div class="frame" data-frame="\d+"[^>]*>(.*?)</div>', text, re.S)
-    assert len(frames) == len(states) == 13
-    for svg in frames:
-        _svg_root(svg)
-    for move in moves:
-        assert move in text
-    assert "hex8 &lt;test&gt;" in text
-    assert "ArrowRight" in text and 'type="range"' in text
-    parser = _TagBalance()
-    parser.feed(text)
-    parser.close()
-    assert parser.stack == []
-    with pytest.raises(ValueError, match="len\\(moves\\)"):
-        pictures.html_replay(states, moves[:-1], path)
-
-
-def test_replay_from_moves_repeats_the_game_and_names_an_illegal_move():
-    states, moves = pictures.random_game("square8", 2, seed=9, max_moves=30)
-    replayed = pictures.replay_from_moves("square8", 2, moves)
-    assert len(replayed) == len(states)
-    for a, b in zip(states, replayed, strict=True):
-        assert np.array_equal(a.rings, b.rings) and np.array_equal(a.meta, b.meta)
-        assert np.array_equal(a.marker, b.marker) and np.array_equal(a.collapsed, b.collapsed)
-    with pytest.raises(IllegalMoveError, match="move 2 "):
-        pictures.replay_from_moves("square8", 2, [moves[0], moves[0]])
-    with pytest.raises(ValueError, match="move 1 "):
-        pictures.replay_from_moves("square8", 2, ["not a move"])
-
-
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ringrift_ray.cli", "show", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -143,7 +87,7 @@ def test_show_cli_random_game_html_and_state_svg(tmp_path):
     assert proc.returncode == 0, proc.stderr
     _svg_root((tmp_path / "pos.svg").read_text())
 
-    _, moves = pictures.random_game("square8", 2, seed=3, max_moves=8)
+    _, moves = html_replay.random_game("square8", 2, seed=3, max_moves=8)
     (tmp_path / "moves.txt").write_text("# a recorded game\n" + "\n".join(moves) + "\n")
     proc = _cli("--moves", "moves.txt", "--out", "rec.png", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -151,7 +95,7 @@ def test_show_cli_random_game_html_and_state_svg(tmp_path):
 
 
 def test_show_cli_reports_bad_inputs(tmp_path):
-    _, moves = pictures.random_game("square8", 2, seed=3, max_moves=3)
+    _, moves = html_replay.random_game("square8", 2, seed=3, max_moves=3)
     (tmp_path / "bad_moves.txt").write_text("\n".join([moves[0], moves[0]]))
     (tmp_path / "bad.json").write_text('{"state": {"board": {"type": "square9"}}}')
     (tmp_path / "broken.json").write_text("{not json")

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from ringrift_ray import replay
-from ringrift_ray.agent import network_evaluate
-from ringrift_ray.config import SearchConfig, SelfplayConfig
+from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import ENCODING_VERSION, expand
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.replay import (
@@ -26,7 +25,9 @@ from ringrift_ray.replay import (
     table_to_batch,
     write_shard,
 )
-from ringrift_ray.selfplay import ARRAY_FIELDS, SampleBatch, concat_batches, play_games
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
+from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.selfplay import play_games
 
 CLI_TIMEOUT_S = 900  # a cold numba cache compiles the kernels first
 
@@ -35,9 +36,10 @@ def _selfplay(board_type: str, players: int, seed: int) -> SampleBatch:
     torch.manual_seed(0)
     net = PolicyValueNet(NetSpec(board_type, players, "tiny")).eval()
     evaluate = network_evaluate(lambda obs: infer(net, obs))
-    batch, _ = play_games(board_type, players, evaluate, SearchConfig(num_simulations=2),
-                          SelfplayConfig(games_per_batch=2, full_search_prob=1.0),
-                          np.random.default_rng(seed), model_version=3, first_game_id=10)
+    batch, _ = play_games(
+        GameConfig(board=board_type, players=players), evaluate, SearchConfig(num_simulations=2),
+        SelfplayConfig(games_per_batch=2, full_search_prob=1.0),
+        np.random.default_rng(seed), model_version=3, first_game_id=10)
     assert len(batch) > 4
     return batch
 

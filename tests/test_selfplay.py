@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from ringrift_ray.agent import network_evaluate
-from ringrift_ray.config import SearchConfig, SelfplayConfig
+from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import expand, num_actions
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
-from ringrift_ray.selfplay import concat_batches, play_games
+from ringrift_ray.samples import concat_batches
+from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.selfplay import play_games
 
 
 def _evaluate(board_type, players):
@@ -21,9 +22,10 @@ def _evaluate(board_type, players):
 def test_play_games_produces_consistent_samples(board_type, players):
     cfg = SelfplayConfig(games_per_batch=4, full_search_prob=0.5, cheap_simulations=2,
                          temperature_moves=4)
-    batch, stats = play_games(board_type, players, _evaluate(board_type, players),
-                              SearchConfig(num_simulations=4), cfg, np.random.default_rng(0),
-                              model_version=7, first_game_id=100)
+    batch, stats = play_games(
+        GameConfig(board=board_type, players=players), _evaluate(board_type, players),
+        SearchConfig(num_simulations=4), cfg, np.random.default_rng(0),
+        model_version=7, first_game_id=100)
     assert stats.games == 4 and stats.capped_games == 0 and stats.samples == len(batch) > 0
     assert stats.searched_moves >= len(batch)
     n = len(batch)
@@ -48,9 +50,9 @@ def test_play_games_produces_consistent_samples(board_type, players):
 def test_concat_rebases_policy_offsets():
     cfg = SelfplayConfig(games_per_batch=2, full_search_prob=1.0, temperature_moves=0)
     ev = _evaluate("square8", 2)
-    a, _ = play_games("square8", 2, ev, SearchConfig(num_simulations=2), cfg,
+    a, _ = play_games(GameConfig(), ev, SearchConfig(num_simulations=2), cfg,
                       np.random.default_rng(1))
-    b, _ = play_games("square8", 2, ev, SearchConfig(num_simulations=2), cfg,
+    b, _ = play_games(GameConfig(), ev, SearchConfig(num_simulations=2), cfg,
                       np.random.default_rng(2), first_game_id=2)
     c = concat_batches([a, b])
     assert len(c) == len(a) + len(b)
@@ -69,7 +71,7 @@ def test_value_target_mixes_outcome_and_root_value():
     def run(w):
         cfg = SelfplayConfig(games_per_batch=2, full_search_prob=1.0, temperature_moves=0,
                              value_target_q_weight=w)
-        batch, _ = play_games("square8", 2, evaluate, SearchConfig(num_simulations=4), cfg,
+        batch, _ = play_games(GameConfig(), evaluate, SearchConfig(num_simulations=4), cfg,
                               np.random.default_rng(3))
         return batch
 

@@ -8,7 +8,7 @@ import torch
 from ringrift_ray.encoding import compact, encode, legal_actions
 from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.selfplay import SampleBatch
+from ringrift_ray.samples import SampleBatch
 from ringrift_ray.symmetry import apply_to_obs, apply_to_policy, symmetries
 from ringrift_ray.train import (
     TrainConfig,
@@ -17,7 +17,7 @@ from ringrift_ray.train import (
     lr_factor,
     make_optimizer,
     to_tensors,
-    train_loop,
+    train_step,
 )
 
 
@@ -77,9 +77,8 @@ def test_overfits_a_fixed_batch():
     net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
     cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=60, augment=False)
     opt, sched = make_optimizer(net, cfg)
-    seen = []
-    train_loop(net, opt, sched, cfg, 60, 0, sample=lambda: batch,
-               report=lambda step, m: seen.append(m["loss"]))
+    t = to_tensors(batch, None, augment=False)
+    seen = [train_step(net, opt, sched, t, cfg)["loss"] for _ in range(60)]
     assert len(seen) == 60 and seen[-1] < 0.7 * seen[0]
 
 

@@ -10,8 +10,9 @@ import numpy as np
 
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.moves import Move
+from ringrift_ray.game.recovery import formed_line
 from ringrift_ray.game.state import GameState
-from ringrift_ray.game.territory import region_cells
+from ringrift_ray.game.territory import region_border_colour, region_cells
 
 
 def _pos(state: GameState, cell: int) -> tuple[int, ...]:
@@ -135,16 +136,12 @@ def _run_matches(b, cells, d) -> bool:
 
 def _region_border(state: GameState, cells: list[int]) -> int:
     """Border marker colour that encloses ``cells`` (0 if none), read from ``state``."""
-    from ringrift_ray.game.territory import region_border_colour
-
     return int(region_border_colour(state.board.tadj, state.marker, state.collapsed,
                                     np.asarray(cells, dtype=np.int32)))
 
 
 def _recovery_line_fields(state, move, rec) -> None:
     """Fill the formed-line fields of a line-mode recovery slide from the board."""
-    from ringrift_ray.game.recovery import formed_line
-
     start, d, length = formed_line(state.board.step, state.marker, move.player, rec[K.F_FROM],
                                    rec[K.F_TO], int(state.meta[K.M_LINE_LEN]))
     rec[K.F_C], rec[K.F_D], rec[K.F_E] = start, d, length

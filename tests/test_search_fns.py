@@ -3,11 +3,17 @@
 import numpy as np
 import pytest
 
-from ringrift_ray.agent import game_fns, network_evaluate, rank_values
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import index_to_move, legal_actions
-from ringrift_ray.game import apply_move, new_game
+from ringrift_ray.game import apply_move, apply_record_inplace, new_game
 from ringrift_ray.search import gumbel_search
+from ringrift_ray.search_fns import (
+    cached_legal_actions,
+    forced_record,
+    game_fns,
+    network_evaluate,
+    rank_values,
+)
 
 
 def test_rank_values_linear_with_shared_ties():
@@ -51,3 +57,16 @@ def test_search_on_ringrift_returns_legal_moves():
     for s, r in zip(roots, res, strict=True):
         assert r.action in set(legal_actions(s)[0].tolist())
         assert r.visits.sum() == 8
+
+
+def test_forced_record_and_cached_legal_actions_follow_in_place_moves():
+    s = new_game("square8", 2)
+    assert forced_record(s) is None  # placement: many choices
+    idx, recs = cached_legal_actions(s)
+    assert cached_legal_actions(s)[0] is idx  # computed once per position
+    apply_record_inplace(s, recs[0])  # same object, new position: the entry is stale
+    assert np.array_equal(cached_legal_actions(s)[0], legal_actions(s)[0])
+    while forced_record(s) is None:  # play on until a single-move decision comes up
+        apply_record_inplace(s, cached_legal_actions(s)[1][0])
+    only = forced_record(s)
+    assert len(legal_actions(s)[1]) == 1 and np.array_equal(only, legal_actions(s)[1][0])

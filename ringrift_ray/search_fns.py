@@ -15,6 +15,7 @@ import numpy as np
 
 from ringrift_ray.encoding import encode, legal_actions, values_to_players
 from ringrift_ray.game import apply_record, ranks
+from ringrift_ray.game import constants as K
 from ringrift_ray.game.state import GameState
 from ringrift_ray.search import GameFns
 
@@ -38,25 +39,45 @@ def terminal_values(state: GameState) -> np.ndarray | None:
     return rank_values(ranks(state), state.num_players)
 
 
-def game_fns(num_players: int) -> GameFns:
-    """`GameFns` for RingRift with ``num_players`` players.
+_LEGAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    The legal records of each expanded state are kept (weakly) so applying an action does
-    not regenerate them.
+
+def cached_legal_actions(state: GameState) -> tuple[np.ndarray, np.ndarray]:
+    """`encoding.legal_actions` of ``state``, computed once per state object and position:
+    ``(indices [M] int64, records [M, MOVE_WIDTH] int32)``. An entry is reused only while
+    the state's move count (``meta[M_HISTORY]``, raised by every applied move) is unchanged,
+    so in-place application never reads a stale entry. Entries live as long as the state."""
+    ply = int(state.meta[K.M_HISTORY])
+    got = _LEGAL.get(state)
+    if got is None or got[0] != ply:
+        got = (ply, *legal_actions(state))
+        _LEGAL[state] = got
+    return got[1], got[2]
+
+
+def forced_record(state: GameState) -> np.ndarray | None:
+    """The move record of a decision with exactly one legal move, else None.
+
+    Such decisions (most bookkeeping moves: no line or territory action, forced
+    elimination with one target, ...) are played without search or agent, everywhere:
+    selfplay, the search agent and matches. The legal actions stay cached
+    (`cached_legal_actions`), so searching a state that is not forced does not generate
+    its root's moves again.
     """
-    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    records = cached_legal_actions(state)[1]
+    return records[0] if len(records) == 1 else None
 
-    def legal(state: GameState) -> np.ndarray:
-        idx, recs = legal_actions(state)
-        cache[state] = (idx, recs)
-        return idx
+
+def game_fns(num_players: int) -> GameFns:
+    """`GameFns` for RingRift with ``num_players`` players (legal actions cached per
+    state by `cached_legal_actions`).
+
+    Raises (from ``apply``):
+        ValueError: an action that is not legal in the state.
+    """
 
     def apply(state: GameState, action: int) -> GameState:
-        got = cache.get(state)
-        if got is None:
-            got = legal_actions(state)
-            cache[state] = got
-        idx, recs = got
+        idx, recs = cached_legal_actions(state)
         hit = np.nonzero(idx == action)[0]
         if len(hit) == 0:
             raise ValueError(f"action {action} is not legal in {state}")
@@ -64,7 +85,7 @@ def game_fns(num_players: int) -> GameFns:
 
     return GameFns(
         num_players=num_players,
-        legal_actions=legal,
+        legal_actions=lambda state: cached_legal_actions(state)[0],
         apply=apply,
         to_play=lambda s: s.current_player - 1,
         terminal_values=terminal_values,
