@@ -1,12 +1,24 @@
 """Territory disconnection and region processing (RR-CANON-R140..R145).
 
 A candidate region is a connected component (territory adjacency ``tadj``) of non-collapsed
-cells bounded by collapsed spaces, the board edge and markers of one border colour ``B``:
-components are flooded over cells that are neither collapsed nor ``B`` markers
-(``border = B``), or, for regions enclosed by collapsed spaces alone, over cells that are
-neither collapsed nor markers (``border = 0``). A region is color-disconnected when the
-set of players controlling a stack in it is a strict subset of the players with rings on
-the board (R142). Regions are identified by ``(smallest cell, border)``.
+cells bounded by collapsed spaces, the board edge and markers of one border colour ``B``
+(R140, R141): components are flooded over cells that are neither collapsed nor ``B`` markers
+(``border = B``; markers of other colours lie inside the region), or, for regions enclosed
+by collapsed spaces alone, over cells that are neither collapsed nor markers (``border = 0``,
+kept only when no marker touches the component). Regions are identified by
+``(smallest cell, border)``; a cell set found under several borders is listed once.
+
+A region is color-disconnected (R142) when RegionColors, the players controlling a stack in
+it, is a strict subset of ActiveColors, the players with at least one ring anywhere on the
+board (buried rings count). Hence an empty region (RegionColors = {}) is eligible whenever
+any ring is on the board, also when a single colour has rings there; with no ring on the
+board nothing is eligible. The mover may process an eligible region only while they control
+a stack outside it (R143; after a recovery slide, a buried ring of theirs outside it, R114).
+
+The reference engine departs from R142 in one case, where we follow the spec (README,
+"Fidelity"; pinned step by step by ``tests/test_reference_traces.py``): while the board has
+no marker it offers only regions in which exactly one colour controls stacks, dropping
+empty regions and regions shared by several colours.
 
 ``choose_territory_option`` records carry ``F_A`` smallest cell, ``F_B`` border, ``F_C`` size.
 A record with ``F_B == EXPLICIT_REGION`` names a region that is not a flood-fill component (a
@@ -88,13 +100,17 @@ def _popcount(x):
 
 @njit
 def find_regions(tadj, rings, height, marker, collapsed, num_players):
-    """Disconnected regions: `[K, 3]` int32 rows ``(smallest cell, border, size)``."""
+    """Eligible regions (R140..R142): `[K, 3]` int32 rows ``(smallest cell, border, size)``.
+
+    ActiveColors are the ring colours anywhere on the board (``rings``/``height``), so with
+    one colour on the board its empty regions qualify, and with none nothing does.
+    """
     n = height.shape[0]
     active = _active_mask(rings, height)
     found = []
-    if _popcount(active) <= 1:
-        return np.empty((0, 3), dtype=np.int32)
     n_active = _popcount(active)
+    if n_active == 0:  # no rings on the board: no strict subset of ActiveColors exists
+        return np.empty((0, 3), dtype=np.int32)
     seen_sets = []
     for border in range(0, num_players + 1):
         if border > 0:
