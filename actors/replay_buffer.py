@@ -1,8 +1,9 @@
 """`ReplayBuffer` actor: a thin Ray wrapper over `ringrift_ray.buffer.ReplayStore`.
 
 Selfplay workers call ``add.remote(batch)`` and wait while the `AddReply` says
-``throttle``; trainers call ``ray.get(buffer.sample.remote(n, board, players))`` and retry
-later on None. Returned `SampleBatch` arrays travel zero-copy (read-only) through the
+``throttle``; a trainer calls ``ray.get(buffer.sample.remote(n, board, players))`` and
+retries later on None, and DDP ranks share one ``reserve`` of the effective batch and each
+``draw`` their part. Returned `SampleBatch` arrays travel zero-copy (read-only) through the
 object store.
 """
 
@@ -43,6 +44,18 @@ class ReplayBuffer:
         """``n`` samples with replacement, or None (warm-up, or trainer ahead of the
         target replay ratio)."""
         return self.store.sample(n, board, players)
+
+    @log_and_raise
+    def reserve(self, n: int, board: str, players: int) -> bool:
+        """Claim ``n`` samples of the replay-ratio budget for `draw` calls (DDP: rank 0
+        claims the effective batch, every rank draws its part); False while warming up or
+        while the trainer is ahead."""
+        return self.store.reserve(n, board, players)
+
+    @log_and_raise
+    def draw(self, n: int, board: str, players: int) -> SampleBatch:
+        """``n`` samples out of an earlier `reserve` (an independent draw per call)."""
+        return self.store.draw(n, board, players)
 
     @log_and_raise
     def stats(self) -> BufferStats:

@@ -1,8 +1,9 @@
 """Training throughput (JSON): samples/s of the train step in a plain torch loop and inside
-a Ray Train TorchTrainer worker (1 worker; same net, batch size and steps; startup and the
-first steps excluded). Data: selfplay samples of a tiny net in an in-process SampleStore.
+Ray Train TorchTrainer workers (DDP over gloo with 2+ workers: samples/s counts every
+rank's batch; same net, batch size per rank and steps; startup and the first steps
+excluded). Data: selfplay samples of a tiny net in an in-process SampleStore.
 
-    python benchmarks/bench_train.py --preset small --batch 256 --steps 30
+    python benchmarks/bench_train.py --preset small --batch 256 --steps 30 --workers 1 2
 """
 
 import argparse
@@ -12,14 +13,19 @@ import tempfile
 import time
 
 import numpy as np
+import ray
+import ray.train
+import ray.train.torch
 import torch
+from ray.train import RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
 
-from ringrift_ray.buffer import SampleStore
 from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig, TrainConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
+from ringrift_ray.window import SampleStore
 
 WARMUP = 3
 
@@ -47,8 +53,6 @@ def timed_steps(config: dict) -> float:
     cfg = TrainConfig(batch_size=config["batch"])
     net = PolicyValueNet(spec)
     if config["ray"]:
-        import ray.train.torch
-
         net = ray.train.torch.prepare_model(net)
     opt, sched = make_optimizer(net, cfg)
     store, rng = config["store"], np.random.default_rng(0)
@@ -61,8 +65,11 @@ def timed_steps(config: dict) -> float:
             t += time.perf_counter() - start
     rate = config["steps"] * cfg.batch_size / t
     if config["ray"]:  # Train V2 results carry no metrics without a checkpoint: use a file
-        with open(config["out"], "w") as f:
-            json.dump({"samples_per_s": rate}, f)
+        world = ray.train.get_context().get_world_size()
+        rate *= world  # every rank trains batch_size samples per (synchronized) step
+        if ray.train.get_context().get_world_rank() == 0:
+            with open(config["out"], "w") as f:
+                json.dump({"samples_per_s": rate}, f)
     return rate
 
 
@@ -74,32 +81,34 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1],
+                    help="Ray Train (DDP, gloo) worker counts to time")
     args = ap.parse_args()
     config = {"board": args.board, "players": args.players, "preset": args.preset,
               "batch": args.batch, "steps": args.steps, "threads": args.threads,
               "store": make_store(args.board, args.players, 4 * args.batch), "ray": False}
     plain = timed_steps(config)
 
-    import ray
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=max(2, args.threads + 1), include_dashboard=False)
-    with tempfile.TemporaryDirectory() as storage:
-        out = os.path.join(storage, "rate.json")
-        TorchTrainer(
-            timed_steps, train_loop_config={**config, "ray": True, "out": out},
-            scaling_config=ScalingConfig(num_workers=1, resources_per_worker={"CPU": 1}),
-            run_config=RunConfig(name="bench_train", storage_path=storage)).fit()
-        with open(out) as f:
-            in_ray = json.load(f)["samples_per_s"]
+    ray.init(num_cpus=max(2, max(args.workers) * args.threads + 1), include_dashboard=False)
+    in_ray = {}
+    for workers in args.workers:
+        with tempfile.TemporaryDirectory() as storage:
+            out = os.path.join(storage, "rate.json")
+            TorchTrainer(
+                timed_steps, train_loop_config={**config, "ray": True, "out": out},
+                scaling_config=ScalingConfig(num_workers=workers,
+                                             resources_per_worker={"CPU": args.threads}),
+                run_config=RunConfig(name="bench_train", storage_path=storage)).fit()
+            with open(out) as f:
+                in_ray[workers] = round(json.load(f)["samples_per_s"], 1)
     ray.shutdown()
     print(json.dumps({"benchmark": "train", **{k: v for k, v in config.items()
                                                if k not in ("store", "ray")},
                       "plain_samples_per_s": round(plain, 1),
-                      "ray_train_samples_per_s": round(in_ray, 1),
-                      "ratio": round(in_ray / plain, 3)}, indent=2))
+                      "ray_train_samples_per_s_by_workers": in_ray,
+                      "ratio_1_worker": round(in_ray[1] / plain, 3) if 1 in in_ray else None},
+                     indent=2))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import ray
 import yaml
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train import CheckpointConfig, LoggingConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from torch.utils.tensorboard import SummaryWriter
 
@@ -61,10 +61,12 @@ from actors.evaluator import Evaluation, Evaluator
 from actors.replay_buffer import ReplayBuffer
 from actors.selfplay_worker import BatchReport, SelfplayWorker
 from actors.weights import WeightsStore
+from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
 from experiments.trainer import train_worker
 from ringrift_ray.buffer import BufferStats
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
+from ringrift_ray.samples import policy_lag
 
 log = logging.getLogger("alphazero")
 
@@ -95,8 +97,18 @@ def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
     if args.train_steps is not None:
         overrides["run.train_steps"] = args.train_steps
     cfg = with_overrides(load_yaml(args.config, AlphaZeroConfig), overrides)
-    run_dir = Path(args.run_dir or Path("runs") / Path(args.config).stem).resolve()
+    run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
     return cfg, run_dir
+
+
+def default_run_dir(config_path: str) -> Path:
+    """``runs/<config name>`` under the current directory; under ``ray job submit`` (whose
+    current directory is a temporary copy of the working dir) ``~/ringrift-runs/<config
+    name>`` on the node running the driver, which outlives the job."""
+    name = Path(config_path).stem
+    if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
+        return Path.home() / "ringrift-runs" / name
+    return Path("runs") / name
 
 
 def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
@@ -115,7 +127,8 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
 
 def start_selfplay(cfg: AlphaZeroConfig, buffer, store) -> list:
     gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
-    return [SelfplayWorker.options(num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu)
+    return [SelfplayWorker.options(num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
+                                   resources=dict(cfg.run.selfplay_resources))
             .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
             for i in range(cfg.run.selfplay_workers)]
 
@@ -126,10 +139,13 @@ def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, deadline: f
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
-        scaling_config=ScalingConfig(num_workers=cfg.run.train_workers, use_gpu=cfg.run.use_gpu),
+        scaling_config=ScalingConfig(
+            num_workers=cfg.run.train_workers, use_gpu=cfg.run.use_gpu,
+            resources_per_worker=bundles(cfg)["train worker"][1]),
         run_config=RunConfig(name=cfg.run.name or run_dir.name,
                              storage_path=str(run_dir / "ray_train"),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2),
+                             logging_config=LoggingConfig(log_level="WARNING")),
     )
 
 
@@ -262,13 +278,17 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
         evals = EvalPump(evaluator, writer)
     fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, deadline))
     last_log = time.perf_counter()
-    while fit.is_alive():
+    while fit.is_alive() and time.time() < deadline + cfg.run.shutdown_grace_s:
         pump.poll(timeout=0.5)
         if evals is not None:
             evals.poll()
         if time.perf_counter() - last_log > cfg.run.log_every_s:
             last_log = time.perf_counter()
-            _log_progress(pump, buffer, trainer_store, writer, deadline)
+            _log_progress(cfg, pump, buffer, trainer_store, writer, deadline)
+    if fit.is_alive():
+        fit.error = TimeoutError(f"the trainer did not stop within run.shutdown_grace_s = "
+                                 f"{cfg.run.shutdown_grace_s:g} s after the time budget")
+        log.error("%s; not waiting for it", fit.error)
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
@@ -309,14 +329,20 @@ class _FitThread(threading.Thread):
             self.error = e
 
 
-def _log_progress(pump: SelfplayPump, buffer, store, writer, deadline: float) -> None:
+def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, writer,
+                  deadline: float) -> None:
+    """One console status line (and the ``buffer/*`` scalars)."""
     stats: BufferStats = ray.get(buffer.stats.remote())
     step = ray.get(store.version.remote())
     writer.add_scalar("buffer/size", stats.size, pump.games)
     writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, pump.games)
-    log.info("games %d | samples %d | buffer %d | replay ratio %.2f | published step %d | "
-             "%.0f s left", pump.games, pump.samples, stats.size, stats.replay_ratio, step,
-             max(0.0, deadline - time.time()))
+    window = stats.configs.get(f"{cfg.game.board}/{cfg.game.players}p")
+    sampled = None if window is None else window.sampled_model_version
+    lag = "-" if sampled is None else f"{policy_lag(max(step, 0), sampled):.0f}"
+    elapsed = max(time.perf_counter() - pump.t0, 1e-9)
+    log.info("%.2f games/s | %.1f samples/s | train step %d | buffer %d | replay ratio %.2f "
+             "| policy lag %s | %.0f s left", pump.games / elapsed, pump.samples / elapsed,
+             step, stats.size, stats.replay_ratio, lag, max(0.0, deadline - time.time()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,8 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         log.error("cannot resume %s: %s", run_dir, e)
         return 2
-    if not ray.is_initialized():
-        ray.init(include_dashboard=cfg.run.dashboard)  # joins RAY_ADDRESS under `ray job submit`
+    joined = bool(os.environ.get("RAY_ADDRESS")) or ray.is_initialized()
+    if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
+        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard)
+        if context.dashboard_url:
+            log.info("Ray dashboard: http://%s", context.dashboard_url)
+    log.info("run directory: %s", run_dir)
+    try:
+        wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
+    except ResourcesUnavailable as e:
+        log.error("%s", e)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "summary.json").write_text(json.dumps({"error": str(e)}, indent=2))
+        return 1
     summary = run(cfg, run_dir)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items() if k != "buffer"}))
     return 1 if summary["error"] or summary.get("eval_error") else 0

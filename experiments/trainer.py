@@ -6,21 +6,29 @@ handles. Each worker runs, in order:
 
 1. **restore**: the latest Ray Train checkpoint of this run name (model, optimizer,
    scheduler, step), if any; DDP through ``prepare_model`` (gloo on CPU, nccl on GPU);
-2. **sample** a batch of ``train.batch_size`` from the replay buffer (None: wait, retry);
+2. **sample**: rank 0 decides for every rank (`_decide`, broadcast): stop at the deadline,
+   train when the buffer granted ``train.batch_size * world_size`` samples (one
+   ``reserve`` of the effective batch, so the replay ratio counts it), else wait; on
+   "train" each rank ``draw``s its own ``train.batch_size`` (independent draws from the
+   buffer's generator, so ranks train on different samples; augmentation is seeded by
+   ``run.seed + rank``);
 3. **train step** (`ringrift_ray.train.train_step`);
 4. **publish** the weights to the store every ``run.publish_every`` steps (rank 0);
 5. **report** ``train/*`` metrics every ``run.report_every`` steps and **checkpoint**
    every ``run.checkpoint_every`` (rank 0: Ray Train checkpoint, ``checkpoints/latest.pt``,
    ``checkpoints/best.pt`` = lowest smoothed loss so far, TensorBoard).
 
-It stops after ``run.train_steps`` steps or at the deadline (every rank stops at the same
-step, see `_past`), then publishes and checkpoints the last step. ``train/policy_lag`` is
+Every rank takes part in the same collectives in the same order whatever the buffer
+answers: one broadcast per iteration, then DDP's gradient all-reduce when training. All
+ranks stop at the same step: after ``run.train_steps`` steps or at rank 0's deadline; then
+rank 0 publishes and checkpoints the last step. ``train/policy_lag`` is
 `samples.policy_lag`: the last published version minus the batch's mean model version.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import tempfile
@@ -32,6 +40,7 @@ import ray
 import ray.train
 import ray.train.torch
 import torch
+from ray.train.v2._internal.execution import context as train_context
 from torch.utils.tensorboard import SummaryWriter
 
 from ringrift_ray.config import AlphaZeroConfig
@@ -39,16 +48,19 @@ from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint, weights_n
 from ringrift_ray.samples import policy_lag
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
+TRAIN, WAIT, STOP = 0, 1, 2  # `_decide`'s answers
 SMOOTHING = 0.05  # weight of the newest loss in the smoothed loss that picks best.pt
 
 
 def train_worker(config: dict) -> None:
     """Ray Train entry point; see the module docstring for ``config``."""
+    _quiet_report_lines()
     cfg: AlphaZeroConfig = config["cfg"]
     run_dir, deadline = Path(config["run_dir"]), config["deadline"]
     buffer, store = config["buffer"], config["weights"]
     spec = NetSpec.from_config(cfg.game, cfg.net)
-    rank = ray.train.get_context().get_world_rank()
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
     torch.manual_seed(cfg.run.seed + rank)
 
@@ -61,12 +73,15 @@ def train_worker(config: dict) -> None:
     writer = SummaryWriter(str(run_dir / "tensorboard")) if rank == 0 else None
     smooth, best = None, math.inf
     window_start, window_samples, lag = time.perf_counter(), 0, 0.0
-    while step < cfg.run.train_steps and not _past(deadline, device):
+    while step < cfg.run.train_steps:
         # 2. sample
-        batch = ray.get(buffer.sample.remote(cfg.train.batch_size, spec.board, spec.players))
-        if batch is None:
+        decision = _decide(rank, world, deadline, buffer, cfg.train.batch_size, spec, device)
+        if decision == STOP:
+            break
+        if decision == WAIT:
             time.sleep(0.2)
             continue
+        batch = ray.get(buffer.draw.remote(cfg.train.batch_size, spec.board, spec.players))
         lag = policy_lag(published, batch)
         # 3. train step
         metrics = train_step(model, opt, sched, to_tensors(batch, rng, cfg.train.augment,
@@ -94,6 +109,14 @@ def train_worker(config: dict) -> None:
         _report(step, {}, model, opt, sched, run_dir, writer, True, smooth, best)
     if writer is not None:
         writer.close()
+
+
+def _quiet_report_lines() -> None:
+    """Drop Ray Train's INFO line per ``ray.train.report`` (a full metrics dump on the
+    driver's console every ``report_every`` steps). ``RunConfig(logging_config=
+    LoggingConfig("WARNING"))`` is the supported switch, but Ray 2.60 logs that line through
+    ``logging.getLogger(__file__)``, outside the ``ray.train`` tree the switch filters."""
+    logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
 
 
 def _restore(net, opt, sched) -> int:
@@ -139,13 +162,21 @@ def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
     return best
 
 
-def _past(deadline: float, device) -> bool:
-    """True on every rank once any rank's clock passed ``deadline`` (one tiny all-reduce per
-    step keeps DDP ranks stopping at the same step)."""
-    flag = torch.tensor([1.0 if time.time() > deadline else 0.0], device=device)
+def _decide(rank: int, world: int, deadline: float, buffer, batch_size: int, spec: NetSpec,
+            device) -> int:
+    """What every rank does next, decided by rank 0 and broadcast (the one collective of
+    an iteration besides DDP's gradient all-reduce): `STOP` past ``deadline`` (unix time),
+    `TRAIN` when the buffer reserved ``batch_size * world`` samples, else `WAIT` (warm-up,
+    or the trainer is ahead of the target replay ratio)."""
+    code = torch.tensor([WAIT], dtype=torch.int64, device=device)
+    if rank == 0:
+        if time.time() > deadline:
+            code[0] = STOP
+        elif ray.get(buffer.reserve.remote(batch_size * world, spec.board, spec.players)):
+            code[0] = TRAIN
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-    return bool(flag.item())
+        torch.distributed.broadcast(code, src=0)
+    return int(code.item())
 
 
 def _save(model, opt, sched, step: int, run_dir: Path) -> ray.train.Checkpoint:

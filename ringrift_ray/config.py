@@ -140,14 +140,32 @@ class RunSettings(_Frozen):
     selfplay_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per selfplay actor")
     selfplay_gpus_per_worker: float = Field(0.25, ge=0, description="GPU fraction per selfplay "
                                             "actor when use_gpu")
-    train_workers: int = Field(1, ge=1, description="Ray Train (DDP) workers")
+    train_workers: int = Field(1, ge=1, description="Ray Train (DDP) workers; the effective "
+                               "batch is train.batch_size x train_workers")
+    train_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per Ray Train worker")
+    selfplay_resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources per selfplay actor, e.g. "
+        "{selfplay_node: 1} to pin selfplay to nodes that offer it")
+    train_resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources per Ray Train worker, e.g. "
+        "{trainer_node: 1}")
+    startup_timeout_s: float = Field(
+        300.0, ge=0, description="on a cluster the job joined (RAY_ADDRESS set, e.g. under "
+        "`ray job submit`), seconds to wait for the requested resources to appear "
+        "(autoscaling) before failing; a local Ray the job starts itself is checked once")
+    shutdown_grace_s: float = Field(
+        120.0, ge=0, description="seconds past time_budget_s the driver waits for the "
+        "trainer's last step and checkpoint; then the job stops waiting and fails")
     use_gpu: bool = Field(False, description="train on GPUs (nccl) and run selfplay on GPUs")
     publish_every: int = Field(50, ge=1, description="train steps between weight publications")
     checkpoint_every: int = Field(200, ge=1, description="train steps between checkpoints")
     report_every: int = Field(10, ge=1, description="train steps between metric reports")
     log_every_s: float = Field(10.0, gt=0, description="seconds between console progress lines")
     seed: int = Field(0, description="base random seed")
-    dashboard: bool = Field(False, description="start the Ray dashboard with a local Ray")
+    local_cpus: int | None = Field(None, ge=1, description="logical CPUs of the local Ray the "
+                                   "job starts when it joins no cluster (None: the machine's)")
+    dashboard: bool = Field(True, description="start the Ray dashboard with a local Ray (its "
+                            "URL is logged at start; the State API needs it)")
 
 
 class GateConfig(_Frozen):

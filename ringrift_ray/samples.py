@@ -87,13 +87,18 @@ def concat_batches(batches: list[SampleBatch]) -> SampleBatch:
     return SampleBatch(b0.board, b0.players, policy_offsets=np.concatenate(offsets), **cat)
 
 
-def policy_lag(newest_version: int, batch: SampleBatch) -> float:
-    """Versions (train steps) between ``newest_version`` and the mean ``model_version`` of
-    ``batch``: how stale the policy that generated the trained-on samples is.
+def policy_lag(newest_version: int, sampled_versions: np.ndarray | SampleBatch | float
+               ) -> float:
+    """Versions (train steps) between ``newest_version`` and the mean model version of the
+    samples trained on (a batch, its ``model_version`` array, or that mean): how stale the
+    policy that generated them is.
 
     Raises:
-        ValueError: an empty batch.
+        ValueError: no samples.
     """
-    if len(batch) == 0:
-        raise ValueError("policy_lag of an empty batch")
-    return float(newest_version - batch.model_version.mean())
+    if isinstance(sampled_versions, SampleBatch):
+        sampled_versions = sampled_versions.model_version
+    versions = np.asarray(sampled_versions, dtype=np.float64)
+    if versions.size == 0:
+        raise ValueError("policy_lag of no samples")
+    return float(newest_version - versions.mean())

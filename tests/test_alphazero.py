@@ -102,3 +102,12 @@ def test_set_overrides_are_validated_before_anything_starts(tmp_path):
                              timeout=120)
         assert out.returncode == 2 and named in out.stderr, out.stderr[-2000:]
         assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_a_request_the_cluster_cannot_meet_fails_at_start_naming_both(tmp_path):
+    out = _run(tmp_path / "run", tmp_path, "--set", "run.train_workers=3",
+               "--set", "run.local_cpus=2", timeout=180)
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert "CPU: needs 4, cluster has 2" in out.stderr and "train worker" in out.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "cannot run this job" in summary["error"]

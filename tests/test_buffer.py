@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sample_data import assert_rows_match, make_batch
 
-from ringrift_ray.buffer import AddReply, ReplayStore, SampleStore
+from ringrift_ray.buffer import AddReply, ReplayStore
 from ringrift_ray.config import BufferConfig
+from ringrift_ray.window import SampleStore
 
 
 def store(policy_width: int = 32, **kw) -> SampleStore:
@@ -140,3 +141,27 @@ def test_save_then_restore_resumes_the_window(tmp_path):
 def test_save_needs_a_spill_dir():
     with pytest.raises(ValueError, match="spill_dir"):
         ReplayStore(BufferConfig(capacity=10, min_samples=1)).save()
+
+
+def test_one_reservation_serves_several_draws_and_counts_once():
+    s = store(capacity=1000, min_samples=10, target_replay_ratio=1.0, throttle_slack=10_000)
+    s.add(make_batch(10))  # warm-up: no budget yet
+    assert not s.reserve(4) and s.sampled == 0
+    s.add(make_batch(8, first_id=10))
+    assert s.reserve(8) and s.sampled == 8  # two ranks x 4 claimed at once
+    a, b = s.draw(4), s.draw(4)
+    assert len(a) == len(b) == 4 and s.sampled == 8
+    with pytest.raises(ValueError, match="reserved"):
+        s.draw(1)
+    assert not s.reserve(2)  # budget 8 - 8 = 0: the trainer is ahead
+    assert s.sample(2) is None
+
+
+def test_replay_store_reserve_and_draw_per_configuration():
+    rs = ReplayStore(BufferConfig(capacity=100, min_samples=5), seed=1)
+    assert not rs.reserve(4, "square8", 2)
+    with pytest.raises(ValueError, match="no square8/2p"):
+        rs.draw(4, "square8", 2)
+    rs.add(make_batch(30))
+    assert rs.reserve(8, "square8", 2)
+    assert len(rs.draw(4, "square8", 2)) == len(rs.draw(4, "square8", 2)) == 4

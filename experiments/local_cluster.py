@@ -1,0 +1,56 @@
+"""A multi-node Ray cluster on one machine (`ray.cluster_utils.Cluster`: one raylet per
+node) for trying cluster configs and for the scale-out tests and benchmark.
+
+    with local_cluster() as (dashboard_url, node_ids):
+        JobSubmissionClient(dashboard_url).submit_job(...)
+
+The head runs no tasks (``CPU: 0``) and serves the dashboard and the Jobs API (token
+auth as Ray ships it); a selfplay node and a trainer node carry the custom resources
+``selfplay_node`` and ``trainer_node`` that `run.selfplay_resources` /
+`run.train_resources` pin actors with. Only this cluster is shut down on exit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import ray
+from ray.cluster_utils import Cluster
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
+                  ) -> Iterator[tuple[str, dict[str, str]]]:
+    """Start head + selfplay node + trainer node, connect this process to it.
+
+    Yields:
+        ``(dashboard URL, {"head" | "selfplay" | "trainer": node id})``.
+    """
+    tmp = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # AF_UNIX paths must stay short
+    port = free_port()
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "include_dashboard": True, "dashboard_port": port, "temp_dir": tmp})
+    nodes = {"head": cluster.head_node.node_id}
+    try:
+        nodes["selfplay"] = cluster.add_node(
+            num_cpus=selfplay_cpus, resources={"selfplay_node": 4}).node_id
+        nodes["trainer"] = cluster.add_node(
+            num_cpus=trainer_cpus, resources={"trainer_node": 4}).node_id
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address)
+        yield f"http://127.0.0.1:{port}", nodes
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,100 @@
+"""What the main job asks the Ray cluster for, and whether the cluster can give it.
+
+Ray Train retries a worker group it cannot place forever, and an actor that fits no node
+waits forever, so the driver checks the request first (`wait_for_resources`): on a local
+Ray it started itself the answer is final at once; on a cluster it joined (``ray job
+submit``, an autoscaling cluster) it waits up to ``run.startup_timeout_s`` for nodes to
+appear, then fails with a message that names the request and what the cluster has.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+
+import ray
+
+from ringrift_ray.config import AlphaZeroConfig
+
+log = logging.getLogger(__name__)
+
+
+class ResourcesUnavailable(RuntimeError):
+    """The cluster cannot meet the job's resource request (message names both)."""
+
+
+def bundles(cfg: AlphaZeroConfig) -> dict[str, tuple[int, dict[str, float]]]:
+    """The job's placement requests: ``{what: (count, resources of one)}`` for the selfplay
+    actors, the Ray Train workers and the evaluator (when it reserves anything)."""
+    run = cfg.run
+    selfplay = {"CPU": run.selfplay_cpus_per_worker, **run.selfplay_resources}
+    train = {"CPU": run.train_cpus_per_worker, **run.train_resources}
+    if run.use_gpu:
+        selfplay["GPU"] = run.selfplay_gpus_per_worker
+        train["GPU"] = 1.0
+    out = {"selfplay actor": (run.selfplay_workers, selfplay),
+           "train worker": (run.train_workers, train)}
+    if cfg.eval.enabled and cfg.eval.cpus > 0:
+        out["evaluator"] = (1, {"CPU": cfg.eval.cpus})
+    return {k: (n, {r: v for r, v in res.items() if v > 0}) for k, (n, res) in out.items()}
+
+
+def total_request(cfg: AlphaZeroConfig) -> dict[str, float]:
+    """Sum of every bundle: ``{resource: amount}``."""
+    total: Counter = Counter()
+    for n, res in bundles(cfg).values():
+        for r, v in res.items():
+            total[r] += n * v
+    return dict(total)
+
+
+def shortfall(cfg: AlphaZeroConfig, nodes: list[dict[str, float]]) -> str | None:
+    """Why ``nodes`` (each node's total resources) cannot hold the job, or None if they can.
+
+    Checks the total of every resource and that each kind of bundle fits on some node (a
+    train worker's CPU and custom resources must come from one node). Fragmentation across
+    several bundles on one node is not modelled.
+    """
+    have: Counter = Counter()
+    for node in nodes:
+        have.update(node)
+    need = total_request(cfg)
+    short = {r: (v, have.get(r, 0.0)) for r, v in need.items() if v > have.get(r, 0.0) + 1e-9}
+    if short:
+        return "; ".join(f"{r}: needs {v:g}, cluster has {h:g}" for r, (v, h) in short.items())
+    for what, (_, res) in bundles(cfg).items():
+        if not any(all(node.get(r, 0.0) + 1e-9 >= v for r, v in res.items()) for node in nodes):
+            return f"no node can hold one {what} {res}"
+    return None
+
+
+def cluster_nodes() -> list[dict[str, float]]:
+    """Total resources of each live node of the connected Ray cluster."""
+    return [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
+
+
+def wait_for_resources(cfg: AlphaZeroConfig, timeout_s: float) -> None:
+    """Return once the cluster can hold the job; check every 5 s for up to ``timeout_s``.
+
+    Raises:
+        ResourcesUnavailable: still short after ``timeout_s`` (0: checked once); the
+            message names the request per bundle and the cluster's resources.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        nodes = cluster_nodes()
+        why = shortfall(cfg, nodes)
+        if why is None:
+            return
+        if time.monotonic() >= deadline:
+            request = ", ".join(f"{n} x {what} {res}" for what, (n, res) in bundles(cfg).items())
+            have: Counter = Counter()
+            for node in nodes:
+                have.update(node)
+            raise ResourcesUnavailable(
+                f"the cluster cannot run this job ({why}). Request: {request}. Cluster: "
+                f"{len(nodes)} node(s), {dict(sorted(have.items()))}")
+        log.warning("waiting for resources (%s); %.0f s left", why,
+                    deadline - time.monotonic())
+        time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
