@@ -101,6 +101,12 @@ class BufferConfig(_Frozen):
         65_536, ge=0, description="trainer budget (target_replay_ratio * added - sampled, in "
         "samples) that may build up before `add` tells selfplay to wait")
 
+    flush_every_s: float = Field(
+        30.0, gt=0, description="seconds between flushes of new samples to Parquet shards "
+        "(a crash of the buffer loses at most this interval's samples)")
+    flush_every_samples: int = Field(
+        10_000, ge=1, description="new samples that trigger a flush before flush_every_s")
+
     def model_post_init(self, __context) -> None:
         if self.min_samples > self.capacity:
             raise ValueError(f"min_samples ({self.min_samples}) exceeds capacity "
@@ -149,6 +155,9 @@ class RunSettings(_Frozen):
     train_resources: dict[str, float] = Field(
         default_factory=dict, description="custom Ray resources per Ray Train worker, e.g. "
         "{trainer_node: 1}")
+    max_train_failures: int = Field(
+        3, ge=0, description="Ray Train worker-group failures to recover from (restart from "
+        "the last Ray Train checkpoint) before the run fails")
     startup_timeout_s: float = Field(
         300.0, ge=0, description="on a cluster the job joined (RAY_ADDRESS set, e.g. under "
         "`ray job submit`), seconds to wait for the requested resources to appear "
