@@ -14,12 +14,18 @@ Presets (parameters on square8 2p / square19 2p):
 | small  | 6 x 64           | 0.505 M | 0.508 M  | CPU default                 |
 | medium | 12 x 192         | 8.46 M  | 8.47 M   | GPU (reference v3 scale)    |
 
-Checkpoints store weights with metadata (board, players, preset, encoding version, action
-count) and load with ``torch.load(weights_only=True)``; a mismatch is a ``ValueError``.
+Checkpoints store weights with metadata (board, players, preset, encoding version) and the
+SHA-256 of their tensors (`tensor_digest`), and load with ``torch.load(weights_only=True)``
+(no pickled code runs); a corrupt, truncated or tampered file or a mismatch is a
+``ValueError`` naming the file. A checkpoint written before digests existed (no ``sha256``
+entry) still loads, with a logged warning: its weights cannot be verified, and
+re-saving it adds the digest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +35,8 @@ from torch import nn
 
 from ringrift_ray.config import GameConfig, NetConfig
 from ringrift_ray.encoding import ENCODING_VERSION, NUM_GLOBAL, NUM_PLANES, layout
+
+log = logging.getLogger(__name__)
 
 PRESETS = {"tiny": (2, 16), "compact": (4, 32), "small": (6, 64), "medium": (12, 192)}
 
@@ -142,18 +150,75 @@ def num_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
+def tensor_digest(state_dict: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (hex) of a state dict: every entry's name, dtype, shape and bytes, in name
+    order (device and memory layout do not matter).
+
+    Raises:
+        ValueError: an entry that is not a tensor.
+    """
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name]
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"state_dict[{name!r}] is a {type(t).__name__}, not a tensor")
+        t = t.detach().to("cpu").contiguous().reshape(-1)
+        h.update(f"{name}|{t.dtype}|{tuple(state_dict[name].shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def save_checkpoint(net: PolicyValueNet, path: str | Path, **extra) -> None:
-    """Write weights + metadata (``extra`` may add e.g. ``version``, ``step``)."""
+    """Write weights + metadata + their `tensor_digest` (``extra`` may add e.g. ``version``,
+    ``step``); atomic: a temporary file renamed into place.
+
+    Raises:
+        OSError: the write failed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"spec": asdict(net.spec), "state_dict": net.state_dict(), "extra": extra}, tmp)
+    state_dict = net.state_dict()
+    torch.save({"spec": asdict(net.spec), "state_dict": state_dict, "extra": extra,
+                "sha256": tensor_digest(state_dict)}, tmp)
     tmp.replace(path)  # never leave a half-written checkpoint
+
+
+def _read_checkpoint(path: Path, map_location) -> tuple[NetSpec, dict, dict]:
+    """``(spec, state_dict, extra)`` of a checkpoint file, its digest verified.
+
+    Raises:
+        ValueError: unreadable, not a ringrift-ray checkpoint, or a digest mismatch.
+    """
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # corrupt / truncated / foreign pickle
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(data, dict) or "spec" not in data or "state_dict" not in data:
+        raise ValueError(f"{path}: not a ringrift-ray checkpoint (missing spec/state_dict)")
+    state_dict, extra = data["state_dict"], data.get("extra", {})
+    if not isinstance(state_dict, dict) or not isinstance(extra, dict):
+        raise ValueError(f"{path}: not a ringrift-ray checkpoint (state_dict/extra not dicts)")
+    try:
+        spec = NetSpec(**data["spec"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: bad checkpoint spec {data['spec']!r}: {e}") from None
+    digest = data.get("sha256")
+    if digest is None:
+        log.warning("%s: checkpoint has no sha256 digest (written before digests); its "
+                    "weights are not verified", path)
+    elif digest != tensor_digest(state_dict):
+        raise ValueError(f"{path}: checkpoint corrupt or tampered: tensor SHA-256 differs "
+                         "from the digest stored in it")
+    return spec, state_dict, extra
 
 
 def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
                     map_location: str | torch.device = "cpu") -> tuple[PolicyValueNet, dict]:
-    """Load a checkpoint written by `save_checkpoint`.
+    """Load a checkpoint written by `save_checkpoint`, verifying its tensor digest.
+
+    A checkpoint without a digest (written before digests existed) loads with a logged
+    warning.
 
     Args:
         path: checkpoint file.
@@ -164,19 +229,14 @@ def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a ringrift-ray checkpoint, corrupt, or built for another
+        ValueError: (message naming the file) not a ringrift-ray checkpoint, corrupt,
+            truncated, tampered (tensor SHA-256 mismatch), or built for another
             configuration (the message names the mismatching fields).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # corrupt / truncated / foreign pickle
-        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(data, dict) or "spec" not in data or "state_dict" not in data:
-        raise ValueError(f"{path}: not a ringrift-ray checkpoint (missing spec/state_dict)")
-    spec = NetSpec(**data["spec"])
+    spec, state_dict, extra = _read_checkpoint(path, map_location)
     if spec.encoding_version != ENCODING_VERSION:
         raise ValueError(f"{path}: encoding version {spec.encoding_version}, this code "
                          f"uses {ENCODING_VERSION}")
@@ -186,10 +246,10 @@ def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
         raise ValueError(f"{path}: checkpoint is for {diff} (found, expected)")
     net = PolicyValueNet(spec)
     try:
-        net.load_state_dict(data["state_dict"])
+        net.load_state_dict(state_dict)
     except RuntimeError as e:
         raise ValueError(f"{path}: weights do not fit {spec}: {e}") from None
-    return net, data.get("extra", {})
+    return net, extra
 
 
 def prepare_for_inference(net: PolicyValueNet, device: str | torch.device = "cpu",
