@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from ringrift_ray import bench_rules, html_replay, pictures, replay
+from ringrift_ray import bench_rules, html_replay, npz_export, pictures
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_record_inplace,
@@ -108,7 +108,8 @@ def _add_export(sub) -> None:
     e.add_argument("--board", choices=BOARD_TYPES, default="square8")
     e.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
     e.add_argument("--skip-bad", action="store_true",
-                   help="skip corrupt or foreign shards with a warning instead of failing")
+                   help="skip corrupt or foreign shards with a warning (moving them into "
+                   "SHARD_DIR/quarantine/) instead of failing")
 
 
 def _add_show(sub) -> None:
@@ -159,10 +160,11 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
 
     Raises:
         FileNotFoundError: ``shard_dir`` is missing.
-        ValueError: no shard matches, or a bad shard without ``skip_bad``.
+        ValueError: no shard matches, or a bad shard without ``skip_bad`` (with it, the
+            shard is moved into ``quarantine/``).
     """
     on_error = "skip" if skip_bad else "raise"
-    n = replay.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
+    n = npz_export.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
     print(f"exported {n} {board_type} {num_players}p samples to {out}")
     return n
 

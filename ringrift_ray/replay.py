@@ -1,7 +1,6 @@
-"""Replay data on disk: the Arrow sample schema, Parquet shards and the NPZ export.
+"""Replay data on disk: the Arrow sample schema and Parquet shards (NPZ export: ``npz_export.py``).
 
-Legend: ``N`` samples, ``T`` policy entries of all samples, ``n`` cells of the board,
-``C`` per-cell planes (20), ``G`` grid side (``encoding.py``).
+Legend: ``N`` samples, ``T`` policy entries of all samples, ``n`` cells of the board.
 
 One Arrow row per sample (`SAMPLE_SCHEMA`); the fields mean what `samples.py` says:
 
@@ -43,13 +42,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION, expand
+from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION
 from ringrift_ray.samples import SEATS, SampleBatch, concat_batches
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-PER_CELL_PLANES = 20  # planes 0..19 of `encoding.expand`; 20..42 are broadcast scalars
 SAMPLE_SCHEMA = pa.schema(
     [
         pa.field("cells", pa.list_(pa.uint8()), nullable=False),
@@ -65,6 +63,7 @@ SAMPLE_SCHEMA = pa.schema(
     metadata={"format_version": str(FORMAT_VERSION),
               "encoding_version": str(ENCODING_VERSION)},
 )
+QUARANTINE_DIR = "quarantine"  # bad shards, moved aside by `quarantine_shard`
 _SHARD_NAME = re.compile(r"^(?P<board>[^_]+)_(?P<players>\d+)p_.+\.parquet$")
 _counter = itertools.count()
 
@@ -305,8 +304,9 @@ def read_shards(directory: str | os.PathLike, board: str | None = None,
     """Read and concatenate the matching shards of ``directory`` (`list_shards` order).
 
     Args:
-        on_error: ``"raise"`` the first bad shard's `ValueError`, or ``"skip"`` it with a
-            logged warning naming the file and keep the samples of the others.
+        on_error: ``"raise"`` the first bad shard's `ValueError`, or ``"skip"`` it: the
+            bad shard is moved aside (`quarantine_shard`), a warning names it and its new
+            path, and the samples of the other shards are kept.
         newest: read only the newest shards (by name) that together hold at least this
             many samples (all when None); they are still returned oldest first.
 
@@ -314,9 +314,10 @@ def read_shards(directory: str | os.PathLike, board: str | None = None,
         One batch, or None when no (good) shard matches.
 
     Raises:
-        FileNotFoundError: ``directory`` is missing.
-        ValueError: a bad shard (with ``on_error="raise"``), or shards of several
-            configurations (pass ``board`` and ``players``).
+        FileNotFoundError: ``directory`` is missing (or, with ``"raise"``, a listed shard
+            vanished before it was read).
+        ValueError: a bad shard (with ``on_error="raise"``; the message names it), or shards
+            of several configurations (pass ``board`` and ``players``).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -326,14 +327,45 @@ def read_shards(directory: str | os.PathLike, board: str | None = None,
             break
         try:
             batch = _read_named_shard(path)
-        except ValueError as e:
+        except (ValueError, FileNotFoundError) as e:
             if on_error == "raise":
                 raise
-            log.warning("skipping bad shard %s: %s", path, e)
+            _set_aside(path, e)
             continue
         newest_first.append(batch)
         held += len(batch)
     return concat_batches(newest_first[::-1]) if newest_first else None
+
+
+def _set_aside(path: Path, error: Exception) -> None:
+    """Log a skipped shard and quarantine it; a failed move is logged, never raised."""
+    if isinstance(error, FileNotFoundError):  # gone since it was listed (another reader)
+        log.warning("skipping shard %s: %s", path, error)
+        return
+    try:
+        moved = quarantine_shard(path)
+    except OSError as e:
+        log.warning("skipping bad shard %s (could not move it aside: %s): %s", path, e, error)
+        return
+    log.warning("skipping bad shard %s, moved to %s: %s", path, moved, error)
+
+
+def quarantine_shard(path: str | os.PathLike) -> Path:
+    """Move a bad shard into ``quarantine/`` next to it (never deleted, never overwriting:
+    a taken name gets ``_1``, ``_2``, ...). Quarantined shards are no longer listed.
+
+    Returns:
+        The shard's new path.
+
+    Raises:
+        OSError: the move failed (the shard stays where it was).
+    """
+    path = Path(path)
+    folder = path.parent / QUARANTINE_DIR
+    folder.mkdir(exist_ok=True)
+    moved = _publish(path, folder, path.name.removesuffix(".parquet"))
+    path.unlink(missing_ok=True)  # linked (not renamed): drop the old name
+    return moved
 
 
 def _read_named_shard(path: Path) -> SampleBatch:
@@ -344,55 +376,3 @@ def _read_named_shard(path: Path) -> SampleBatch:
         raise ValueError(f"{path}: holds {batch.board}/{batch.players}p samples, "
                          "its name says otherwise")
     return batch
-
-
-def export_npz(batch: SampleBatch, path: str | os.PathLike, chunk: int = 4096) -> None:
-    """Write a batch as a compressed NPZ in the seed layout.
-
-    Arrays:
-
-    - ``features`` float32 ``[N, 20, G, G]``: per-cell planes 0..19 of `encoding.expand`
-      (valid cell, stacks, heights, buried rings, markers, territory, moving stack).
-    - ``globals`` float32 ``[N, 23]``: the broadcast planes 20..42 as one value each.
-    - ``values`` float32 ``[N]``: value target of the player to move (seat 0), in [-1, 1].
-    - ``policy_indices`` object ``[N]`` of int32 arrays and ``policy_values`` object ``[N]``
-      of float32 arrays: each sample's sparse improved policy.
-
-    The file is written at ``path`` exactly (no extension added). The object arrays are
-    pickled, so read it back with ``np.load(path, allow_pickle=True)``.
-    ``features`` is built ``chunk`` samples at a time (the full 43-plane tensor is never
-    held for the whole batch).
-    """
-    n = len(batch)
-    features = np.concatenate([
-        expand(batch.board, batch.cells[s:s + chunk], batch.scalars[s:s + chunk])
-        [:, :PER_CELL_PLANES].copy()
-        for s in range(0, max(n, 1), chunk)])
-    policy_indices = np.empty(n, dtype=object)
-    policy_values = np.empty(n, dtype=object)
-    for i in range(n):
-        idx, val = batch.policy(i)
-        policy_indices[i], policy_values[i] = idx.astype(np.int32), val.astype(np.float32)
-    with open(path, "wb") as f:  # an open file: numpy appends no ".npz" to the name
-        np.savez_compressed(
-            f, features=features, globals=batch.scalars.astype(np.float32),
-            values=batch.values[:, 0].astype(np.float32),
-            policy_indices=policy_indices, policy_values=policy_values)
-
-
-def export_directory(shard_dir: str | os.PathLike, out_path: str | os.PathLike, board: str,
-                     players: int, on_error: Literal["raise", "skip"] = "raise") -> int:
-    """Export every ``board``/``players`` shard of ``shard_dir`` to one NPZ (`export_npz`).
-
-    Returns:
-        The number of samples written.
-
-    Raises:
-        FileNotFoundError: ``shard_dir`` is missing.
-        ValueError: no shard matches, or a bad shard (with ``on_error="raise"``).
-    """
-    batch = read_shards(shard_dir, board, players, on_error=on_error)
-    if batch is None:
-        raise ValueError(f"no readable {board}_{players}p_*.parquet shard in {shard_dir}")
-    export_npz(batch, out_path)
-    return len(batch)
