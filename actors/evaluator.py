@@ -9,8 +9,8 @@ baselines only), refits Elo over all games so far and applies the promotion gate
 (`ringrift_ray.league`). For the user, each candidate is also written to
 ``checkpoints/candidate_<version>.pt``; a promoted candidate is published to the promoted
 store and copied to ``checkpoints/promoted.pt``. ``league.json`` is rewritten after every
-evaluation, and a new Evaluator on the same run directory continues its league (resume:
-the best network is read back from its checkpoint once).
+evaluation, and a new or restarted Evaluator on the same run directory continues its
+league (resume: the best network is read back from its checkpoint once).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Evaluation:
     reasons: tuple[str, ...]  # one line per gate check
 
 
-@ray.remote
+@ray.remote(max_restarts=-1)
 class Evaluator:
     """Plays candidates against random, heuristic and the best; keeps ``league.json``.
 

@@ -17,9 +17,13 @@ from ringrift_ray.config import BufferConfig
 from ringrift_ray.samples import SampleBatch
 
 
-@ray.remote
+@ray.remote(max_restarts=-1)
 class ReplayBuffer:
     """FIFO windows of samples per (board, players); see `ReplayStore` and `BufferConfig`.
+
+    Restarted after a crash (``max_restarts=-1``): the new process restores the flushed
+    Parquet shards of ``spill_dir``, so a crash loses at most one flush interval. Calls in
+    flight during a crash fail (``RayActorError``); callers retry them (`call_with_retry`).
 
     Args:
         cfg: buffer parameters.
@@ -61,6 +65,11 @@ class ReplayBuffer:
     def stats(self) -> BufferStats:
         """Sizes, rates, replay ratio and model versions (see `ReplayStore.stats`)."""
         return self.store.stats()
+
+    @log_and_raise
+    def restored(self) -> int:
+        """Samples this process loaded from ``spill_dir`` when it started."""
+        return self.store.restored
 
     @log_and_raise
     def save(self) -> list[str]:

@@ -13,7 +13,7 @@ import numpy as np
 import ray
 import torch
 
-from actors.errors import log_and_raise
+from actors.errors import call_with_retry, log_and_raise
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.net import (
     NetSpec,
@@ -70,18 +70,27 @@ class SelfplayWorker:
         self.games_played = 0
 
     def _refresh_weights(self) -> None:
-        latest = ray.get(self.weights.latest.remote(self.version))
-        if latest is None:
+        """Load the store's newest weights if newer; keep the current ones while the store
+        is restarting or its object was lost with it."""
+        try:
+            latest = ray.get(self.weights.latest.remote(self.version))
+            if latest is None:
+                return
+            version, ref = latest
+            weights = ray.get(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as e:
+            log.warning("weights unavailable (%s); playing version %d", type(e).__name__,
+                        self.version)
             return
-        version, ref = latest
-        load_weights_numpy(self.net, ray.get(ref))
+        load_weights_numpy(self.net, weights)
         self.net.eval()
         self.version = version
 
     @log_and_raise
     def play_batch(self) -> BatchReport:
         """Play one batch of games with the newest weights and add the samples to the
-        buffer."""
+        buffer (retried while the buffer restarts: samples are acknowledged only once the
+        buffer holds them)."""
         self._refresh_weights()
         evaluate = network_evaluate(lambda obs: infer(self.net, obs, self.device))
         first_id = self.worker_id * 1_000_000_000 + self.games_played
@@ -89,7 +98,8 @@ class SelfplayWorker:
                                   self.rng, model_version=max(self.version, 0),
                                   first_game_id=first_id)
         self.games_played += stats.games
-        throttle = bool(len(batch)) and ray.get(self.buffer.add.remote(batch)).throttle
+        throttle = bool(len(batch)) and call_with_retry(
+            lambda: self.buffer.add.remote(batch), "buffer.add").throttle
         return BatchReport(
             worker=self.worker_id, model_version=self.version, games=stats.games,
             moves=stats.moves, samples=stats.samples, seconds=stats.seconds,

@@ -17,9 +17,10 @@ from ray import ObjectRef
 from actors.errors import log_and_raise
 
 
-@ray.remote
+@ray.remote(max_restarts=-1)
 class WeightsStore:
-    """Versioned weights; versions must strictly increase."""
+    """Versioned weights; versions must strictly increase. A restarted store is empty until
+    the next publish (readers keep the weights they have)."""
 
     def __init__(self) -> None:
         self._version = -1

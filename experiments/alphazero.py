@@ -47,22 +47,28 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import ray
 import yaml
-from ray.train import CheckpointConfig, LoggingConfig, RunConfig, ScalingConfig
+from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 from torch.utils.tensorboard import SummaryWriter
 
-from actors.evaluator import Evaluation, Evaluator
+from actors.budget import Budget
+from actors.errors import call_with_retry
+from actors.evaluator import Evaluator
 from actors.replay_buffer import ReplayBuffer
-from actors.selfplay_worker import BatchReport, SelfplayWorker
+from actors.selfplay_worker import SelfplayWorker
 from actors.weights import WeightsStore
+from experiments.pumps import EvalPump, SelfplayPump
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
 from experiments.trainer import train_worker
+from ringrift_ray import replay
 from ringrift_ray.buffer import BufferStats
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
@@ -125,17 +131,27 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
-def start_selfplay(cfg: AlphaZeroConfig, buffer, store) -> list:
+NAMESPACE = "ringrift"  # the Ray namespace of the job's named actors
+
+
+def named(cfg: AlphaZeroConfig, run_dir: Path, what: str) -> dict:
+    """Actor options naming it ``<run name>:<what>`` in namespace `NAMESPACE` (operators and
+    fault tests find it with ``ray.get_actor(name, namespace="ringrift")``)."""
+    return {"name": f"{cfg.run.name or run_dir.name}:{what}", "namespace": NAMESPACE}
+
+
+def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path, buffer, store) -> list:
     gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
-    return [SelfplayWorker.options(num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
+    return [SelfplayWorker.options(**named(cfg, run_dir, f"selfplay_{i}"),
+                                   num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
                                    resources=dict(cfg.run.selfplay_resources))
             .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
             for i in range(cfg.run.selfplay_workers)]
 
 
-def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, deadline: float):
-    loop_config = {"cfg": cfg, "run_dir": str(run_dir), "deadline": deadline,
-                   "buffer": buffer, "weights": store}
+def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget):
+    loop_config = {"cfg": cfg, "run_dir": str(run_dir), "buffer": buffer, "weights": store,
+                   "budget": budget}
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
@@ -145,170 +161,115 @@ def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, deadline: f
         run_config=RunConfig(name=cfg.run.name or run_dir.name,
                              storage_path=str(run_dir / "ray_train"),
                              checkpoint_config=CheckpointConfig(num_to_keep=2),
+                             failure_config=FailureConfig(max_failures=cfg.run.max_train_failures),
                              logging_config=LoggingConfig(log_level="WARNING")),
     )
 
 
-class SelfplayPump:
-    """Keeps one ``play_batch`` call in flight per worker and logs their statistics."""
-
-    def __init__(self, workers: list, writer: SummaryWriter):
-        self.workers = workers
-        self.writer = writer
-        self.pending = {w.play_batch.remote(): w for w in workers}
-        self.resume_at: dict = {}
-        self.games = self.samples = self.failures = 0
-        self.t0 = time.perf_counter()
-
-    def poll(self, timeout: float) -> None:
-        ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
-        for ref in ready:
-            worker = self.pending.pop(ref)
-            try:
-                report: BatchReport = ray.get(ref)
-            except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
-                self.failures += 1
-                log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
-                self.pending[worker.play_batch.remote()] = worker
-                continue
-            self.games += report.games
-            self.samples += report.samples
-            elapsed = time.perf_counter() - self.t0
-            self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
-            self.writer.add_scalar("selfplay/nn_batch_fill", report.nn_batch_fill, self.games)
-            self.writer.add_scalar("selfplay/model_version", report.model_version, self.games)
-            delay = 1.0 if report.throttle else 0.0
-            self.resume_at[worker] = time.perf_counter() + delay
-        now = time.perf_counter()
-        for worker, at in list(self.resume_at.items()):
-            if now >= at:
-                del self.resume_at[worker]
-                self.pending[worker.play_batch.remote()] = worker
-
-    def drain(self, timeout: float) -> None:
-        ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
-        for ref in self.pending:
-            ray.cancel(ref)
-
-
-class EvalPump:
-    """Keeps one ``Evaluator.evaluate_next`` call in flight and logs ``eval/*`` metrics
-    (step = candidate version). An evaluator failure is logged and stops evaluation:
-    selfplay keeps the last promoted weights."""
-
-    IDLE_S = 2.0  # wait before asking again when no new candidate existed
-
-    def __init__(self, evaluator, writer: SummaryWriter):
-        self.evaluator = evaluator
-        self.writer = writer
-        self.pending = evaluator.evaluate_next.remote()
-        self.resume_at = 0.0
-        self.evaluated = self.promoted = 0
-        self.error: Exception | None = None
-
-    def poll(self) -> None:
-        if self.error is not None:
-            return
-        if self.pending is None:
-            if time.perf_counter() >= self.resume_at:
-                self.pending = self.evaluator.evaluate_next.remote()
-            return
-        ready, _ = ray.wait([self.pending], timeout=0)
-        if ready:
-            self._collect()
-
-    def finish(self, timeout: float) -> None:
-        """Wait for the call in flight, then evaluate the newest candidate (within
-        ``timeout`` seconds overall)."""
-        deadline = time.perf_counter() + timeout
-        for _ in range(2):
-            if self.error is not None:
-                return
-            if self.pending is None:
-                self.pending = self.evaluator.evaluate_next.remote()
-            ready, _ = ray.wait([self.pending], timeout=max(0.0, deadline - time.perf_counter()))
-            if not ready:
-                log.warning("evaluation still running after %.0f s; not waiting", timeout)
-                ray.cancel(self.pending)
-                return
-            if self._collect() is None:
-                return
-
-    def _collect(self) -> Evaluation | None:
-        ref, self.pending = self.pending, None
-        try:
-            entry: Evaluation | None = ray.get(ref)
-        except ray.exceptions.RayError as e:
-            log.error("evaluator failed; selfplay keeps the last promoted weights: %s", e)
-            self.error = e
-            return None
-        if entry is None:
-            self.resume_at = time.perf_counter() + self.IDLE_S
-            return None
-        self.evaluated += 1
-        self.promoted += entry.promoted
-        self.writer.add_scalar("eval/elo", entry.elo, entry.version)
-        for key, rate in entry.win_rates.items():
-            self.writer.add_scalar(f"eval/winrate_vs_{key}", rate, entry.version)
-        self.writer.flush()
-        log.info("evaluated candidate %d: elo %.0f, %s", entry.version, entry.elo,
-                 "promoted" if entry.promoted else "not promoted")
-        return entry
-
-
 def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
-    """Run the job in ``run_dir`` (Ray must be initialized); returns the summary."""
+    """Run the job in ``run_dir`` (Ray must be initialized); returns the summary. SIGTERM
+    or SIGINT (Ctrl-C, ``ray job stop``) ends training at its next step with a final
+    checkpoint; the buffer is flushed and the summary written as on a normal end."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
     (run_dir / "tmp").mkdir(exist_ok=True)
-    buffer = ReplayBuffer.remote(cfg.buffer, spill_dir=str(run_dir / "replay"),
-                                 policy_width=cfg.selfplay.policy_top_k)
-    store = WeightsStore.remote()  # what selfplay plays (promoted weights with eval on)
+    rows_at_start = _rows_on_disk(run_dir / "replay")
+    buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
+        cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k)
+    store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
     version, weights = initial_weights(cfg, run_dir)
     ray.get(store.publish.remote(version, weights))
     writer = SummaryWriter(str(run_dir / "tensorboard"))
-    deadline = time.time() + cfg.run.time_budget_s
-    pump = SelfplayPump(start_selfplay(cfg, buffer, store), writer)
+    budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
+        time.time() + cfg.run.time_budget_s)
+    pump = SelfplayPump(start_selfplay(cfg, run_dir, buffer, store), writer)
     evals, trainer_store = None, store
     if cfg.eval.enabled:
-        trainer_store = WeightsStore.remote()  # candidates
-        evaluator = Evaluator.options(num_cpus=cfg.eval.cpus).remote(
+        trainer_store = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
+        evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"),
+                                      num_cpus=cfg.eval.cpus).remote(
             trainer_store, store, str(run_dir), cfg)
         evals = EvalPump(evaluator, writer)
-    fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, deadline))
-    last_log = time.perf_counter()
-    while fit.is_alive() and time.time() < deadline + cfg.run.shutdown_grace_s:
-        pump.poll(timeout=0.5)
-        if evals is not None:
-            evals.poll()
-        if time.perf_counter() - last_log > cfg.run.log_every_s:
-            last_log = time.perf_counter()
-            _log_progress(cfg, pump, buffer, trainer_store, writer, deadline)
-    if fit.is_alive():
-        fit.error = TimeoutError(f"the trainer did not stop within run.shutdown_grace_s = "
-                                 f"{cfg.run.shutdown_grace_s:g} s after the time budget")
-        log.error("%s; not waiting for it", fit.error)
+    fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, budget))
+    stopped = _drive(cfg, fit, pump, evals, buffer, trainer_store, budget, writer)
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
-    shards = ray.get(buffer.save.remote())
+    shards = call_with_retry(lambda: buffer.save.remote(), "buffer.save")
+    generated = pump.samples
     summary = {
-        "games": pump.games, "samples_generated": pump.samples,
-        "selfplay_failures": pump.failures,
+        "games": pump.games, "samples_generated": generated,
+        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(run_dir / "replay")),
+        "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
-        "buffer": dataclasses.asdict(ray.get(buffer.stats.remote())),
+        "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
         "new_shards": [str(s) for s in shards],
         "error": None if fit.error is None else repr(fit.error),
     }
     if evals is not None:
         summary.update({
             "league": str(run_dir / "league.json"), "evaluated": evals.evaluated,
-            "promoted": evals.promoted, "selfplay_version": ray.get(store.version.remote()),
+            "promoted": evals.promoted, "evaluator_failures": evals.failures,
+            "selfplay_version": ray.get(store.version.remote()),
             "eval_error": None if evals.error is None else repr(evals.error)})
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     writer.close()
     return summary
+
+
+def _drive(cfg: AlphaZeroConfig, fit: _FitThread, pump: SelfplayPump, evals: EvalPump | None,
+           buffer, trainer_store, budget, writer) -> str | None:
+    """Keep selfplay and evaluation going while the trainer runs, at most until the
+    deadline plus ``run.shutdown_grace_s``; log a status line every ``run.log_every_s``.
+    Returns the name of the signal that stopped the run early, else None."""
+    signals = _StopSignals()
+    deadline = ray.get(budget.deadline.remote())
+    last_log = time.perf_counter()
+    while fit.is_alive() and time.time() < deadline + cfg.run.shutdown_grace_s:
+        if signals.received and deadline > time.time():
+            log.warning("%s: stopping training at its next step (final checkpoint, buffer "
+                        "flush, summary)", signals.received)
+            ray.get(budget.stop.remote())
+            deadline = time.time()
+        pump.poll(timeout=0.5)
+        if evals is not None:
+            evals.poll()
+        if time.perf_counter() - last_log > cfg.run.log_every_s:
+            last_log = time.perf_counter()
+            _log_progress(cfg, pump, buffer, trainer_store, budget, writer, deadline)
+    signals.restore()
+    if fit.is_alive():
+        fit.error = TimeoutError(f"the trainer did not stop within run.shutdown_grace_s = "
+                                 f"{cfg.run.shutdown_grace_s:g} s after the time budget")
+        log.error("%s; not waiting for it", fit.error)
+    return signals.received
+
+
+class _StopSignals:
+    """Catches SIGTERM and SIGINT while installed (main thread only); ``received`` names the
+    first one."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.previous[sig] = signal.signal(sig, self._catch)
+
+    def _catch(self, signum, frame) -> None:
+        self.received = self.received or signal.Signals(signum).name
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _rows_on_disk(directory: Path) -> int:
+    """Samples in the Parquet shards of ``directory`` (footer metadata only; 0 if none)."""
+    if not directory.is_dir():
+        return 0
+    return sum(pq.read_metadata(path).num_rows for path in replay.list_shards(directory))
 
 
 class _FitThread(threading.Thread):
@@ -329,16 +290,17 @@ class _FitThread(threading.Thread):
             self.error = e
 
 
-def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, writer,
+def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, budget, writer,
                   deadline: float) -> None:
     """One console status line (and the ``buffer/*`` scalars)."""
-    stats: BufferStats = ray.get(buffer.stats.remote())
-    step = ray.get(store.version.remote())
+    stats: BufferStats = call_with_retry(lambda: buffer.stats.remote(), "buffer.stats")
+    step = max(call_with_retry(lambda: budget.train_step.remote(), "budget"), 0)
     writer.add_scalar("buffer/size", stats.size, pump.games)
     writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, pump.games)
     window = stats.configs.get(f"{cfg.game.board}/{cfg.game.players}p")
     sampled = None if window is None else window.sampled_model_version
-    lag = "-" if sampled is None else f"{policy_lag(max(step, 0), sampled):.0f}"
+    published = max(ray.get(store.version.remote()), 0)
+    lag = "-" if sampled is None else f"{policy_lag(published, sampled):.0f}"
     elapsed = max(time.perf_counter() - pump.t0, 1e-9)
     log.info("%.2f games/s | %.1f samples/s | train step %d | buffer %d | replay ratio %.2f "
              "| policy lag %s | %.0f s left", pump.games / elapsed, pump.samples / elapsed,
@@ -363,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     joined = bool(os.environ.get("RAY_ADDRESS")) or ray.is_initialized()
     if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
-        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard)
+        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard,
+                           namespace=NAMESPACE)
         if context.dashboard_url:
             log.info("Ray dashboard: http://%s", context.dashboard_url)
     log.info("run directory: %s", run_dir)

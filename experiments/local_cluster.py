@@ -18,7 +18,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import ray
 from ray.cluster_utils import Cluster
 
 
@@ -32,7 +31,9 @@ def free_port() -> int:
 @contextmanager
 def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
                   ) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start head + selfplay node + trainer node, connect this process to it.
+    """Start head + selfplay node + trainer node. This process does not connect (it may
+    hold a Ray of its own); talk to the cluster through the dashboard URL (Jobs SDK,
+    State API).
 
     Yields:
         ``(dashboard URL, {"head" | "selfplay" | "trainer": node id})``.
@@ -48,9 +49,7 @@ def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
         nodes["trainer"] = cluster.add_node(
             num_cpus=trainer_cpus, resources={"trainer_node": 4}).node_id
         cluster.wait_for_nodes()
-        ray.init(address=cluster.address)
         yield f"http://127.0.0.1:{port}", nodes
     finally:
-        ray.shutdown()
         cluster.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)

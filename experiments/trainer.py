@@ -1,11 +1,13 @@
 """The Ray Train per-worker loop of the main job (TorchTrainer, Train V2 API).
 
 ``train_loop_config`` carries the job's `AlphaZeroConfig` itself (pydantic models pickle),
-the run directory, the deadline (unix time) and the replay-buffer and weights-store
-handles. Each worker runs, in order:
+the run directory and the handles of the replay buffer, the weights store and the
+`Budget` (the deadline, which a SIGTERM to the driver moves to now). Each worker runs, in order:
 
 1. **restore**: the latest Ray Train checkpoint of this run name (model, optimizer,
-   scheduler, step), if any; DDP through ``prepare_model`` (gloo on CPU, nccl on GPU);
+   scheduler, step), if any: on a re-run and after a worker failure (Ray Train restarts
+   the worker group up to ``run.max_train_failures`` times); rank 0 logs
+   ``train/resumed_at_step``. DDP through ``prepare_model`` (gloo on CPU, nccl on GPU);
 2. **sample**: rank 0 decides for every rank (`_decide`, broadcast): stop at the deadline,
    train when the buffer granted ``train.batch_size * world_size`` samples (one
    ``reserve`` of the effective batch, so the replay ratio counts it), else wait; on
@@ -43,6 +45,7 @@ import torch
 from ray.train.v2._internal.execution import context as train_context
 from torch.utils.tensorboard import SummaryWriter
 
+from actors.errors import call_with_retry
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint, weights_numpy
 from ringrift_ray.samples import policy_lag
@@ -56,8 +59,8 @@ def train_worker(config: dict) -> None:
     """Ray Train entry point; see the module docstring for ``config``."""
     _quiet_report_lines()
     cfg: AlphaZeroConfig = config["cfg"]
-    run_dir, deadline = Path(config["run_dir"]), config["deadline"]
-    buffer, store = config["buffer"], config["weights"]
+    run_dir = Path(config["run_dir"])
+    buffer, store, budget = config["buffer"], config["weights"], config["budget"]
     spec = NetSpec.from_config(cfg.game, cfg.net)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
@@ -67,21 +70,29 @@ def train_worker(config: dict) -> None:
     # 1. restore
     net = PolicyValueNet(spec).to(device)
     opt, sched = make_optimizer(net, cfg.train)
-    step = published = saved = _restore(net, opt, sched)
+    step = saved = _restore(net, opt, sched)
+    # after a worker-group restart the store may hold versions past the checkpoint: those
+    # steps are trained again but not published again (versions only increase)
+    published = max(step, call_with_retry(lambda: store.version.remote(), "weights.version"))
     model = ray.train.torch.prepare_model(net)
     rng = np.random.default_rng(cfg.run.seed + rank + step)
     writer = SummaryWriter(str(run_dir / "tensorboard")) if rank == 0 else None
+    if writer is not None and step > 0:
+        writer.add_scalar("train/resumed_at_step", step, step)
     smooth, best = None, math.inf
     window_start, window_samples, lag = time.perf_counter(), 0, 0.0
     while step < cfg.run.train_steps:
         # 2. sample
-        decision = _decide(rank, world, deadline, buffer, cfg.train.batch_size, spec, device)
+        decision = _decide(rank, world, budget, buffer, cfg.train.batch_size, spec, device,
+                           step)
         if decision == STOP:
             break
         if decision == WAIT:
             time.sleep(0.2)
             continue
-        batch = ray.get(buffer.draw.remote(cfg.train.batch_size, spec.board, spec.players))
+        batch = call_with_retry(
+            lambda: buffer.draw.remote(cfg.train.batch_size, spec.board, spec.players),
+            "buffer.draw")
         lag = policy_lag(published, batch)
         # 3. train step
         metrics = train_step(model, opt, sched, to_tensors(batch, rng, cfg.train.augment,
@@ -91,7 +102,7 @@ def train_worker(config: dict) -> None:
         smooth = metrics["loss"] if smooth is None else (
             (1 - SMOOTHING) * smooth + SMOOTHING * metrics["loss"])
         # 4. publish
-        if step % cfg.run.publish_every == 0:
+        if step % cfg.run.publish_every == 0 and step > published:
             published = _publish(store, model, step, rank)
         # 5. report / checkpoint
         if step % cfg.run.report_every == 0 or step == cfg.run.train_steps:
@@ -162,17 +173,18 @@ def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
     return best
 
 
-def _decide(rank: int, world: int, deadline: float, buffer, batch_size: int, spec: NetSpec,
-            device) -> int:
+def _decide(rank: int, world: int, budget, buffer, batch_size: int, spec: NetSpec,
+            device, step: int) -> int:
     """What every rank does next, decided by rank 0 and broadcast (the one collective of
-    an iteration besides DDP's gradient all-reduce): `STOP` past ``deadline`` (unix time),
+    an iteration besides DDP's gradient all-reduce): `STOP` past the `Budget`'s deadline,
     `TRAIN` when the buffer reserved ``batch_size * world`` samples, else `WAIT` (warm-up,
-    or the trainer is ahead of the target replay ratio)."""
+    the trainer is ahead of the target replay ratio, or the buffer is restarting)."""
     code = torch.tensor([WAIT], dtype=torch.int64, device=device)
     if rank == 0:
-        if time.time() > deadline:
+        if time.time() > call_with_retry(lambda: budget.check.remote(step), "budget"):
             code[0] = STOP
-        elif ray.get(buffer.reserve.remote(batch_size * world, spec.board, spec.players)):
+        elif call_with_retry(lambda: buffer.reserve.remote(batch_size * world, spec.board,
+                                                           spec.players), "buffer.reserve"):
             code[0] = TRAIN
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.broadcast(code, src=0)

@@ -70,7 +70,9 @@ class ReplayStore:
     Args:
         cfg: buffer parameters (shared by every configuration).
         spill_dir: where `save` writes Parquet shards; existing shards there are loaded
-            now (`restore`).
+            now (`restore`). With a ``spill_dir``, `add` also flushes new samples every
+            ``cfg.flush_every_s`` seconds or ``cfg.flush_every_samples`` samples, so a
+            crash loses at most one flush interval.
         seed: seed of the sampling randomness.
         policy_width: policy entries per sample in the padded layout; pass the selfplay
             ``policy_top_k``.
@@ -83,8 +85,10 @@ class ReplayStore:
         self.rng = np.random.default_rng(seed)
         self.stores: dict[tuple[str, int], SampleStore] = {}
         self.inserts, self.samples = RateMeter(), RateMeter()
+        self.unflushed, self.last_flush = 0, time.monotonic()
+        self.restored = 0
         if self.spill_dir is not None:
-            self.restore()
+            self.restored = self.restore()
 
     def add(self, batch: SampleBatch) -> AddReply:
         """Append samples of one configuration.
@@ -95,6 +99,11 @@ class ReplayStore:
         store = self._store(batch.board, batch.players)
         store.add(batch)
         self.inserts.add(len(batch))
+        self.unflushed += len(batch)
+        if self.spill_dir is not None and (
+                self.unflushed >= self.cfg.flush_every_samples
+                or time.monotonic() - self.last_flush >= self.cfg.flush_every_s):
+            self.save()
         return AddReply(size=len(store), throttle=store.throttle)
 
     def sample(self, n: int, board: str, players: int) -> SampleBatch | None:
@@ -154,6 +163,7 @@ class ReplayStore:
             if batch is not None:
                 paths.append(str(replay.write_shard(batch, self.spill_dir)))
                 store.mark_saved()
+        self.unflushed, self.last_flush = 0, time.monotonic()
         return paths
 
     def restore(self) -> int:

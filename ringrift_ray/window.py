@@ -155,15 +155,22 @@ class SampleStore:
     def draw(self, n: int) -> SampleBatch:
         """``n`` samples out of an earlier `reserve`, drawn with replacement (uniform or
         recency-weighted) by this store's generator: each call is an independent draw.
+        Drawing beyond the reservation (a restarted buffer lost it while DDP ranks were
+        between `reserve` and `draw`) counts the excess as sampled and warns, so the ranks
+        stay in step.
 
         Raises:
-            ValueError: ``n < 1``, or more samples than are reserved.
+            ValueError: ``n < 1``, or an empty store.
         """
         if n < 1:
             raise ValueError(f"sample size must be >= 1, got {n}")
-        if n > self.reserved:
-            raise ValueError(f"draw({n}) exceeds the {self.reserved} reserved samples; "
-                             "call reserve first")
+        if len(self) == 0:
+            raise ValueError(f"{self.board}/{self.players}p: no samples to draw")
+        if n > self.reserved:  # e.g. the reservation died with a previous buffer process
+            log.warning("%s/%dp: draw(%d) beyond the %d reserved samples; counting the rest "
+                        "as sampled", self.board, self.players, n, self.reserved)
+            self.sampled += n - self.reserved
+            self.reserved = n
         self.reserved -= n
         ages = self._draw_ages(n, len(self))
         batch = self._gather((self.written - 1 - ages) % self.cfg.capacity)

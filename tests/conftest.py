@@ -28,9 +28,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+RAY_SESSION: dict[str, str] = {}  # address (GCS) and dashboard URL of `ray_session`
+
+
 @pytest.fixture(scope="session")
 def ray_session():
-    """One local Ray (2 CPUs, no dashboard) shared by every Ray test of the session.
+    """One local Ray (2 CPUs, with the dashboard for the State API) shared by every Ray
+    test of the session; ``ray_session.address`` is its GCS address (for subprocess jobs).
 
     Ray's files go to a fresh temporary RAY_TMPDIR (short: socket paths are length-limited),
     removed after `ray.shutdown()`; never `ray stop` (it kills every Ray on the machine).
@@ -39,7 +43,12 @@ def ray_session():
 
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     os.environ["RAY_TMPDIR"] = tmp
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tmp)
+    from experiments.local_cluster import free_port
+
+    context = ray.init(num_cpus=2, include_dashboard=True, dashboard_port=free_port(),
+                       _temp_dir=tmp)
+    RAY_SESSION.update(address=context.address_info["gcs_address"],
+                       dashboard=f"http://{context.dashboard_url}")
     yield ray
     ray.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)

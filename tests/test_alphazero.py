@@ -66,6 +66,8 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming from" in second.stderr + second.stdout
     assert json.loads((run_dir / "summary.json").read_text())["train_step"] == 30
+    assert "train/resumed_at_step" in _tags(run_dir)  # the trainer restored step 20 (test_faults
+    # checks the value after a SIGTERM)
     league = json.loads((run_dir / "league.json").read_text())
     assert league["versions"][-1]["version"] == 30
     assert "best" in league["versions"][-1]["results"]

@@ -151,9 +151,8 @@ def test_one_reservation_serves_several_draws_and_counts_once():
     assert s.reserve(8) and s.sampled == 8  # two ranks x 4 claimed at once
     a, b = s.draw(4), s.draw(4)
     assert len(a) == len(b) == 4 and s.sampled == 8
-    with pytest.raises(ValueError, match="reserved"):
-        s.draw(1)
     assert not s.reserve(2)  # budget 8 - 8 = 0: the trainer is ahead
+    assert len(s.draw(3)) == 3 and s.sampled == 11  # no reservation: counted as sampled
     assert s.sample(2) is None
 
 
@@ -165,3 +164,18 @@ def test_replay_store_reserve_and_draw_per_configuration():
     rs.add(make_batch(30))
     assert rs.reserve(8, "square8", 2)
     assert len(rs.draw(4, "square8", 2)) == len(rs.draw(4, "square8", 2)) == 4
+
+
+def test_add_flushes_to_parquet_every_interval(tmp_path):
+    cfg = BufferConfig(capacity=1000, min_samples=1, flush_every_samples=50,
+                       flush_every_s=3600)
+    rs = ReplayStore(cfg, spill_dir=tmp_path, seed=0)
+    rs.add(make_batch(30))
+    assert not list(tmp_path.glob("*.parquet"))  # 30 < 50: held in memory only
+    rs.add(make_batch(30, first_id=30))
+    assert len(list(tmp_path.glob("*.parquet"))) == 1  # 60 >= 50: flushed
+    again = ReplayStore(cfg, spill_dir=tmp_path, seed=1)  # a crash here loses nothing
+    assert again.restored == 60 and again.stats().size == 60
+    timed = ReplayStore(cfg.model_copy(update={"flush_every_s": 1e-9}), spill_dir=tmp_path / "t")
+    timed.add(make_batch(1))
+    assert len(list((tmp_path / "t").glob("*.parquet"))) == 1  # the interval passed

@@ -1,0 +1,129 @@
+"""The main job's driver loops: keep selfplay and evaluation calls in flight, log their
+results (``selfplay/*``, ``eval/*``) and survive actors that restart."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import ray
+from torch.utils.tensorboard import SummaryWriter
+
+from actors.evaluator import Evaluation
+from actors.selfplay_worker import BatchReport
+
+log = logging.getLogger("alphazero")
+
+
+class SelfplayPump:
+    """Keeps one ``play_batch`` call in flight per worker and logs their statistics."""
+
+    def __init__(self, workers: list, writer: SummaryWriter):
+        self.workers = workers
+        self.writer = writer
+        self.pending = {w.play_batch.remote(): w for w in workers}
+        self.resume_at: dict = {}
+        self.games = self.samples = self.failures = 0
+        self.t0 = time.perf_counter()
+
+    def poll(self, timeout: float) -> None:
+        ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+        for ref in ready:
+            worker = self.pending.pop(ref)
+            try:
+                report: BatchReport = ray.get(ref)
+            except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
+                self.failures += 1
+                log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
+                self.pending[worker.play_batch.remote()] = worker
+                continue
+            self.games += report.games
+            self.samples += report.samples
+            elapsed = time.perf_counter() - self.t0
+            self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
+            self.writer.add_scalar("selfplay/nn_batch_fill", report.nn_batch_fill, self.games)
+            self.writer.add_scalar("selfplay/model_version", report.model_version, self.games)
+            delay = 1.0 if report.throttle else 0.0
+            self.resume_at[worker] = time.perf_counter() + delay
+        now = time.perf_counter()
+        for worker, at in list(self.resume_at.items()):
+            if now >= at:
+                del self.resume_at[worker]
+                self.pending[worker.play_batch.remote()] = worker
+
+    def drain(self, timeout: float) -> None:
+        ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
+        for ref in self.pending:
+            ray.cancel(ref)
+
+
+class EvalPump:
+    """Keeps one ``Evaluator.evaluate_next`` call in flight and logs ``eval/*`` metrics
+    (step = candidate version). An evaluator that died (``RayActorError``) restarts with
+    its league table on disk and is asked again; an error inside an evaluation (a bug, it
+    would recur) stops evaluation, and selfplay keeps the last promoted weights."""
+
+    IDLE_S = 2.0  # wait before asking again when no new candidate existed
+
+    def __init__(self, evaluator, writer: SummaryWriter):
+        self.evaluator = evaluator
+        self.writer = writer
+        self.pending = evaluator.evaluate_next.remote()
+        self.resume_at = 0.0
+        self.evaluated = self.promoted = self.failures = 0
+        self.error: Exception | None = None
+
+    def poll(self) -> None:
+        if self.error is not None:
+            return
+        if self.pending is None:
+            if time.perf_counter() >= self.resume_at:
+                self.pending = self.evaluator.evaluate_next.remote()
+            return
+        ready, _ = ray.wait([self.pending], timeout=0)
+        if ready:
+            self._collect()
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the call in flight, then evaluate the newest candidate (within
+        ``timeout`` seconds overall)."""
+        deadline = time.perf_counter() + timeout
+        for _ in range(2):
+            if self.error is not None:
+                return
+            if self.pending is None:
+                self.pending = self.evaluator.evaluate_next.remote()
+            ready, _ = ray.wait([self.pending], timeout=max(0.0, deadline - time.perf_counter()))
+            if not ready:
+                log.warning("evaluation still running after %.0f s; not waiting", timeout)
+                ray.cancel(self.pending)
+                return
+            if self._collect() is None:
+                return
+
+    def _collect(self) -> Evaluation | None:
+        ref, self.pending = self.pending, None
+        try:
+            entry: Evaluation | None = ray.get(ref)
+        except ray.exceptions.RayActorError as e:  # the actor restarts (max_restarts)
+            self.failures += 1
+            log.warning("evaluator died (%s); asking its restarted process again",
+                        type(e).__name__)
+            self.resume_at = time.perf_counter() + self.IDLE_S
+            return None
+        except ray.exceptions.RayError as e:
+            log.error("evaluation failed; selfplay keeps the last promoted weights: %s", e)
+            self.error = e
+            return None
+        if entry is None:
+            self.resume_at = time.perf_counter() + self.IDLE_S
+            return None
+        self.evaluated += 1
+        self.promoted += entry.promoted
+        self.writer.add_scalar("eval/elo", entry.elo, entry.version)
+        for key, rate in entry.win_rates.items():
+            self.writer.add_scalar(f"eval/winrate_vs_{key}", rate, entry.version)
+        self.writer.flush()
+        log.info("evaluated candidate %d: elo %.0f, %s", entry.version, entry.elo,
+                 "promoted" if entry.promoted else "not promoted")
+        return entry
