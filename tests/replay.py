@@ -14,12 +14,13 @@ tests pin every such step. Both divergences are in territory region eligibility
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ringrift_ray.game import (
-    apply_move,
+    GameState,
     find_legal_record,
     legal_moves,
     move_from_text,
@@ -114,8 +115,19 @@ def _territory_skipped(state, ref) -> list[str] | None:
     return _explain(state, texts, {f"no_territory_action p{state.current_player}"})
 
 
-def replay(steps: list[dict], end: dict, max_steps: int | None = None) -> Replay:
-    """Replay one trace game: legal-move sets, states, final state and ranks."""
+def _apply(state: GameState, text: str, on_step) -> GameState:
+    if on_step is not None:
+        on_step(state, text)
+    apply_record_inplace(state, find_legal_record(state, text))
+    return state
+
+
+def replay(steps: list[dict], end: dict, max_steps: int | None = None,
+           on_step: Callable[[GameState, str], None] | None = None) -> Replay:
+    """Replay one trace game: legal-move sets, states, final state and ranks.
+
+    ``on_step(state, move_text)`` (optional) sees our state before every applied move,
+    inserted skips included."""
     out = Replay()
     state = state_from_reference(steps[0]["state"], steps[0]["state_extras"])
     for d in steps[: max_steps or len(steps)]:
@@ -124,7 +136,7 @@ def replay(steps: list[dict], end: dict, max_steps: int | None = None) -> Replay
         kinds = _territory_skipped(state, ref)
         if kinds:
             out.deviations += [(d["game"], d["step"], k) for k in kinds]
-            state = apply_move(state, f"skip_territory_processing p{state.current_player}")
+            state = _apply(state, f"skip_territory_processing p{state.current_player}", on_step)
         diff = state_diff(state, ref)
         if diff:
             out.problems.append(f"{where}: state differs: {diff}")
@@ -143,7 +155,7 @@ def replay(steps: list[dict], end: dict, max_steps: int | None = None) -> Replay
             out.deviations += [(d["game"], d["step"], k) for k in kinds]
             if chosen not in ours:  # the reference's no_territory_action: our skip
                 chosen = f"skip_territory_processing p{state.current_player}"
-        apply_record_inplace(state, find_legal_record(state, chosen))
+        state = _apply(state, chosen, on_step)
     if max_steps is not None and max_steps < len(steps):
         return out
     game = steps[0]["game"]
@@ -151,7 +163,7 @@ def replay(steps: list[dict], end: dict, max_steps: int | None = None) -> Replay
     kinds = _territory_skipped(state, ref)
     if kinds:
         out.deviations += [(game, len(steps), k) for k in kinds]
-        state = apply_move(state, f"skip_territory_processing p{state.current_player}")
+        state = _apply(state, f"skip_territory_processing p{state.current_player}", on_step)
     diff = state_diff(state, ref)
     expected = {int(p): r for p, r in end["ranks"].items()}
     if diff:

@@ -1,15 +1,20 @@
-"""Reference-JSON interop: lossless state round trip, agreement with the trace
-serialization, canonical move text, and errors that name the malformed field."""
+"""Reference-JSON interop: lossless state round trip, reference-complete JSON (the same legal
+moves and next state without our private block, at every trace step), agreement with the
+trace serialization, canonical move text and reference move JSON, and errors that name the
+malformed field."""
 
 import copy
 import itertools
 
 import numpy as np
 import pytest
-from reference import trace_games
+from reference import TRACES, trace_games
+from replay import replay
 
 from ringrift_ray.game import (
     apply_record_inplace,
+    constants,
+    find_legal_record,
     legal_move_records,
     legal_moves,
     move_from_text,
@@ -17,7 +22,7 @@ from ringrift_ray.game import (
     new_game,
 )
 from ringrift_ray.game.interop import state_from_reference, state_to_reference
-from ringrift_ray.game.moves import move_from_reference
+from ringrift_ray.game.moves import move_from_reference, move_to_reference
 
 BOARDS = ("square8", "hex8", "square19", "hexagonal")
 ARRAYS = ("rings", "height", "marker", "collapsed", "order", "meta")
@@ -112,6 +117,147 @@ def test_state_to_reference_reproduces_trace_states(name):
         if chain is not None and ref["currentPhase"] == "chain_capture":
             pos = {k: v for k, v in chain["currentPosition"].items() if v is not None}
             assert ours_extras["chainCaptureState"]["currentPosition"] == pos, where
+
+
+# ---- reference-complete JSON: no private block needed for legality and the next state -----
+
+ALL_TRACES = sorted(p.name.removesuffix(".jsonl.gz") for p in TRACES.glob("*.jsonl.gz"))
+COMPLETE_GAMES = 1  # games per trace in the default run; --full checks every game
+
+
+def reference_view(state) -> tuple[dict, dict]:
+    """``state_to_reference`` without our private ``ringriftRay`` block."""
+    ref, extras = state_to_reference(state)
+    return ref, {k: v for k, v in extras.items() if k != "ringriftRay"}
+
+
+def _sorted_records(state) -> np.ndarray:
+    recs = legal_move_records(state)
+    return recs[np.lexsort(recs.T[::-1])]
+
+
+def check_reference_complete(state, move_text: str) -> None:
+    """Written JSON read back without the private block: same legal moves as ``state`` and,
+    after ``move_text``, the same next state (compared as the reference sees it)."""
+    back = state_from_reference(*reference_view(state))
+    assert np.array_equal(_sorted_records(back), _sorted_records(state)), state
+    nxt = state.copy()
+    apply_record_inplace(nxt, find_legal_record(nxt, move_text))
+    apply_record_inplace(back, find_legal_record(back, move_text))
+    assert reference_view(back) == reference_view(nxt), f"after {move_text}"
+
+
+def _check_trace_complete(name: str, games: range | None) -> None:
+    for i, (_start, steps, end) in enumerate(trace_games(name)):
+        if games is not None and i >= games.stop:
+            break
+        if games is None or i in games:
+            assert not replay(steps, end, on_step=check_reference_complete).problems
+
+
+@pytest.mark.parametrize("name", ALL_TRACES)
+def test_reference_json_is_complete_at_every_trace_step(name):
+    # every step of our replay of the trace (our states, all flags exact), first game(s)
+    _check_trace_complete(name, range(COMPLETE_GAMES))
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("name", ALL_TRACES)
+def test_reference_json_is_complete_at_every_trace_step_full(name):
+    _check_trace_complete(name, None)
+
+
+@pytest.mark.parametrize("board_type", BOARDS)
+def test_reference_json_is_complete_in_random_games(board_type):
+    for num_players in (2, 3, 4):
+        for state in sampled_states(board_type, num_players, seed=num_players, every=3):
+            if state.is_active:
+                move = legal_moves(state)[-1]  # bookkeeping and decision moves sort last
+                check_reference_complete(state, move_to_text(move))
+
+
+def test_move_history_holds_the_last_movers_trailing_moves():
+    # capture phase: the attacker is the landing of the last move (R093); a pending region
+    # self-elimination: the last move is the region choice (R145)
+    seen = set()
+    for ref, extras, d in trace_steps("square8_2p"):
+        if ref["currentPhase"] not in ("capture", "territory_processing") or "step" not in d:
+            continue
+        state = state_from_reference(ref, extras)
+        ours = state_to_reference(state)[0]["moveHistory"]
+        theirs = ref["moveHistory"]
+        assert (ours[-1]["type"], ours[-1]["player"]) == (theirs[-1]["type"],
+                                                          theirs[-1]["player"])
+        assert ours[-1]["moveNumber"] == theirs[-1]["moveNumber"] == ref["historyLength"]
+        if ref["currentPhase"] == "capture":
+            assert ours[-1]["to"] == theirs[-1]["to"]
+        seen.add((ref["currentPhase"], ours[-1]["type"]))
+    assert {("capture", "move_stack"),
+            ("territory_processing", "choose_territory_option")} <= seen
+    assert state_to_reference(new_game("square8", 2))[0]["moveHistory"] == []
+
+
+def test_missing_territory_minimum_is_canonical_unless_asked_for_legacy():
+    ref, _ = state_to_reference(new_game("square8", 3))
+    assert ref.pop("territoryVictoryMinimum") == 64 // 3 + 1
+    tmin = constants.M_TERRITORY_MIN
+    assert state_from_reference(ref).meta[tmin] == 64 // 3 + 1  # RR-CANON-R062
+    legacy = state_from_reference(ref, missing_territory_minimum="legacy")
+    assert legacy.meta[tmin] == 64 // 2 + 1
+    ref["territoryVictoryMinimum"] = 30  # a present field wins
+    assert state_from_reference(ref, missing_territory_minimum="legacy").meta[tmin] == 30
+    with pytest.raises(ValueError, match="missing_territory_minimum"):
+        state_from_reference(ref, missing_territory_minimum="half")
+
+
+# ---- moves ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("board_type", BOARDS)
+def test_move_to_reference_round_trips_every_legal_move(board_type):
+    seen = set()
+    for num_players in (2, 3, 4):
+        for state in itertools.islice(sampled_states(board_type, num_players, every=5), 40):
+            for move in legal_moves(state):
+                j = move_to_reference(move, int(state.meta[constants.M_HISTORY]) + 1,
+                                      state.phase)
+                assert move_from_reference(j) == move, j
+                seen.add(move.type)
+    assert {"place_ring", "move_stack", "overtaking_capture", "no_line_action"} <= seen
+
+
+_IGNORED = {"id", "placedOnStack", "eliminatedRings"}  # ids and derived counts
+_UNORDERED = {"formedLines", "collapsedMarkers", "disconnectedRegions", "collapsePositions"}
+
+
+def _canonical(key: str, v):
+    if key == "formedLines":
+        return [{**line, "positions": sorted(map(str, line["positions"])),
+                 "direction": None} for line in v]
+    if key == "disconnectedRegions":
+        return [{**r, "spaces": sorted(map(str, r["spaces"]))} for r in v]
+    return sorted(map(str, v))
+
+
+@pytest.mark.parametrize("name", sorted(TRACE_GAMES))
+def test_move_to_reference_writes_the_trace_moves(name):
+    # the reference's move JSON up to ids, derived counts and the order of position lists
+    # (a line or region's ``to`` is its first position in the reference's own order)
+    for _, _, d in trace_steps(name):
+        if "chosen_move" not in d:
+            continue
+        cm = d["chosen_move"]
+        ours = move_to_reference(move_from_reference(cm), cm["moveNumber"], cm["phase"])
+        keys = (set(cm) | set(ours)) - _IGNORED
+        if cm["type"] in ("forced_elimination",):
+            keys -= {"placementCount"}  # the reference writes placementCount 0 here
+        if cm["type"] in ("skip_placement", "process_line", "choose_line_option",
+                          "choose_territory_option"):
+            keys -= {"to"}
+        for key in keys:
+            a, b = cm.get(key), ours.get(key)
+            if key in _UNORDERED:
+                a, b = _canonical(key, a), _canonical(key, b)
+            assert a == b, f"{d['chosen']}: {key}"
 
 
 @pytest.mark.parametrize("name", sorted(TRACE_GAMES))

@@ -1,10 +1,20 @@
-"""Turn flags the reference derives from ``moveHistory`` (its trailing moves of the last
-mover): whether the current player has acted this turn (forced-elimination gate) and
-whether their movement was a recovery slide (territory self-elimination context)."""
+"""``moveHistory``, the trailing moves of the last mover, and the turn flags read from it.
+
+The reference serialization keeps only the last mover's trailing moves: all that legality
+depends on. `restore_turn_flags` reads the flags from them: whether the player to move has
+acted this turn (the forced-elimination gate, RR-CANON-R072/R100), whether their movement
+was a recovery slide (the recovery self-elimination context, R114), the capture-phase
+attacker (the last move's landing, R093), a pending territory self-elimination (the last
+move was their region choice, R145), the pie-rule state (R180) and, at a turn's start,
+whether the previous mover acted (the stalemate tiebreak, R173). `trailing_moves` writes
+moves from which those flags read back unchanged.
+"""
 
 from __future__ import annotations
 
 from ringrift_ray.game import constants as K
+from ringrift_ray.game.json_fields import cell, field, player, pos_key
+from ringrift_ray.game.moves import Move, move_to_reference
 from ringrift_ray.game.state import GameState
 
 _NO_ACTION = {"no_placement_action", "no_movement_action", "no_line_action",
@@ -12,35 +22,34 @@ _NO_ACTION = {"no_placement_action", "no_movement_action", "no_line_action",
 
 
 def _cell(state: GameState, pos: dict, where: str) -> int:
-    b = state.board
-    key = f"{pos['x']},{pos['y']}"
-    if b.is_hex:
-        z = pos.get("z")
-        key += f",{-pos['x'] - pos['y'] if z is None else z}"
-    try:
-        return b.cell(key)
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+    return cell(state.board, pos_key(pos, state.board.is_hex, where), where)
 
 
 def restore_turn_flags(state: GameState, move_history: list) -> None:
     """Set the turn flags from reference history: ``M_TURN_ACTED``, ``M_TURN_RECOVERY``,
-    ``M_TURNS_COMPLETED``, the capture-phase attacker (last move's landing) and a pending
-    territory self-elimination (last move was the player's ``choose_territory_option``).
+    ``M_TURNS_COMPLETED``, the capture-phase attacker (last move's landing), a pending
+    territory self-elimination (last move was the player's ``choose_territory_option``) and,
+    when the last mover is not the player to move, ``M_LAST_ACTOR`` if they acted.
 
     Raises:
-        ValueError: a history entry without ``type`` or ``player``.
+        ValueError: a history entry that is not a move with a known ``type`` and a
+            ``player`` of the game, or a malformed landing position (named by its path).
     """
     meta = state.meta
     cur = int(meta[K.M_CURRENT])
     acted = recovery = False
     for i, m in enumerate(move_history):
-        if not isinstance(m, dict) or "type" not in m or "player" not in m:
-            raise ValueError(f"state.moveHistory[{i}]: expected a move with type and player")
-    trailing = [m for m in move_history if m["player"] == cur]
+        where = f"state.moveHistory[{i}]"
+        if field(m, "type", where) not in K.MOVE_TYPE_NAMES:
+            raise ValueError(f"{where}.type: unknown move type {m['type']!r}")
+        player(field(m, "player", where), state.num_players, f"{where}.player")
+    trailing = trailing_of(move_history)
+    mover_acted = any(m["type"] not in _NO_ACTION for m in trailing)
     if move_history and move_history[-1]["player"] == cur:
-        acted = any(m["type"] not in _NO_ACTION for m in trailing)
+        acted = mover_acted
         recovery = any(m["type"] == "recovery_slide" for m in trailing)
+    elif mover_acted:
+        meta[K.M_LAST_ACTOR] = move_history[-1]["player"]
     meta[K.M_TURN_ACTED] = int(acted)
     meta[K.M_TURN_RECOVERY] = int(recovery)
     if move_history:
@@ -61,3 +70,47 @@ def restore_turn_flags(state: GameState, move_history: list) -> None:
         and int(meta[K.M_BOARD_ELIM + 2]) == 0 and int(meta[K.M_HAND + 1]) < rpp
     )
     meta[K.M_TURNS_COMPLETED] = 1 if first_p2_turn else (0 if int(meta[K.M_HISTORY]) == 0 else 2)
+
+
+def trailing_of(move_history: list) -> list:
+    """The trailing moves of the last mover in ``move_history``."""
+    out = []
+    for m in reversed(move_history):
+        if out and m["player"] != out[-1]["player"]:
+            break
+        out.append(m)
+    return out[::-1]
+
+
+def trailing_moves(state: GameState) -> list[dict]:
+    """``moveHistory`` for ``state``: the last mover's trailing moves, rebuilt from the turn
+    flags (the state keeps no move list) so that `restore_turn_flags` reads them back.
+
+    Written, in turn order, as reference move JSON (`move_to_reference`) with ``moveNumber``:
+    a recovery slide if the mover's movement this turn was one (``M_TURN_RECOVERY``); an
+    action (``move_stack``) if the mover acted this turn (``M_TURN_ACTED``; at a turn's start
+    ``M_LAST_ACTOR``) and the last move is no action; then the last move (``M_LAST_TYPE``).
+    Positions are written where the state knows them (the last move's landing in the capture
+    phases, ``M_CHAIN``); a pending region choice carries a region with no spaces (its cells
+    have collapsed and hold no stack that the self-elimination could exclude). Empty before
+    the first move.
+    """
+    meta = state.meta
+    last = int(meta[K.M_LAST_TYPE])
+    if last < 0:
+        return []
+    player, ltype = int(meta[K.M_LAST_PLAYER]), K.MOVE_TYPE_NAMES[last]
+    mid_turn = player == state.current_player and state.is_active
+    acted = meta[K.M_TURN_ACTED] if mid_turn else meta[K.M_LAST_ACTOR] == player
+    moves = []
+    if mid_turn and meta[K.M_TURN_RECOVERY] and ltype != "recovery_slide":
+        moves.append(Move("recovery_slide", player))
+    elif acted and ltype in _NO_ACTION:
+        moves.append(Move("move_stack", player))
+    chain = int(meta[K.M_CHAIN])
+    to = (tuple(int(v) for v in state.board.coords[chain])
+          if mid_turn and chain >= 0 and state.phase in ("capture", "chain_capture") else None)
+    moves.append(Move(ltype, player, to=to,
+                      region=() if ltype == "choose_territory_option" else None))
+    first = int(meta[K.M_HISTORY]) - len(moves) + 1
+    return [move_to_reference(m, first + i) for i, m in enumerate(moves)]

@@ -233,3 +233,80 @@ def move_from_reference(move: dict) -> Move:
             f["extract"] = tuple(sorted(_key_pos(k, "move.extractionStacks")
                                         for k in move["extractionStacks"]))
     return Move(**f)
+
+
+# bookkeeping moves: the reference writes ``to`` as the placeholder (0, 0)
+_PLACEHOLDER_TO = ("skip_placement", "no_placement_action", "no_movement_action", "skip_capture",
+                   "no_line_action", "no_territory_action", "skip_territory_processing",
+                   "swap_sides")
+
+
+def _json_pos(p: Pos) -> dict:
+    return dict(zip(("x", "y", "z"), p, strict=False))
+
+
+def _formed_line(move: Move) -> dict:
+    """The reference's ``formedLines[0]``: positions in line order, player, length and the
+    unit step between consecutive positions (``direction``)."""
+    line = sorted(move.line)
+    step = tuple(b - a for a, b in zip(line[0], line[1], strict=True)) if len(line) > 1 else (0,)
+    return {"positions": [_json_pos(p) for p in line], "player": move.player,
+            "length": len(line), "direction": _json_pos(step + (0,) * (2 - len(step)))}
+
+
+def move_to_reference(move: Move, move_number: int | None = None,
+                      phase: str | None = None) -> dict:
+    """The reference move JSON of ``move`` (the format of a trace's ``chosen_move``).
+
+    Inverse of `move_from_reference`: ``move_from_reference(move_to_reference(m)) == m``.
+    Fields: ``id``, ``type``, ``player``; the positions ``from``, ``to``, ``captureTarget``
+    that the move names (bookkeeping moves get the reference's placeholder ``to`` (0, 0));
+    ``placementCount``; ``formedLines`` / ``collapsedMarkers`` for line decisions (``to`` =
+    the line's first position); ``disconnectedRegions`` for a region (``to`` = its first
+    position; ``controllingPlayer`` = the mover, as the reference writes); ``eliminationContext``;
+    ``recoveryMode`` / ``recoveryOption`` / ``collapsePositions`` / ``extractionStacks``.
+    A `Move` with a position left None is written without it.
+
+    Args:
+        move: the move.
+        move_number: ``moveNumber`` (moves applied before it + 1); omitted if None.
+        phase: ``phase`` the move is made in (``GameState.phase``); omitted if None.
+    """
+    out: dict = {"id": move.type.replace("_", "-") + (f"-{move_number}" if move_number else ""),
+                 "type": move.type, "player": move.player}
+    if move.frm is not None:
+        out["from"] = _json_pos(move.frm)
+    if move.to is not None:
+        out["to"] = _json_pos(move.to)
+    elif move.type in _PLACEHOLDER_TO:
+        out["to"] = {"x": 0, "y": 0}
+    if move.cap is not None:
+        out["captureTarget"] = _json_pos(move.cap)
+    if move.n is not None:
+        out["placementCount"] = move.n
+    if move.line:
+        out["to"] = _json_pos(sorted(move.line)[0])
+        out["formedLines"] = [_formed_line(move)]
+    if move.type == "choose_line_option" and move.collapse:
+        out["collapsedMarkers"] = [_json_pos(p) for p in sorted(move.collapse)]
+    if move.region is not None:
+        spaces = sorted(move.region)
+        if spaces:
+            out["to"] = _json_pos(spaces[0])
+        out["disconnectedRegions"] = [{"spaces": [_json_pos(p) for p in spaces],
+                                       "controllingPlayer": move.player, "isDisconnected": True}]
+    if move.ctx is not None:
+        out["eliminationContext"] = move.ctx
+    if move.mode is not None:
+        out["recoveryMode"] = move.mode
+    if move.opt is not None:
+        out["recoveryOption"] = move.opt
+    if move.type == "recovery_slide" and move.collapse:
+        out["collapsePositions"] = [_json_pos(p) for p in sorted(move.collapse)]
+    if move.extract:
+        out["extractionStacks"] = [_pos_text(p) for p in move.extract]
+    if move_number is not None:
+        out["moveNumber"] = move_number
+    if phase is not None:
+        out["phase"] = phase
+    return out
