@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-from experiments.local_cluster import local_cluster
+from experiments.local_cluster import local_cluster, submit_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +37,8 @@ def main() -> None:
             cmd += ["--set", s]
         client = JobSubmissionClient(dashboard)
         t0 = time.perf_counter()
-        job = client.submit_job(
-            entrypoint=" ".join(shlex.quote(c) for c in cmd),
+        job = submit_job(
+            dashboard, " ".join(shlex.quote(c) for c in cmd),
             runtime_env={"working_dir": str(ROOT),
                          "excludes": [".venv", ".git", "runs", "__pycache__", "*.egg-info"],
                          "env_vars": {"RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": tmp}})

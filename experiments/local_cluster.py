@@ -15,10 +15,12 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ray.cluster_utils import Cluster
+from ray.job_submission import JobSubmissionClient
 
 
 def free_port() -> int:
@@ -53,3 +55,22 @@ def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
     finally:
         cluster.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def submit_job(dashboard: str, entrypoint: str, runtime_env: dict, timeout_s: float = 90.0
+               ) -> str:
+    """Submit through the Jobs SDK, retrying while the head's job agent is still starting
+    ("No available agent to submit job"). Returns the submission id.
+
+    Raises:
+        RuntimeError: the Jobs API still refuses after ``timeout_s`` seconds.
+    """
+    client = JobSubmissionClient(dashboard)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+        except RuntimeError as e:
+            if "No available agent" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.local_cluster import local_cluster
+from experiments.local_cluster import local_cluster, submit_job
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS, BATCH, WORKERS = 20, 64, 2
@@ -46,8 +46,8 @@ def test_job_submitted_to_a_multi_node_cluster_trains_with_two_ddp_workers(clust
     dashboard, nodes = cluster
     client = JobSubmissionClient(dashboard)
     run_dir = tmp_path / "run"
-    job = client.submit_job(
-        entrypoint=_entrypoint(run_dir),
+    job = submit_job(
+        dashboard, _entrypoint(run_dir),
         runtime_env={"working_dir": str(ROOT),
                      "excludes": [".venv", ".git", "runs", "__pycache__", "*.egg-info"],
                      "env_vars": {"RAY_USAGE_STATS_ENABLED": "0",
