@@ -1,6 +1,7 @@
 """Replay shards and NPZ export on real selfplay samples (one tiny-net selfplay per config);
 bad shards named, skipped and moved aside (also through `ReplayStore.restore`)."""
 
+import json
 import logging
 import subprocess
 import sys
@@ -14,9 +15,17 @@ import torch
 from ringrift_ray import replay
 from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig
-from ringrift_ray.encoding import ENCODING_VERSION, expand
+from ringrift_ray.encoding import (
+    ENCODING_VERSION,
+    expand,
+    num_actions,
+    values_to_players,
+    values_to_seats,
+)
+from ringrift_ray.game import constants as K
+from ringrift_ray.game import new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
-from ringrift_ray.npz_export import export_directory, export_npz
+from ringrift_ray.npz_export import NPZ_LAYOUT, export_directory, export_npz
 from ringrift_ray.replay import (
     SAMPLE_SCHEMA,
     batch_to_table,
@@ -195,7 +204,7 @@ def test_foreign_schema_and_encoding_version_are_rejected(square8, tmp_path):
 
 
 @pytest.mark.parametrize("config", ["square8", "hex8"])
-def test_export_npz_seed_layout(config, request, tmp_path):
+def test_export_npz_reference_layout(config, request, tmp_path):
     batch = request.getfixturevalue(config)
     path = tmp_path / "samples.bin"
     export_npz(batch, path, chunk=7)  # chunks of 7 samples exercise the assembly
@@ -205,7 +214,9 @@ def test_export_npz_seed_layout(config, request, tmp_path):
     n = len(batch)
     obs = expand(batch.board, batch.cells, batch.scalars)
     g = obs.shape[-1]
-    assert set(data) == {"features", "globals", "values", "policy_indices", "policy_values"}
+    assert set(data) == set(NPZ_LAYOUT) == {
+        "features", "globals", "values", "values_mp", "num_players", "move_numbers",
+        "to_move", "policy_indices", "policy_values", "metadata"}
     assert data["features"].shape == (n, 20, g, g) and data["features"].dtype == np.float32
     assert np.array_equal(data["features"], obs[:, :20])
     assert data["globals"].shape == (n, 23) and data["globals"].dtype == np.float32
@@ -223,6 +234,35 @@ def test_export_npz_seed_layout(config, request, tmp_path):
         assert np.array_equal(data["policy_values"][i], val)
     with pytest.raises(ValueError, match="allow_pickle"):
         np.load(path)["policy_indices"]
+    with np.load(path) as npz:  # everything but the policies loads without pickle
+        meta = json.loads(str(npz["metadata"]))
+        assert npz["values_mp"].shape == (n, 4) and npz["values_mp"].dtype == np.float32
+        assert np.array_equal(npz["num_players"], np.full(n, batch.players, dtype=np.int32))
+        assert np.array_equal(npz["move_numbers"], batch.ply)
+        assert np.array_equal(npz["to_move"], batch.to_move)
+    assert (meta["board"], meta["players"], meta["format"]) == (
+        batch.board, batch.players, "ringrift-ray-npz")
+    assert meta["arrays"] == NPZ_LAYOUT
+    assert meta["policy_encoding"] == {"name": "ringrift-ray", "version": ENCODING_VERSION,
+                                       "size": num_actions(batch.board),
+                                       "doc": meta["policy_encoding"]["doc"]}
+
+
+def test_export_npz_three_player_values(hex8, tmp_path):
+    # values: the player to move's target; values_mp: player p's in column p - 1, zero-padded
+    path = tmp_path / "hex8_3p.npz"
+    export_npz(hex8, path)
+    with np.load(path) as npz:
+        values, values_mp, to_move = npz["values"], npz["values_mp"], npz["to_move"]
+        assert set(npz["num_players"]) == {3}
+    assert hex8.players == 3 and set(to_move) == {1, 2, 3}  # every seat to move somewhere
+    assert not values_mp[:, 3].any()
+    assert np.array_equal(values, values_mp[np.arange(len(hex8)), to_move - 1])
+    state = new_game("hex8", 3)
+    for i in range(len(hex8)):
+        state.meta[K.M_CURRENT] = to_move[i]
+        assert np.array_equal(values_mp[i, :3], values_to_players(state, hex8.values[i, :3]))
+        assert np.array_equal(values_to_seats(state, values_mp[i, :3]), hex8.values[i, :3])
 
 
 def test_export_directory(square8, hex8, tmp_path):
