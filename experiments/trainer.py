@@ -68,17 +68,13 @@ def train_worker(config: dict) -> None:
     torch.manual_seed(cfg.run.seed + rank)
 
     # 1. restore
-    net = PolicyValueNet(spec).to(device)
-    opt, sched = make_optimizer(net, cfg.train)
-    step = saved = _restore(net, opt, sched)
+    model, opt, sched, step = _restore(spec, cfg, device)
+    saved = step
     # after a worker-group restart the store may hold versions past the checkpoint: those
     # steps are trained again but not published again (versions only increase)
     published = max(step, call_with_retry(lambda: store.version.remote(), "weights.version"))
-    model = ray.train.torch.prepare_model(net)
     rng = np.random.default_rng(cfg.run.seed + rank + step)
-    writer = SummaryWriter(str(run_dir / "tensorboard")) if rank == 0 else None
-    if writer is not None and step > 0:
-        writer.add_scalar("train/resumed_at_step", step, step)
+    writer = _writer(run_dir, step) if rank == 0 else None
     smooth, best = None, math.inf
     window_start, window_samples, lag = time.perf_counter(), 0, 0.0
     while step < cfg.run.train_steps:
@@ -99,21 +95,20 @@ def train_worker(config: dict) -> None:
                                                            device), cfg.train)
         step += 1
         window_samples += len(batch)
-        smooth = metrics["loss"] if smooth is None else (
-            (1 - SMOOTHING) * smooth + SMOOTHING * metrics["loss"])
+        smooth = metrics["loss"] if smooth is None else smooth + SMOOTHING * (metrics["loss"]
+                                                                              - smooth)
         # 4. publish
         if step % cfg.run.publish_every == 0 and step > published:
             published = _publish(store, model, step, rank)
         # 5. report / checkpoint
         if step % cfg.run.report_every == 0 or step == cfg.run.train_steps:
-            now = time.perf_counter()
-            metrics.update(samples_per_s=window_samples / max(now - window_start, 1e-9),
-                           policy_lag=lag, samples=len(batch))
-            window_start, window_samples = now, 0
-            checkpoint = step % cfg.run.checkpoint_every == 0 or step == cfg.run.train_steps
-            best = _report(step, metrics, model, opt, sched, run_dir, writer, checkpoint,
+            metrics.update(policy_lag=lag, samples=len(batch), samples_per_s=window_samples
+                           / max(time.perf_counter() - window_start, 1e-9))
+            window_start, window_samples = time.perf_counter(), 0
+            if step % cfg.run.checkpoint_every == 0 or step == cfg.run.train_steps:
+                saved = step
+            best = _report(step, metrics, model, opt, sched, run_dir, writer, saved == step,
                            smooth, best)
-            saved = step if checkpoint else saved
     if step > published:
         _publish(store, model, step, rank)
     if step > saved:  # the deadline (or the step budget) ended the loop between checkpoints
@@ -130,18 +125,30 @@ def _quiet_report_lines() -> None:
     logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
 
 
-def _restore(net, opt, sched) -> int:
-    """Load the latest Ray Train checkpoint into ``net``, ``opt``, ``sched``; its step
-    (0 without one)."""
+def _writer(run_dir: Path, step: int) -> SummaryWriter:
+    """Rank 0's TensorBoard writer; logs ``train/resumed_at_step`` when resuming."""
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    if step > 0:
+        writer.add_scalar("train/resumed_at_step", step, step)
+    return writer
+
+
+def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device):
+    """The network (DDP-wrapped by ``prepare_model``), AdamW and schedule, loaded from the
+    latest Ray Train checkpoint when there is one: ``(model, opt, sched, step)`` (step 0
+    without one)."""
+    net = PolicyValueNet(spec).to(device)
+    opt, sched = make_optimizer(net, cfg.train)
+    step = 0
     ckpt = ray.train.get_checkpoint()
-    if ckpt is None:
-        return 0
-    with ckpt.as_directory() as d:
-        net.load_state_dict(torch.load(Path(d) / "model.pt", weights_only=True))
-        state = torch.load(Path(d) / "optimizer.pt", weights_only=True)
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        return int(json.loads((Path(d) / "state.json").read_text())["step"])
+    if ckpt is not None:
+        with ckpt.as_directory() as d:
+            net.load_state_dict(torch.load(Path(d) / "model.pt", weights_only=True))
+            state = torch.load(Path(d) / "optimizer.pt", weights_only=True)
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            step = int(json.loads((Path(d) / "state.json").read_text())["step"])
+    return ray.train.torch.prepare_model(net), opt, sched, step
 
 
 def _publish(store, model, step: int, rank: int) -> int:
