@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ringrift_ray.game.geometry import BOARD_TYPES
+from ringrift_ray.safe_yaml import InvalidYAML, parse_yaml
 
 
 class _Frozen(BaseModel):
@@ -230,21 +230,25 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 def load_yaml(path: str | Path, model: type[ConfigT]) -> ConfigT:
-    """Load ``path`` into ``model``.
+    """Load ``path`` into ``model`` (`safe_yaml.parse_yaml`: the safe loader, bounded).
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: unreadable YAML or fields that fail validation (pydantic names them).
+        ValueError: not UTF-8, unreadable YAML (invalid, a repeated key, too deep or too
+            large), not a mapping, or fields that fail validation (pydantic names them).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML: {e}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text: {e}") from None
+    data = parse_yaml(text, str(path))
+    if data is None:  # an empty file: all defaults
+        data = {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise ValueError(f"{path}: expected a mapping at the top level, got {data!r:.80}")
     return model.model_validate(data)
 
 
@@ -256,11 +260,13 @@ def with_overrides(cfg: ConfigT, overrides: Mapping[str, Any]) -> ConfigT:
     scalars. Used by the main job's ``--set KEY=VALUE`` and by Ray Tune's sampled configs.
 
     Raises:
-        ValueError: an unknown key (naming it and the fields that exist there) or a value
-            that fails validation (naming the key).
+        ValueError: a key that is not a string, an unknown key (naming it and the fields
+            that exist there) or a value that fails validation (naming the key).
     """
     data = cfg.model_dump()
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise ValueError(f"config key {key!r}: expected a dotted string like 'train.lr'")
         node, model, parts = data, type(cfg), key.split(".")
         for depth, part in enumerate(parts):
             fields = model.model_fields if isinstance(model, type) else {}
@@ -288,15 +294,16 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     is read as a YAML scalar (safe loader), so numbers, booleans and ``null`` work.
 
     Raises:
-        ValueError: an item without ``=`` or an empty key.
+        ValueError: an item that is not a string, without ``=`` or with an empty key, or a
+            value nested too deeply or too large (`safe_yaml.parse_yaml`).
     """
     out = {}
     for item in items:
-        key, sep, text = item.partition("=")
+        key, sep, text = item.partition("=") if isinstance(item, str) else ("", "", "")
         if not sep or not key.strip():
             raise ValueError(f"--set expects KEY=VALUE with a dotted key, got {item!r}")
         try:
-            out[key.strip()] = yaml.safe_load(text) if text.strip() else text
-        except yaml.YAMLError:
+            out[key.strip()] = parse_yaml(text, f"--set {key.strip()}") if text.strip() else text
+        except InvalidYAML:  # e.g. "a: b": the text itself
             out[key.strip()] = text
     return out

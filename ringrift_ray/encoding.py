@@ -64,8 +64,8 @@ from functools import cache
 
 import numpy as np
 
+from ringrift_ray.game import IllegalMoveError, find_legal_record, legal_move_records
 from ringrift_ray.game import constants as K
-from ringrift_ray.game import find_legal_record, legal_move_records
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.geometry import Board, board
 from ringrift_ray.game.movement import direction_between
@@ -215,23 +215,33 @@ def move_to_index(state: GameState, move) -> int:
     """Action index of a legal ``move`` (a `Move` or canonical text) in ``state``.
 
     Raises:
-        IllegalMoveError: the move is not legal in ``state``.
+        IllegalMoveError: the move is not legal in ``state`` (message names move and reason).
+        ValueError: unparseable move text.
     """
     rec = find_legal_record(state, move)
     return int(record_indices(state, rec[None, :])[0])
 
 
 def index_to_record(state: GameState, index: int) -> np.ndarray:
-    """The legal move record at action ``index``; raises ValueError if none is legal there."""
+    """The legal move record at action ``index``.
+
+    Raises:
+        IllegalMoveError: no legal move has that index (the message names it and the state).
+    """
     indices, records = legal_actions(state)
     hits = np.nonzero(indices == index)[0]
     if len(hits) == 0:
-        raise ValueError(f"action {index} is not a legal move in this state ({state})")
+        raise IllegalMoveError(f"action {index!r} is not a legal move in this state ({state}): "
+                               f"{len(indices)} legal actions")
     return records[hits[0]]
 
 
 def index_to_move(state: GameState, index: int):
-    """The legal `Move` at action ``index``; raises ValueError if none is legal there."""
+    """The legal `Move` at action ``index``.
+
+    Raises:
+        IllegalMoveError: no legal move has that index.
+    """
     return record_to_move(state, index_to_record(state, index))
 
 

@@ -78,9 +78,11 @@ def load_league(path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"league table not found: {path}")
     try:
-        league = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        league = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply") from None
     if not isinstance(league, dict) or league.get("format") != FORMAT:
         raise ValueError(f"{path}: not a format-{FORMAT} league table")
     missing = [k for k in ("board", "players", "versions", "pairs", "elo") if k not in league]

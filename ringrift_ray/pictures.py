@@ -281,11 +281,12 @@ def load_state_file(path: str | Path) -> GameState:
         ValueError: not JSON, or not a valid serialized state (message names the path and
             the offending field).
     """
-    text = Path(path).read_text(encoding="utf-8")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("state"), dict):
         data, extras = data["state"], data.get("state_extras")
     else:

@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 
 from ringrift_ray.encoding import encode, legal_actions, values_to_players
-from ringrift_ray.game import apply_record, ranks
+from ringrift_ray.game import IllegalMoveError, apply_record, ranks
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.state import GameState
 from ringrift_ray.search import GameFns
@@ -73,14 +73,15 @@ def game_fns(num_players: int) -> GameFns:
     state by `cached_legal_actions`).
 
     Raises (from ``apply``):
-        ValueError: an action that is not legal in the state.
+        IllegalMoveError: an action that is not legal in the state (a `ValueError`).
     """
 
     def apply(state: GameState, action: int) -> GameState:
         idx, recs = cached_legal_actions(state)
         hit = np.nonzero(idx == action)[0]
         if len(hit) == 0:
-            raise ValueError(f"action {action} is not legal in {state}")
+            raise IllegalMoveError(f"action {action!r} is not legal in {state}: "
+                                   f"{len(idx)} legal actions")
         return apply_record(state, recs[hit[0]])
 
     return GameFns(

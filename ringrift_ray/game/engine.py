@@ -91,11 +91,16 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
     """The legal record that ``move`` names in ``state``.
 
     Raises:
-        IllegalMoveError: the move is not legal here; the message says why.
-        ValueError: unparseable move text.
+        IllegalMoveError: the move is not legal here; the message names it and says why.
+        ValueError: unparseable move text (the message names the bad part).
+        TypeError: ``move`` is neither a `Move` nor a string.
     """
     if isinstance(move, str):
         move = move_from_text(move)
+    if not isinstance(move, Move):
+        raise TypeError(f"move must be a Move or canonical move text, got {type(move).__name__}")
+    if move.type not in K.MOVE_TYPE_NAMES:
+        raise IllegalMoveError(f"illegal move {move_to_text(move)!r}: unknown move type")
     records = legal_move_records(state)
     cand = records[records[:, K.F_TYPE] == K.MOVE_TYPE_NAMES.index(move.type)]
     for field, pos in ((K.F_FROM, move.frm), (K.F_TO, move.to)):
@@ -127,8 +132,9 @@ def apply_move(state: GameState, move: Move | str, *, validate: bool = True) -> 
 
     Raises:
         IllegalMoveError: the move is not legal in ``state`` (message names move and reason).
-        ValueError: with ``validate=False``, a move naming positions off the board or a
-            malformed line.
+        ValueError: unparseable move text; with ``validate=False``, a move naming positions
+            off the board or a malformed line.
+        TypeError: ``move`` is neither a `Move` nor a string.
     """
     if validate:
         return apply_record(state, find_legal_record(state, move))

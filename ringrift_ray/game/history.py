@@ -13,7 +13,7 @@ moves from which those flags read back unchanged.
 from __future__ import annotations
 
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.json_fields import cell, field, player, pos_key
+from ringrift_ray.game import json_fields
 from ringrift_ray.game.moves import Move, move_to_reference
 from ringrift_ray.game.state import GameState
 
@@ -22,7 +22,8 @@ _NO_ACTION = {"no_placement_action", "no_movement_action", "no_line_action",
 
 
 def _cell(state: GameState, pos: dict, where: str) -> int:
-    return cell(state.board, pos_key(pos, state.board.is_hex, where), where)
+    key = json_fields.pos_key(pos, state.board.is_hex, where)
+    return json_fields.cell(state.board, key, where)
 
 
 def restore_turn_flags(state: GameState, move_history: list) -> None:
@@ -40,9 +41,10 @@ def restore_turn_flags(state: GameState, move_history: list) -> None:
     acted = recovery = False
     for i, m in enumerate(move_history):
         where = f"state.moveHistory[{i}]"
-        if field(m, "type", where) not in K.MOVE_TYPE_NAMES:
+        if json_fields.field(m, "type", where) not in K.MOVE_TYPE_NAMES:
             raise ValueError(f"{where}.type: unknown move type {m['type']!r}")
-        player(field(m, "player", where), state.num_players, f"{where}.player")
+        json_fields.player(json_fields.field(m, "player", where), state.num_players,
+                           f"{where}.player")
     trailing = trailing_of(move_history)
     mover_acted = any(m["type"] not in _NO_ACTION for m in trailing)
     if move_history and move_history[-1]["player"] == cur:

@@ -85,8 +85,11 @@ def state_from_reference(state: dict, extras: dict | None = None, *,
         raise ValueError(f"state.board.type: {e}") from None
     num_players = _num_players(state)
     rules = obj(extras.get("rulesOptions"), "extras.rulesOptions")
-    s = new_game(btype, num_players, swap_rule=boolean(rules.get("swapRuleEnabled"),
-                                                     "extras.rulesOptions.swapRuleEnabled"))
+    swap = boolean(rules.get("swapRuleEnabled"), "extras.rulesOptions.swapRuleEnabled")
+    if swap and num_players != 2:
+        raise ValueError(f"extras.rulesOptions.swapRuleEnabled: the swap rule needs 2 players, "
+                         f"got {num_players}")
+    s = new_game(btype, num_players, swap_rule=swap)
     meta = s.meta
     _board_from_reference(s, brd)
     rpp = b.rings_per_player

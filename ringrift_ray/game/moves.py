@@ -9,9 +9,11 @@ The engine works on int32 move records; ``records.py`` converts between the two.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ringrift_ray.game.constants import CTX_NAMES, MODE_NAMES, MOVE_TYPE_NAMES
+from ringrift_ray.game.json_fields import integer
 
 Pos = tuple[int, ...]
 
@@ -101,40 +103,50 @@ def move_to_text(move: Move) -> str:
     return " ".join(parts)
 
 
+_INT = re.compile(r"-?[0-9]{1,9}")  # ASCII digits only (int() also takes "1_0", "+1", "١")
+_COORD_MAX = 999_999_999  # the largest coordinate the text form holds (boards: < 20)
+_PLAYER = re.compile(r"p([1-4])")
+
+
 def _parse_pos(text: str, where: str) -> Pos:
-    try:
-        p = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"{where}: bad position {text!r}") from None
-    if len(p) not in (2, 3):
+    parts = text.split(",")
+    if len(parts) not in (2, 3) or not all(_INT.fullmatch(v) for v in parts):
         raise ValueError(f"{where}: bad position {text!r}")
-    return p
+    return tuple(int(v) for v in parts)
 
 
 def move_from_text(text: str) -> Move:
-    """Parse canonical move text; raises ValueError naming the bad part."""
+    """Parse canonical move text (`move_to_text`); ``parse(to_text(m)) == m``.
+
+    Raises:
+        ValueError: not a string, an unknown type, a player token other than ``p1``..``p4``,
+            a field unknown to the type or given twice, a malformed value or a missing
+            required field; the message names the text and the field.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"move text: expected a non-empty string, got {text!r}")
     tokens = text.split()
     mtype = tokens[0]
     if mtype not in MOVE_TYPE_NAMES:
         raise ValueError(f"move text {text!r}: unknown move type {mtype!r}")
-    if len(tokens) < 2 or not tokens[1].startswith("p") or not tokens[1][1:].isdigit():
-        raise ValueError(f"move text {text!r}: expected player token like 'p1'")
+    if len(tokens) < 2 or not _PLAYER.fullmatch(tokens[1]):
+        raise ValueError(f"move text {text!r}: expected a player token p1..p4")
     fields: dict = {"type": mtype, "player": int(tokens[1][1:])}
-    allowed = _KEYS.get(mtype, ())
+    allowed, seen = _KEYS.get(mtype, ()), set()
     for tok in tokens[2:]:
         key, sep, value = tok.partition("=")
-        if not sep or key not in allowed:
-            raise ValueError(f"move text {text!r}: unexpected field {tok!r} for {mtype}")
+        if not sep or key not in allowed or key in seen:
+            raise ValueError(f"move text {text!r}: unexpected field {tok!r} for {mtype}"
+                             + (" (given twice)" if key in seen else ""))
+        seen.add(key)
         where = f"move text {text!r} field {key}"
         if key in _LIST_KEYS:
             fields[key] = tuple(sorted(_parse_pos(p, where) for p in value.split(";")))
         elif key in _POS_KEYS:
             fields[_ATTR.get(key, key)] = _parse_pos(value, where)
         elif key in ("n", "opt"):
-            if not value.isdigit():
-                raise ValueError(f"{where}: expected an integer, got {value!r}")
+            if not _INT.fullmatch(value) or value.startswith("-"):
+                raise ValueError(f"{where}: expected a non-negative integer, got {value!r}")
             fields[key] = int(value)
         elif key == "ctx" and value not in CTX_NAMES:
             raise ValueError(f"{where}: unknown context {value!r}")
@@ -151,11 +163,22 @@ def move_from_text(text: str) -> Move:
 def _ref_pos(d, where: str) -> Pos:
     if not isinstance(d, dict) or "x" not in d or "y" not in d:
         raise ValueError(f"{where}: expected a position object with x and y, got {d!r}")
-    x, y, z = d["x"], d["y"], d.get("z")
-    for v in (x, y) + (() if z is None else (z,)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{where}: coordinates must be integers, got {d!r}")
-    return (x, y) if z is None else (x, y, z)
+    keys = ("x", "y") if d.get("z") is None else ("x", "y", "z")
+    return tuple(integer(d[k], f"{where}.{k}", -_COORD_MAX, _COORD_MAX) for k in keys)
+
+
+def _ref_positions(v, where: str) -> tuple[Pos, ...]:
+    """A JSON list of position objects, sorted."""
+    if not isinstance(v, list):
+        raise ValueError(f"{where}: expected a list of positions, got {v!r}")
+    return tuple(sorted(_ref_pos(p, f"{where}[{i}]") for i, p in enumerate(v)))
+
+
+def _first_of(v, key: str, where: str) -> list:
+    """``v[0][key]``: the position list of the first line / region of ``v``."""
+    if not isinstance(v, list) or not v or not isinstance(v[0], dict) or key not in v[0]:
+        raise ValueError(f"{where}: expected a list whose first entry has {key}, got {v!r}")
+    return v[0][key]
 
 
 def _key_pos(key, where: str) -> Pos:
@@ -175,10 +198,7 @@ def move_from_reference(move: dict) -> Move:
     mtype = move.get("type")
     if mtype not in MOVE_TYPE_NAMES:
         raise ValueError(f"move.type: unknown move type {mtype!r}")
-    player = move.get("player")
-    if isinstance(player, bool) or not isinstance(player, int):
-        raise ValueError(f"move.player: expected an integer, got {player!r}")
-    f: dict = {"type": mtype, "player": player}
+    f: dict = {"type": mtype, "player": integer(move.get("player"), "move.player", 1, 4)}
 
     def need(name):
         if move.get(name) is None:
@@ -187,7 +207,8 @@ def move_from_reference(move: dict) -> Move:
 
     if mtype == "place_ring":
         f["to"] = _ref_pos(need("to"), "move.to")
-        f["n"] = int(move.get("placementCount") or 1)
+        count = move.get("placementCount")
+        f["n"] = 1 if count is None else integer(count, "move.placementCount", 1)
     elif mtype == "move_stack":
         f["frm"] = _ref_pos(need("from"), "move.from")
         f["to"] = _ref_pos(need("to"), "move.to")
@@ -196,19 +217,14 @@ def move_from_reference(move: dict) -> Move:
         f["cap"] = _ref_pos(need("captureTarget"), "move.captureTarget")
         f["to"] = _ref_pos(need("to"), "move.to")
     elif mtype in ("process_line", "choose_line_option"):
-        lines = need("formedLines")
-        if not lines or "positions" not in lines[0]:
-            raise ValueError("move.formedLines: expected a line with positions")
-        f["line"] = tuple(sorted(_ref_pos(p, "move.formedLines") for p in lines[0]["positions"]))
+        line = _first_of(need("formedLines"), "positions", "move.formedLines")
+        f["line"] = _ref_positions(line, "move.formedLines[0].positions")
         if mtype == "choose_line_option":
-            cm = move.get("collapsedMarkers") or lines[0]["positions"]
-            f["collapse"] = tuple(sorted(_ref_pos(p, "move.collapsedMarkers") for p in cm))
+            f["collapse"] = (_ref_positions(move["collapsedMarkers"], "move.collapsedMarkers")
+                             if move.get("collapsedMarkers") else f["line"])
     elif mtype == "choose_territory_option":
-        regions = need("disconnectedRegions")
-        if not regions or "spaces" not in regions[0]:
-            raise ValueError("move.disconnectedRegions: expected a region with spaces")
-        spaces = regions[0]["spaces"]
-        f["region"] = tuple(sorted(_ref_pos(p, "move.disconnectedRegions") for p in spaces))
+        spaces = _first_of(need("disconnectedRegions"), "spaces", "move.disconnectedRegions")
+        f["region"] = _ref_positions(spaces, "move.disconnectedRegions[0].spaces")
     elif mtype == "eliminate_rings_from_stack":
         f["to"] = _ref_pos(need("to"), "move.to")
         ctx = move.get("eliminationContext", "territory")
@@ -225,13 +241,14 @@ def move_from_reference(move: dict) -> Move:
             raise ValueError(f"move.recoveryMode: unknown mode {mode!r}")
         f["mode"] = mode
         if move.get("recoveryOption") is not None:
-            f["opt"] = int(move["recoveryOption"])
+            f["opt"] = integer(move["recoveryOption"], "move.recoveryOption", 1, 2)
         if move.get("collapsePositions"):
-            f["collapse"] = tuple(sorted(_ref_pos(p, "move.collapsePositions")
-                                         for p in move["collapsePositions"]))
-        if move.get("extractionStacks"):
-            f["extract"] = tuple(sorted(_key_pos(k, "move.extractionStacks")
-                                        for k in move["extractionStacks"]))
+            f["collapse"] = _ref_positions(move["collapsePositions"], "move.collapsePositions")
+        if extract := move.get("extractionStacks"):
+            if not isinstance(extract, list):
+                raise ValueError(f"move.extractionStacks: expected a list, got {extract!r}")
+            f["extract"] = tuple(sorted(_key_pos(k, f"move.extractionStacks[{i}]")
+                                        for i, k in enumerate(extract)))
     return Move(**f)
 
 
