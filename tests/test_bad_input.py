@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import contract_vectors
 
+from ringrift_ray import cli
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.encoding import encode, index_to_move, move_to_index, num_actions
 from ringrift_ray.game import (
@@ -352,3 +353,14 @@ def test_load_yaml_errors_name_the_file(tmp_path, content, message):
         with_overrides(AlphaZeroConfig(), {3: 1})
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_overrides([None])
+
+
+def test_cli_show_names_the_illegal_move_and_the_reason(tmp_path, capsys):
+    moves = tmp_path / "game.txt"
+    moves.write_text("place_ring p1 to=3,3 n=1\nplace_ring p1 to=4,4 n=1\n")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["show", "--moves", str(moves), "--out", str(tmp_path / "g.svg")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert f"{moves}: move 2 ('place_ring p1 to=4,4 n=1')" in err
+    assert "place_ring is not legal in phase movement" in err
