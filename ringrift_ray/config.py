@@ -269,7 +269,8 @@ def with_overrides(cfg: ConfigT, overrides: Mapping[str, Any]) -> ConfigT:
             raise ValueError(f"config key {key!r}: expected a dotted string like 'train.lr'")
         node, model, parts = data, type(cfg), key.split(".")
         for depth, part in enumerate(parts):
-            fields = model.model_fields if isinstance(model, type) else {}
+            is_section = isinstance(model, type) and issubclass(model, BaseModel)
+            fields = model.model_fields if is_section else {}
             if part not in fields:
                 where = ".".join(parts[:depth]) or "the top level"
                 raise ValueError(f"unknown config key {key!r}: {where} has no field {part!r} "

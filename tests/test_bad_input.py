@@ -349,8 +349,18 @@ def test_load_yaml_errors_name_the_file(tmp_path, content, message):
         load_yaml(path, AlphaZeroConfig)
     with pytest.raises(FileNotFoundError):
         load_yaml(tmp_path / "missing.yaml", AlphaZeroConfig)
-    with pytest.raises(ValueError, match="config key 3"):
-        with_overrides(AlphaZeroConfig(), {3: 1})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({3: 1}, "config key 3: expected a dotted string"),
+    ({"train.lr": {}, "train.lr.x": None}, "train.lr has no field 'x'"),  # was AttributeError
+    ({"train.lr.x": 1}, "'lr' is not a section"),
+    ({"train.nope": 1}, "train has no field 'nope'"),
+    ({"game.players": 7}, "game.players"),
+])
+def test_bad_overrides_name_the_key(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        with_overrides(AlphaZeroConfig(), overrides)
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_overrides([None])
 
