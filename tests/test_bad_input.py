@@ -374,3 +374,12 @@ def test_cli_show_names_the_illegal_move_and_the_reason(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{moves}: move 2 ('place_ring p1 to=4,4 n=1')" in err
     assert "place_ring is not legal in phase movement" in err
+
+
+def test_an_empty_region_round_trips_through_text_and_json():
+    doc = {"type": "choose_territory_option", "player": 1,
+           "disconnectedRegions": [{"spaces": []}]}  # as `history.trailing_moves` writes
+    move = move_from_reference(doc)
+    assert move.region == () and move_from_text(move_to_text(move)) == move
+    with pytest.raises(ValueError, match="field region: bad position ''"):
+        move_from_text("choose_territory_option p1 region=1,1;")

@@ -140,8 +140,8 @@ def move_from_text(text: str) -> Move:
                              + (" (given twice)" if key in seen else ""))
         seen.add(key)
         where = f"move text {text!r} field {key}"
-        if key in _LIST_KEYS:
-            fields[key] = tuple(sorted(_parse_pos(p, where) for p in value.split(";")))
+        if key in _LIST_KEYS:  # "region=" is the empty list `move_to_text` writes
+            fields[key] = tuple(sorted(_parse_pos(p, where) for p in value.split(";") if value))
         elif key in _POS_KEYS:
             fields[_ATTR.get(key, key)] = _parse_pos(value, where)
         elif key in ("n", "opt"):
