@@ -24,7 +24,9 @@ Schema metadata (bytes keys and values): ``board``, ``players``, ``num_cells`` (
 Shards are zstd Parquet files named ``<board>_<players>p_<rest>.parquet`` (board names hold
 no underscore, so the name alone says the configuration). They are written to a hidden
 temporary file and hard-linked into place, so a shard under its final name is always
-complete and an existing shard is never overwritten.
+complete and an existing shard is never overwritten. Each data page carries a CRC-32,
+verified on read: a flipped bit is an error, not a silently changed sample (shards written
+without checksums still read).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION
+from ringrift_ray.game.geometry import BOARD_TYPES, board
 from ringrift_ray.samples import SEATS, SampleBatch, concat_batches
 
 log = logging.getLogger(__name__)
@@ -163,8 +166,12 @@ def _check_schema(schema: pa.Schema) -> dict:
     if meta["encoding_version"] != str(ENCODING_VERSION):
         raise ValueError(f"encoding version {meta['encoding_version']}, this code uses "
                          f"{ENCODING_VERSION}; re-generate the samples")
-    return {"board": meta["board"], "players": int(meta["players"]),
-            "num_cells": int(meta["num_cells"])}
+    config = (meta["board"], meta["players"], meta["num_cells"])
+    if (config[0] not in BOARD_TYPES or config[1] not in ("2", "3", "4")
+            or config[2] != str(board(config[0]).num_cells)):
+        raise ValueError(f"schema metadata: board {config[0]!r}, players {config[1]!r}, "
+                         f"num_cells {config[2]!r} is not a known configuration")
+    return {"board": config[0], "players": int(config[1]), "num_cells": int(config[2])}
 
 
 def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
@@ -227,7 +234,7 @@ def write_shard(batch: SampleBatch, directory: str | os.PathLike, stem: str | No
     tmp = directory / f".{base}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "xb") as f:
-            pq.write_table(table, f, compression="zstd")
+            pq.write_table(table, f, compression="zstd", write_page_checksum=True)
             f.flush()
             os.fsync(f.fileno())
         return _publish(tmp, directory, base)
@@ -256,14 +263,14 @@ def read_shard(path: str | os.PathLike) -> SampleBatch:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: (message naming the file) a corrupt or truncated file, a foreign schema,
-            or an encoding / format version mismatch.
+        ValueError: (message naming the file) a corrupt (page checksum mismatch) or
+            truncated file, a foreign schema, or an encoding / format version mismatch.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no shard {path}")
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as e:
         raise ValueError(f"{path}: corrupt or truncated Parquet shard: {e}") from e
     try:

@@ -385,3 +385,26 @@ def test_replay_store_restore_survives_bad_shards(square8, hex8, tmp_path, caplo
         p.name for p in bad)
     assert all(p.name in caplog.text for p in bad)
     assert ReplayStore(cfg, spill_dir=tmp_path, seed=0).stats().size == len(square8)
+
+
+def test_flipped_bits_never_change_samples_silently(square8, tmp_path):
+    path = write_shard(square8, tmp_path, stem="a")
+    raw = path.read_bytes()
+    rng = np.random.default_rng(0)
+    errors = 0
+    for _ in range(300):
+        flipped = bytearray(raw)
+        flipped[rng.integers(len(raw))] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(flipped))
+        try:
+            batch = read_shards(tmp_path, on_error="raise")  # the name is checked too
+        except ValueError as e:
+            assert str(path) in str(e)
+            errors += 1
+            continue
+        _assert_same(batch, square8)  # the flip hit bytes no sample depends on
+    assert errors > 200
+    path.unlink()
+    plain = tmp_path / "square8_2p_plain.parquet"  # written before page checksums
+    pq.write_table(batch_to_table(square8), plain, compression="zstd")
+    _assert_same(read_shard(plain), square8)
