@@ -388,7 +388,7 @@ def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 
         return heuristic_agent()
     path, sims = spec, num_simulations
     head, sep, tail = spec.rpartition(":")
-    if sep and tail.isdigit() and not Path(spec).exists():
+    if sep and tail.isdecimal() and not Path(spec).exists():  # int() takes any decimal
         path, sims = head, int(tail)
     if sims < 1:
         raise ValueError(f"{spec}: the simulation count must be positive")

@@ -67,8 +67,16 @@ def random_game(board_type: str, num_players: int, seed: int,
 
 
 def load_moves_file(path: str | Path) -> list[str]:
-    """Canonical move texts, one per line; blank lines and ``#`` comments are skipped."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """Canonical move texts, one per line; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        OSError: an unreadable file.
+        ValueError: not UTF-8 text (the message names the file).
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text: {e}") from None
     return [t.strip() for t in lines if t.strip() and not t.strip().startswith("#")]
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import contract_vectors
 
-from ringrift_ray import cli
+from ringrift_ray import cli, evaluate
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.encoding import encode, index_to_move, move_to_index, num_actions
 from ringrift_ray.game import (
@@ -383,3 +383,13 @@ def test_an_empty_region_round_trips_through_text_and_json():
     assert move.region == () and move_from_text(move_to_text(move)) == move
     with pytest.raises(ValueError, match="field region: bad position ''"):
         move_from_text("choose_territory_option p1 region=1,1;")
+
+
+def test_cli_inputs_that_are_not_text_name_the_file(tmp_path, capsys):
+    moves = tmp_path / "game.txt"
+    moves.write_bytes(b"place_ring p1 to=3,3 n=1\n\xff\xfe\n")
+    with pytest.raises(SystemExit):
+        cli.main(["show", "--moves", str(moves), "--out", str(tmp_path / "g.svg")])
+    assert f"{moves}: not UTF-8 text" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="ckpt.pt:²"):  # "²" is no count: a path
+        evaluate.agent_from_spec(str(tmp_path / "ckpt.pt:²"), "square8", 2)
