@@ -6,18 +6,21 @@ node, selfplay pinned to the selfplay node, replay ratio 4.
     python benchmarks/bench_cluster.py --steps 40
 """
 
-import argparse
-import json
 import os
-import shlex
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-from ray.job_submission import JobStatus, JobSubmissionClient
+os.environ.setdefault("RAY_AUTH_MODE", "token")  # before Ray is imported: read once
 
-from experiments.local_cluster import local_cluster, submit_job
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ray.job_submission import JobStatus, JobSubmissionClient  # noqa: E402
+
+from experiments.local_cluster import local_cluster, submit_job  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +44,15 @@ def main() -> None:
             dashboard, " ".join(shlex.quote(c) for c in cmd),
             runtime_env={"working_dir": str(ROOT),
                          "excludes": [".venv", ".git", "runs", "__pycache__", "*.egg-info"],
-                         "env_vars": {"RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": tmp}})
+                         "env_vars": {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+                                      "TMPDIR": tmp}})
         while client.get_job_status(job) not in (JobStatus.SUCCEEDED, JobStatus.FAILED,
                                                  JobStatus.STOPPED):
             time.sleep(1)
         wall = time.perf_counter() - t0
         status = client.get_job_status(job)
+        if status != JobStatus.SUCCEEDED:
+            sys.exit(f"job {status}:\n{client.get_job_logs(job)[-5000:]}")
         summary = json.loads((run_dir / "summary.json").read_text())
     print(json.dumps({"benchmark": "cluster", "nodes": 3, "train_workers": 2,
                       "train_steps": summary.get("train_step"), "status": str(status),

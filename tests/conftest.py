@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/reference.py, tests/replay.py helpers
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "token")  # token auth in every test (Ray reads it once)
 
 
 def pytest_addoption(parser):

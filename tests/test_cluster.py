@@ -50,7 +50,7 @@ def test_job_submitted_to_a_multi_node_cluster_trains_with_two_ddp_workers(clust
         dashboard, _entrypoint(run_dir),
         runtime_env={"working_dir": str(ROOT),
                      "excludes": [".venv", ".git", "runs", "__pycache__", "*.egg-info"],
-                     "env_vars": {"RAY_USAGE_STATS_ENABLED": "0",
+                     "env_vars": {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
                                   "TMPDIR": str(tmp_path)}})
     deadline = time.monotonic() + 420
     while time.monotonic() < deadline:
