@@ -66,6 +66,7 @@ from actors.replay_buffer import ReplayBuffer
 from actors.selfplay_worker import SelfplayWorker
 from actors.weights import WeightsStore
 from experiments.pumps import EvalPump, SelfplayPump
+from experiments.ray_session import NAMESPACE, connect
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
 from experiments.trainer import train_worker
 from ringrift_ray import replay
@@ -129,9 +130,6 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
             log.info("resuming from %s (step %s)", path, extra.get("step"))
             return int(extra.get("step", 0)), weights_numpy(net)
     return 0, weights_numpy(PolicyValueNet(spec))
-
-
-NAMESPACE = "ringrift"  # the Ray namespace of the job's named actors
 
 
 def named(cfg: AlphaZeroConfig, run_dir: Path, what: str) -> dict:
@@ -323,12 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         log.error("cannot resume %s: %s", run_dir, e)
         return 2
-    joined = bool(os.environ.get("RAY_ADDRESS")) or ray.is_initialized()
-    if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
-        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard,
-                           namespace=NAMESPACE)
-        if context.dashboard_url:
-            log.info("Ray dashboard: http://%s", context.dashboard_url)
+    joined = connect(cfg.run)
     log.info("run directory: %s", run_dir)
     try:
         wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)

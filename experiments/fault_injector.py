@@ -24,7 +24,8 @@ import numpy as np
 import ray
 from ray.util.state import list_actors
 
-NAMESPACE = "ringrift"
+from experiments.ray_session import NAMESPACE
+
 TARGETS = ("selfplay_0", "replay_buffer", "evaluator", "train_worker")
 
 
