@@ -145,8 +145,10 @@ def _add_match(sub) -> None:
 
 
 def _add_elo(sub) -> None:
-    r = sub.add_parser("elo", help="print a run's league table and plot Elo over time/steps")
-    r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json)")
+    r = sub.add_parser("elo", help="print a run's league table and plot Elo over time/steps "
+                       "(a PBT run: one line per member, exploits marked)")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json) "
+                   "or PBT run directory (population.json)")
     r.add_argument("--out", default="elo.png", metavar="FILE.png",
                    help="PNG of Elo against wall time and training steps (default elo.png)")
 
@@ -245,22 +247,30 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
 
 
 def elo(run_dir: str, out: str) -> dict:
-    """Print the league table of ``run_dir`` and save the Elo plot to ``out``.
+    """Print the league table of ``run_dir`` and save the Elo plot to ``out``. A PBT run
+    directory (``population.json``, ``experiments/pbt.py``) gets the population table and
+    one Elo line per member with its exploit events marked; a main-job run directory
+    (``league.json``) gets the candidates' table and plot.
 
     Returns:
-        The league table (``ringrift_ray.league``).
+        The league table (``ringrift_ray.league`` or ``ringrift_ray.population``).
 
     Raises:
         FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
-        ValueError: an unreadable ``league.json``.
+        ValueError: an unreadable ``league.json`` / ``population.json``.
     """
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    from ringrift_ray import league  # torch (via evaluate): see `match`
+    from ringrift_ray import league, population  # torch (via evaluate): see `match`
 
-    table = league.load_league(os.path.join(run_dir, "league.json"))
-    print(league.format_table(table))
-    league.plot_elo(table, out)
+    if os.path.exists(os.path.join(run_dir, "population.json")):
+        table = population.load_population(os.path.join(run_dir, "population.json"))
+        print(population.format_population(table))
+        population.plot_population(table, out)
+    else:
+        table = league.load_league(os.path.join(run_dir, "league.json"))
+        print(league.format_table(table))
+        league.plot_elo(table, out)
     print(f"wrote {out}")
     return table
 

@@ -1,0 +1,410 @@
+"""Population-based training (Jaderberg et al. 2017) of AlphaZero as in Wu, Wei & Wu (AAAI
+2020): **one** selfplay stream and **one** replay buffer serve the whole population, so PBT
+adds only optimization cost.
+
+    python -m experiments.pbt --config experiments/configs/pbt_square8_2p.yaml \\
+        [--run-dir DIR] [--time-budget S] [--set pbt.population=8 --set train.lr=1e-3 ...]
+    RAY_AUTH_MODE=token ray job submit --working-dir . -- \\
+        python -m experiments.pbt --config experiments/configs/pbt_square8_2p.yaml
+
+The driver starts the shared actors (`ReplayBuffer`, the selfplay `WeightsStore`, the
+`Population` league, ``run.selfplay_workers`` `SelfplayWorker` actors: the one selfplay
+stream, which plays the best member's weights) and runs a Ray Tune `Tuner` whose trials are
+the members (`experiments.tune_member.pbt_member`, a function trainable reporting its own
+checkpoints). `StrengthPBT` exploits on the members' Elo in the population league (games
+against random, the heuristic and the best member), never on training loss; explore
+perturbs or resamples the ``pbt.mutations`` (``train.*`` keys, validated by the config
+models).
+
+Stopping and resuming: the population ends when every member reached ``pbt.iterations``.
+The time budget (``--time-budget``, default ``run.time_budget_s``), ``--stop-after N``
+evaluations, SIGTERM (``ray job stop``) or Ctrl-C interrupt Tune gracefully (SIGUSR1, Tune's
+own interrupt): the experiment state is saved with the members unfinished. Re-running with
+the same run directory restores the Tune experiment (``Tuner.restore``): the members
+continue from their last checkpoints, the buffer from its Parquet shards and the league
+from ``population.json``.
+
+The run directory:
+
+| path                          | written by                   | read by                      |
+|-------------------------------|------------------------------|------------------------------|
+| ``config.yaml``               | driver (resolved config)     | the user                     |
+| ``tune/<run name>/``          | Ray Tune (trials, results,   | ``Tuner.restore``, tests,    |
+|                               | checkpoints, pbt_global.txt) | TensorBoard (``ray/tune/*``) |
+| ``population.json``           | `Population` actor           | ``ringrift-ray elo``         |
+| ``population/<member>.pt``    | `Population` (newest weights | `Population` on resume       |
+|                               | of each member)              |                              |
+| ``checkpoints/best.pt``       | `Population` (best member)   | the user, ``match``          |
+| ``replay/*.parquet``          | replay buffer                | replay buffer on resume      |
+| ``tensorboard/selfplay``      | driver (selfplay/*, buffer/*)| TensorBoard                  |
+| ``tensorboard/<member>``      | member (train/*, pbt/*)      | TensorBoard                  |
+| ``summary.json``              | driver at the end            | the user, tests, benchmark   |
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.fs
+import ray
+import yaml
+from ray import tune
+from ray.tune import Callback
+from ray.tune.schedulers import PopulationBasedTraining
+from ray.tune.search.basic_variant import BasicVariantGenerator
+from torch.utils.tensorboard import SummaryWriter
+
+from actors.population import Population
+from actors.replay_buffer import ReplayBuffer
+from actors.weights import WeightsStore
+from experiments.alphazero import NAMESPACE, default_run_dir, named, start_selfplay
+from experiments.pumps import SelfplayPump
+from experiments.tune_config import PBTExperimentConfig, clip_to_space
+from experiments.tune_member import MemberSetup, pbt_member
+from ringrift_ray.config import load_yaml, parse_overrides, with_overrides
+from ringrift_ray.net import NetSpec, PolicyValueNet, weights_numpy
+from ringrift_ray.population import ranking
+
+log = logging.getLogger("pbt")
+
+
+class StrengthPBT(PopulationBasedTraining):
+    """PBT whose bottom quantile exploits only members at least ``min_gap`` (score units:
+    Elo) below the weakest member of the top quantile: a smaller gap is within evaluation
+    noise. With ``min_gap`` = 0 it is Ray's `PopulationBasedTraining`."""
+
+    def __init__(self, *args, min_gap: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_gap = min_gap
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        """Ray's decision, then unblock synchronous PBT after a restore: the restored
+        scheduler starts with ``_next_perturbation_sync`` = one interval while the members
+        report their restored iteration (say 4); Ray 2.60 then sets the next sync point to 4,
+        where every member already is, and runs none of them again (a deadlock). When every
+        live member is at or past the next sync point, move it one interval further."""
+        decision = super().on_trial_result(tune_controller, trial, result)
+        if self._synch:
+            times = [s.last_train_time for t, s in self._trial_state.items()
+                     if not t.is_finished()]
+            if times and min(times) >= self._next_perturbation_sync:
+                self._next_perturbation_sync = max(times) + self._perturbation_interval
+        return decision
+
+    def _quantiles(self):
+        lower, upper = super()._quantiles()
+        if not upper or self.min_gap <= 0:
+            return lower, upper
+        floor = min(self._trial_state[t].last_score for t in upper)
+        return [t for t in lower if self._trial_state[t].last_score < floor - self.min_gap], upper
+
+
+class KeepTrialResults(Callback):
+    """Copy a trial's ``result.json`` / ``progress.csv`` from the driver's staging directory
+    to storage right before the trial (re)starts from a checkpoint. Ray Tune 2.60 restores
+    those files from storage at that moment, and storage lags the staging directory by up to
+    the experiment-sync period: without this, the rows a member reported since the last sync
+    were lost at every PBT exploit."""
+
+    FILES = ("result.json", "progress.csv")
+
+    def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
+        if not trial.checkpoint:
+            return
+        for name in self.FILES:
+            local = Path(trial.local_path, name)
+            if local.exists():
+                pyarrow.fs.copy_files(str(local), Path(trial.storage.trial_fs_path, name)
+                                      .as_posix(),
+                                      destination_filesystem=trial.storage.storage_filesystem)
+
+
+def make_scheduler(cfg: PBTExperimentConfig) -> StrengthPBT:
+    """The PBT scheduler: score ``pbt/elo`` (max), time in Tune iterations."""
+    p = cfg.pbt
+    space = {k: d.domain() if d.values is None else list(d.values)
+             for k, d in p.mutations.items()}
+    return StrengthPBT(
+        time_attr="training_iteration", metric="pbt/elo", mode="max",
+        perturbation_interval=p.perturbation_interval, burn_in_period=p.burn_in_iterations,
+        hyperparam_mutations=space, quantile_fraction=p.quantile_fraction,
+        resample_probability=p.resample_probability,
+        perturbation_factors=tuple(p.perturbation_factors),
+        custom_explore_fn=functools.partial(clip_to_space, space=p.mutations),
+        synch=p.synch, min_gap=p.min_elo_gap)
+
+
+def make_tuner(cfg: PBTExperimentConfig, run_dir: Path, setup: MemberSetup) -> tune.Tuner:
+    """A new `Tuner` for the population, or the stored one restored (same run name)."""
+    p = cfg.pbt
+    trainable = tune.with_resources(tune.with_parameters(pbt_member, setup=setup),
+                                    {"cpu": p.member_cpus, "gpu": p.member_gpus})
+    path = run_dir / "tune" / run_name(cfg, run_dir)
+    if tune.Tuner.can_restore(str(path)):
+        log.info("restoring the population from %s", path)
+        return tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True,
+                                  resume_errored=True)
+    return tune.Tuner(
+        trainable,
+        param_space={k: d.domain() for k, d in p.mutations.items()},
+        tune_config=tune.TuneConfig(
+            scheduler=make_scheduler(cfg), num_samples=p.population, reuse_actors=True,
+            search_alg=BasicVariantGenerator(random_state=cfg.run.seed)),
+        run_config=tune.RunConfig(
+            name=run_name(cfg, run_dir), storage_path=str(run_dir / "tune"),
+            stop={"training_iteration": p.iterations}, verbose=1, callbacks=[KeepTrialResults()],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=p.checkpoints_to_keep),
+            failure_config=tune.FailureConfig(max_failures=2)))
+
+
+def run_name(cfg: PBTExperimentConfig, run_dir: Path) -> str:
+    return cfg.run.name or run_dir.name
+
+
+def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
+        stop_after: int | None = None) -> dict:
+    """Run (or resume) the population in ``run_dir`` for at most ``time_budget_s`` seconds,
+    or until the population recorded ``stop_after`` evaluations in this invocation (Ray must
+    be initialized); returns the summary (also written to ``summary.json``)."""
+    t_start = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    (run_dir / "tmp").mkdir(exist_ok=True)
+    os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
+    shared = _start_shared(cfg, run_dir)
+    writer = SummaryWriter(str(run_dir / "tensorboard" / "selfplay"))
+    stop = _Interrupt(time_budget_s)
+    pump = _SelfplayThread(cfg, SelfplayPump(shared["workers"], writer), shared, stop,
+                           stop_after)
+    setup = MemberSetup(cfg=cfg, run_dir=str(run_dir), namespace=NAMESPACE,
+                        buffer=named(cfg, run_dir, "replay_buffer")["name"],
+                        population=named(cfg, run_dir, "population")["name"])
+    restored = tune.Tuner.can_restore(str(run_dir / "tune" / run_name(cfg, run_dir)))
+    t_fit = time.time()
+    try:
+        results = make_tuner(cfg, run_dir, setup).fit()
+    finally:
+        stop.cancel()
+        pump.stop()
+    summary = _summary(cfg, run_dir, results, shared, pump.pump, stop.reason, restored)
+    summary.update(wall_s=time.time() - t_start, tune_fit_s=time.time() - t_fit,
+                   fit_started_at=t_fit)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    writer.close()
+    for actor in [*shared["workers"], shared["buffer"], shared["store"], shared["population"]]:
+        ray.kill(actor)
+    return summary
+
+
+def _start_shared(cfg: PBTExperimentConfig, run_dir: Path) -> dict:
+    """The shared actors: replay buffer (restores ``replay/``), selfplay weights store,
+    `Population` (restores ``population.json``, publishes the best member), the selfplay
+    workers. A fresh population starts selfplay with a fresh network."""
+    buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
+        cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k)
+    store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()
+    spec = NetSpec.from_config(cfg.game, cfg.net)
+    population = Population.options(**named(cfg, run_dir, "population"), num_cpus=0).remote(
+        str(run_dir), spec, store, cfg.pbt.selfplay_top_k)
+    if ray.get(population.ready.remote()) < 0:
+        ray.get(store.publish.remote(0, weights_numpy(PolicyValueNet(spec))))
+    workers = start_selfplay(cfg.main_config(), run_dir, buffer, store)
+    return {"buffer": buffer, "store": store, "population": population, "workers": workers}
+
+
+class _SelfplayThread(threading.Thread):
+    """Keeps the selfplay stream going (`SelfplayPump`) while Tune runs the members, logs
+    one status line every ``run.log_every_s`` and fires ``stop`` once ``stop_after``
+    evaluations were recorded since it started."""
+
+    def __init__(self, cfg: PBTExperimentConfig, pump: SelfplayPump, shared: dict,
+                 stop: _Interrupt, stop_after: int | None):
+        super().__init__(daemon=True, name="selfplay-pump")
+        self.cfg, self.pump, self.shared = cfg, pump, shared
+        self.interrupt, self.stop_after = stop, stop_after
+        self.evaluations_at_start = ray.get(shared["population"].evaluations.remote())
+        self.halt = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        last = checked = time.perf_counter()
+        while not self.halt.is_set():
+            self.pump.poll(timeout=0.5)
+            if self.stop_after and time.perf_counter() - checked > 1.0:
+                checked = time.perf_counter()
+                done = ray.get(self.shared["population"].evaluations.remote())
+                if done - self.evaluations_at_start >= self.stop_after:
+                    self.interrupt.fire(f"{self.stop_after} evaluations")
+            if time.perf_counter() - last > self.cfg.run.log_every_s:
+                last = time.perf_counter()
+                try:
+                    self._log_status()
+                except ray.exceptions.RayError as e:  # an actor restarting: next time
+                    log.warning("status unavailable (%s)", type(e).__name__)
+
+    def _log_status(self) -> None:
+        stats = ray.get(self.shared["buffer"].stats.remote())
+        table = ray.get(self.shared["population"].table_now.remote())
+        elapsed = max(time.perf_counter() - self.pump.t0, 1e-9)
+        self.pump.writer.add_scalar("buffer/size", stats.size, self.pump.games)
+        self.pump.writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, self.pump.games)
+        members = " ".join(f"{v['member']}:{v['elo']:.0f}@{v['step']}" for v in ranking(table))
+        log.info("%.2f games/s | buffer %d | replay ratio %.2f | selfplay plays %s | "
+                 "members (elo@step) %s", self.pump.games / elapsed, stats.size,
+                 stats.replay_ratio, (table["selfplay"] or [{"name": "initial"}])[-1]["name"],
+                 members or "-")
+
+    def stop(self) -> None:
+        """Stop submitting batches; wait up to 30 s for those in flight and count them, so
+        ``pump.samples`` is what the stream added to the buffer."""
+        self.halt.set()
+        self.join(timeout=10)
+        refs = list(self.pump.pending)
+        ready, rest = ray.wait(refs, num_returns=len(refs), timeout=30) if refs else ([], [])
+        for ref in ready:
+            try:
+                report = ray.get(ref)
+            except ray.exceptions.RayError:
+                continue
+            self.pump.games += report.games
+            self.pump.samples += report.samples
+        for ref in rest:
+            ray.cancel(ref)
+
+
+class _Interrupt:
+    """Ends ``Tuner.fit`` gracefully after ``budget_s`` seconds or on SIGTERM by sending
+    this process SIGUSR1, which Tune handles like Ctrl-C (saves the experiment state,
+    leaves the members unfinished, so a re-run restores them). Needs the main thread;
+    ``reason`` is "time budget", "SIGTERM", "<n> evaluations" (``--stop-after``) or None."""
+
+    def __init__(self, budget_s: float):
+        self.reason: str | None = None
+        self.main = threading.current_thread() is threading.main_thread()
+        self.previous = {}
+        if self.main:  # until Tune installs its handler, and after it: only note the signal
+            self.previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: None)
+            self.previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._sigterm)
+        else:
+            log.warning("not on the main thread: no time budget or SIGTERM handling")
+        self.timer = threading.Timer(budget_s, self.fire, args=("time budget",))
+        self.timer.daemon = True
+        if self.main:
+            self.timer.start()
+
+    def _sigterm(self, signum, frame) -> None:
+        self.fire("SIGTERM")
+
+    def fire(self, reason: str) -> None:
+        """Stop the population (once: later reasons are ignored)."""
+        if self.reason is not None:
+            return
+        self.reason = reason
+        log.warning("%s: stopping the population (state saved; re-run to resume)", reason)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _summary(cfg: PBTExperimentConfig, run_dir: Path, results, shared: dict,
+             pump: SelfplayPump, stopped_by: str | None, restored: bool) -> dict:
+    """What the run did: members (Tune's last result of each), evaluations and exploits
+    (the population league, all runs so far), selfplay and the buffer. (Tune's own
+    ``pbt_global.txt`` restarts with each run: its staging copy overwrites the stored one.)"""
+    shards = ray.get(shared["buffer"].save.remote())
+    stats = ray.get(shared["buffer"].stats.remote())
+    members = []
+    for r in results:
+        m = r.metrics or {}  # the exploit source's last result if interrupted right after
+        trial_id = re.search(r"_([0-9a-f]+_\d{5})_", Path(r.path).name)[1]
+        members.append({"trial_id": trial_id, "iteration": m.get("training_iteration"),
+                        "step": m.get("pbt/step"), "elo": m.get("pbt/elo"),
+                        "config": r.config, "error": None if r.error is None else repr(r.error)})
+    table = ray.get(shared["population"].table_now.remote())
+    return {
+        "members": members, "stopped_by": stopped_by,
+        "exploits": sum(1 for v in table["versions"] if v["exploited_from"]),
+        "evaluations": len(table["versions"]),
+        "finished": all((m["iteration"] or 0) >= cfg.pbt.iterations for m in members),
+        "restored": restored, "selfplay_workers": len(shared["workers"]),
+        "games": pump.games, "samples_generated": pump.samples,
+        "selfplay_failures": pump.failures,
+        "games_per_s": pump.games / max(time.perf_counter() - pump.t0, 1e-9),
+        "best": (ranking(table) or [{"name": None}])[0]["name"],
+        "selfplay_played": [s["name"] for s in table["selfplay"]],
+        "buffer": dataclasses.asdict(stats), "new_shards": shards,
+        "buffer_restored": ray.get(shared["buffer"].restored.remote()),
+        "errors": [m["error"] for m in members if m["error"]]}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="RingRift AlphaZero population-based training")
+    ap.add_argument("--config", required=True, help="YAML (experiments/configs/pbt_*.yaml)")
+    ap.add_argument("--run-dir", help="output directory (default runs/<config name>); "
+                    "re-running with the same directory resumes the population")
+    ap.add_argument("--time-budget", type=float, help="seconds for this invocation (default "
+                    "run.time_budget_s); then the population is saved to be resumed")
+    ap.add_argument("--stop-after", type=int, metavar="N", help="stop this invocation "
+                    "(resumably, like the time budget) once the population recorded N more "
+                    "evaluations: run a population in chunks")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config field by its dotted key, e.g. pbt.population=8")
+    return ap.parse_args(argv)
+
+
+def resources_shortfall(cfg: PBTExperimentConfig) -> str | None:
+    """Why the cluster cannot run selfplay plus every member at once (a pending member is
+    hidden from PBT), or None."""
+    need = {"CPU": cfg.run.selfplay_workers * cfg.run.selfplay_cpus_per_worker
+            + cfg.pbt.population * cfg.pbt.member_cpus,
+            "GPU": cfg.pbt.population * cfg.pbt.member_gpus
+            + (cfg.run.selfplay_workers * cfg.run.selfplay_gpus_per_worker
+               if cfg.run.use_gpu else 0.0)}
+    have = ray.cluster_resources()
+    short = [f"{r}: needs {v:g}, cluster has {have.get(r, 0.0):g}" for r, v in need.items()
+             if v > have.get(r, 0.0) + 1e-9]
+    return "; ".join(short) or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parse_args(argv)
+    try:
+        cfg = with_overrides(load_yaml(args.config, PBTExperimentConfig),
+                             parse_overrides(args.set))
+    except (FileNotFoundError, ValueError) as e:
+        log.error("bad config: %s", e)
+        return 2
+    run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
+    if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
+        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard,
+                           namespace=NAMESPACE)
+        if context.dashboard_url:
+            log.info("Ray dashboard: http://%s", context.dashboard_url)
+    log.info("run directory: %s", run_dir)
+    short = resources_shortfall(cfg)
+    if short:
+        log.error("the cluster cannot run selfplay and all %d members at once (%s)",
+                  cfg.pbt.population, short)
+        return 1
+    summary = run(cfg, run_dir, args.time_budget or cfg.run.time_budget_s, args.stop_after)
+    log.info("done: %s", json.dumps({k: v for k, v in summary.items()
+                                     if k not in ("buffer", "members")}, default=str))
+    return 1 if summary["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
