@@ -11,8 +11,9 @@ The driver starts the shared actors (`ReplayBuffer`, the selfplay `WeightsStore`
 `Population` league, ``run.selfplay_workers`` `SelfplayWorker` actors: the one selfplay
 stream, which plays the best member's weights) and runs a Ray Tune `Tuner` whose trials are
 the members (`experiments.tune_member.pbt_member`, a function trainable reporting its own
-checkpoints). `StrengthPBT` exploits on the members' Elo in the population league (games
-against random, the heuristic and the best member), never on training loss; explore
+checkpoints). `experiments.tune_pbt.StrengthPBT` exploits on the members' Elo in the
+population league (games against random, the heuristic and the best member), never on
+training loss; explore
 perturbs or resamples the ``pbt.mutations`` (``train.*`` keys, validated by the config
 models).
 
@@ -45,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -55,93 +55,26 @@ import threading
 import time
 from pathlib import Path
 
-import pyarrow.fs
 import ray
 import yaml
 from ray import tune
-from ray.tune import Callback
-from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search.basic_variant import BasicVariantGenerator
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.population import Population
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from experiments.alphazero import NAMESPACE, default_run_dir, named, start_selfplay
+from experiments.alphazero import default_run_dir, named, start_selfplay
 from experiments.pumps import SelfplayPump
-from experiments.tune_config import PBTExperimentConfig, clip_to_space
+from experiments.ray_session import NAMESPACE, connect
+from experiments.tune_config import PBTExperimentConfig
 from experiments.tune_member import MemberSetup, pbt_member
+from experiments.tune_pbt import KeepTrialResults, make_scheduler
 from ringrift_ray.config import load_yaml, parse_overrides, with_overrides
 from ringrift_ray.net import NetSpec, PolicyValueNet, weights_numpy
 from ringrift_ray.population import ranking
 
 log = logging.getLogger("pbt")
-
-
-class StrengthPBT(PopulationBasedTraining):
-    """PBT whose bottom quantile exploits only members at least ``min_gap`` (score units:
-    Elo) below the weakest member of the top quantile: a smaller gap is within evaluation
-    noise. With ``min_gap`` = 0 it is Ray's `PopulationBasedTraining`."""
-
-    def __init__(self, *args, min_gap: float = 0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.min_gap = min_gap
-
-    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
-        """Ray's decision, then unblock synchronous PBT after a restore: the restored
-        scheduler starts with ``_next_perturbation_sync`` = one interval while the members
-        report their restored iteration (say 4); Ray 2.60 then sets the next sync point to 4,
-        where every member already is, and runs none of them again (a deadlock). When every
-        live member is at or past the next sync point, move it one interval further."""
-        decision = super().on_trial_result(tune_controller, trial, result)
-        if self._synch:
-            times = [s.last_train_time for t, s in self._trial_state.items()
-                     if not t.is_finished()]
-            if times and min(times) >= self._next_perturbation_sync:
-                self._next_perturbation_sync = max(times) + self._perturbation_interval
-        return decision
-
-    def _quantiles(self):
-        lower, upper = super()._quantiles()
-        if not upper or self.min_gap <= 0:
-            return lower, upper
-        floor = min(self._trial_state[t].last_score for t in upper)
-        return [t for t in lower if self._trial_state[t].last_score < floor - self.min_gap], upper
-
-
-class KeepTrialResults(Callback):
-    """Copy a trial's ``result.json`` / ``progress.csv`` from the driver's staging directory
-    to storage right before the trial (re)starts from a checkpoint. Ray Tune 2.60 restores
-    those files from storage at that moment, and storage lags the staging directory by up to
-    the experiment-sync period: without this, the rows a member reported since the last sync
-    were lost at every PBT exploit."""
-
-    FILES = ("result.json", "progress.csv")
-
-    def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
-        if not trial.checkpoint:
-            return
-        for name in self.FILES:
-            local = Path(trial.local_path, name)
-            if local.exists():
-                pyarrow.fs.copy_files(str(local), Path(trial.storage.trial_fs_path, name)
-                                      .as_posix(),
-                                      destination_filesystem=trial.storage.storage_filesystem)
-
-
-def make_scheduler(cfg: PBTExperimentConfig) -> StrengthPBT:
-    """The PBT scheduler: score ``pbt/elo`` (max), time in Tune iterations."""
-    p = cfg.pbt
-    space = {k: d.domain() if d.values is None else list(d.values)
-             for k, d in p.mutations.items()}
-    return StrengthPBT(
-        time_attr="training_iteration", metric="pbt/elo", mode="max",
-        perturbation_interval=p.perturbation_interval, burn_in_period=p.burn_in_iterations,
-        hyperparam_mutations=space, quantile_fraction=p.quantile_fraction,
-        resample_probability=p.resample_probability,
-        perturbation_factors=tuple(p.perturbation_factors),
-        custom_explore_fn=functools.partial(clip_to_space, space=p.mutations),
-        synch=p.synch, min_gap=p.min_elo_gap)
 
 
 def make_tuner(cfg: PBTExperimentConfig, run_dir: Path, setup: MemberSetup) -> tune.Tuner:
@@ -389,11 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad config: %s", e)
         return 2
     run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
-    if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
-        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard,
-                           namespace=NAMESPACE)
-        if context.dashboard_url:
-            log.info("Ray dashboard: http://%s", context.dashboard_url)
+    connect(cfg.run)  # joins RAY_ADDRESS under `ray job submit`, else starts a local Ray
     log.info("run directory: %s", run_dir)
     short = resources_shortfall(cfg)
     if short:

@@ -35,13 +35,13 @@ import math
 import time
 from pathlib import Path
 
-import ray
 import yaml
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from experiments.alphazero import NAMESPACE, default_run_dir
+from experiments.alphazero import default_run_dir
+from experiments.ray_session import connect
 from experiments.tune_config import SearchExperimentConfig
 from experiments.tune_trial import TrialSetup, search_trial
 from ringrift_ray.config import load_yaml, parse_overrides, with_overrides
@@ -141,11 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad config: %s", e)
         return 2
     run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
-    if not ray.is_initialized():  # joins RAY_ADDRESS under `ray job submit`
-        context = ray.init(num_cpus=cfg.run.local_cpus, include_dashboard=cfg.run.dashboard,
-                           namespace=NAMESPACE)
-        if context.dashboard_url:
-            log.info("Ray dashboard: http://%s", context.dashboard_url)
+    connect(cfg.run)  # joins RAY_ADDRESS under `ray job submit`, else starts a local Ray
     log.info("run directory: %s", run_dir)
     summary = run(cfg, run_dir)
     best = summary["best"]

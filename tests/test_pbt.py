@@ -172,7 +172,7 @@ def test_pbt_config_rejects_bad_mutations(tmp_path):
 
 def test_strength_pbt_exploits_only_beyond_the_noise_gap():
     """The bottom quantile keeps only members more than min_gap Elo below the top's worst."""
-    from experiments.pbt import StrengthPBT
+    from experiments.tune_pbt import StrengthPBT
 
     pbt = StrengthPBT(time_attr="training_iteration", metric="pbt/elo", mode="max",
                       hyperparam_mutations={"train.lr": [1e-3, 2e-3]}, quantile_fraction=0.5,
