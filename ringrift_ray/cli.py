@@ -197,8 +197,8 @@ def show(out: str, board_type: str, num_players: int, seed: int = 0,
         moves = html_replay.load_moves_file(moves_file)
         try:
             states = html_replay.replay_from_moves(board_type, num_players, moves)
-        except ValueError as e:
-            raise ValueError(f"{moves_file}: {e}") from None
+        except ValueError as e:  # IllegalMoveError stays one
+            raise type(e)(f"{moves_file}: {e}") from None
         title = f"RingRift {board_type} {num_players}p: {os.path.basename(moves_file)}"
     else:
         states, moves = html_replay.random_game(board_type, num_players, seed, max_moves)

@@ -374,6 +374,8 @@ def test_cli_show_names_the_illegal_move_and_the_reason(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{moves}: move 2 ('place_ring p1 to=4,4 n=1')" in err
     assert "place_ring is not legal in phase movement" in err
+    with pytest.raises(IllegalMoveError, match="game.txt: move 2"):  # the type survives
+        cli.show(str(tmp_path / "g.svg"), "square8", 2, moves_file=str(moves))
 
 
 def test_an_empty_region_round_trips_through_text_and_json():
