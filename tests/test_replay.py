@@ -1,5 +1,5 @@
-"""Replay shards and NPZ export on real selfplay samples (one tiny-net selfplay per config);
-bad shards named, skipped and moved aside (also through `ReplayStore.restore`)."""
+"""Replay shards and NPZ export on real selfplay samples (one tiny-net selfplay per config).
+Bad shards: ``test_replay_quarantine.py``."""
 
 import json
 import logging
@@ -13,8 +13,7 @@ import pytest
 import torch
 
 from ringrift_ray import replay
-from ringrift_ray.buffer import ReplayStore
-from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig
+from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import (
     ENCODING_VERSION,
     expand,
@@ -310,101 +309,3 @@ def test_cli_export_end_to_end(square8, hex8, tmp_path):
 
     proc = _cli("export", tmp_path / "missing", "--out", tmp_path / "none.npz", cwd=tmp_path)
     assert proc.returncode == 1 and "no shard directory" in proc.stderr
-
-
-def _bad_shards(square8, hex8, tmp_path):
-    """Shards in ``tmp_path``: two good square8 ones and four bad ones (truncated, not
-    Parquet at all, a foreign Parquet schema, hex8 samples under a square8 name)."""
-    n = len(square8)
-    good = [write_shard(_rows(square8, 0, n // 2), tmp_path, stem="a"),
-            write_shard(_rows(square8, n // 2, n), tmp_path, stem="f")]
-    truncated = write_shard(square8, tmp_path, stem="b")
-    truncated.write_bytes(truncated.read_bytes()[:-200])
-    garbage = tmp_path / "square8_2p_c.parquet"
-    garbage.write_bytes(b"PAR1 not really")
-    foreign = tmp_path / "square8_2p_d.parquet"
-    pq.write_table(pa.table({"x": [1, 2, 3]}), foreign)
-    mislabeled = tmp_path / "square8_2p_e.parquet"
-    write_shard(hex8, tmp_path, stem="e").rename(tmp_path / "tmp.bin")
-    (tmp_path / "tmp.bin").rename(mislabeled)
-    return good, [truncated, garbage, foreign, mislabeled]
-
-
-def test_bad_shards_are_named_then_moved_aside(square8, hex8, tmp_path, caplog):
-    good, bad = _bad_shards(square8, hex8, tmp_path)
-    contents = {p.name: p.read_bytes() for p in bad}
-    for path in reversed(bad):  # newest (by name) first
-        with pytest.raises(ValueError, match=path.name):
-            read_shards(tmp_path, "square8", 2, on_error="raise")
-        path.rename(path.with_suffix(".hold"))  # the next read meets the next bad shard
-    for path in bad:
-        path.with_suffix(".hold").rename(path)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
-        kept = read_shards(tmp_path, "square8", 2, on_error="skip")
-    _assert_same(kept, square8)  # the two good shards are the whole batch
-    quarantine = tmp_path / replay.QUARANTINE_DIR
-    assert list_shards(tmp_path) == good and not any(p.exists() for p in bad)
-    for path in bad:  # moved, byte for byte, and logged with the new path
-        assert (quarantine / path.name).read_bytes() == contents[path.name]
-        assert any(str(path) in r.getMessage() and str(quarantine / path.name) in r.getMessage()
-                   for r in caplog.records)
-
-
-def test_quarantine_never_overwrites(square8, tmp_path):
-    for k in range(3):
-        bad = tmp_path / "square8_2p_x.parquet"
-        bad.write_bytes(f"bad {k}".encode())
-        assert read_shards(tmp_path, "square8", 2, on_error="skip") is None
-    names = sorted(p.name for p in (tmp_path / replay.QUARANTINE_DIR).iterdir())
-    assert names == ["square8_2p_x.parquet", "square8_2p_x_1.parquet", "square8_2p_x_2.parquet"]
-    texts = {(tmp_path / replay.QUARANTINE_DIR / n).read_text() for n in names}
-    assert texts == {"bad 0", "bad 1", "bad 2"}
-
-
-def test_shard_that_cannot_be_moved_is_still_skipped(square8, tmp_path, caplog, monkeypatch):
-    write_shard(square8, tmp_path, stem="a")
-    (tmp_path / "square8_2p_b.parquet").write_bytes(b"junk")
-
-    def refuse(path):
-        raise PermissionError(f"read-only: {path}")
-
-    monkeypatch.setattr(replay, "quarantine_shard", refuse)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
-        _assert_same(read_shards(tmp_path, "square8", 2, on_error="skip"), square8)
-    assert "could not move it aside" in caplog.text
-    assert (tmp_path / "square8_2p_b.parquet").exists()
-
-
-def test_replay_store_restore_survives_bad_shards(square8, hex8, tmp_path, caplog):
-    good, bad = _bad_shards(square8, hex8, tmp_path)
-    cfg = BufferConfig(capacity=10_000, min_samples=1)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
-        store = ReplayStore(cfg, spill_dir=tmp_path, seed=0)  # restores the shards
-    assert store.stats().size == len(square8)
-    assert sorted(p.name for p in (tmp_path / replay.QUARANTINE_DIR).iterdir()) == sorted(
-        p.name for p in bad)
-    assert all(p.name in caplog.text for p in bad)
-    assert ReplayStore(cfg, spill_dir=tmp_path, seed=0).stats().size == len(square8)
-
-
-def test_flipped_bits_never_change_samples_silently(square8, tmp_path):
-    path = write_shard(square8, tmp_path, stem="a")
-    raw = path.read_bytes()
-    rng = np.random.default_rng(0)
-    errors = 0
-    for _ in range(300):
-        flipped = bytearray(raw)
-        flipped[rng.integers(len(raw))] ^= 1 << int(rng.integers(8))
-        path.write_bytes(bytes(flipped))
-        try:
-            batch = read_shards(tmp_path, on_error="raise")  # the name is checked too
-        except ValueError as e:
-            assert str(path) in str(e)
-            errors += 1
-            continue
-        _assert_same(batch, square8)  # the flip hit bytes no sample depends on
-    assert errors > 200
-    path.unlink()
-    plain = tmp_path / "square8_2p_plain.parquet"  # written before page checksums
-    pq.write_table(batch_to_table(square8), plain, compression="zstd")
-    _assert_same(read_shard(plain), square8)
