@@ -1,7 +1,11 @@
-"""SelfplayWorker: pull the newest weights, play a batch of games, push the samples.
+"""SelfplayWorker: continuous selfplay in game slots; pull the newest weights, push samples.
 
 The driver calls `SelfplayWorker.play_batch` repeatedly (pipelined); the worker never
-polls for commands. Created with ``max_restarts`` so a crash costs one batch, not the run.
+polls for commands. The worker's game slots (`selfplay.SlotRun`) live across calls: each
+call is a reporting interval that plays search steps until ``games_per_batch`` games have
+finished, pushes their samples in one ``buffer.add`` and loads newer weights (between
+steps: games in flight continue with them). Created with ``max_restarts`` so a crash costs
+the games in flight, not the run.
 """
 
 from __future__ import annotations
@@ -23,24 +27,31 @@ from ringrift_ray.net import (
     prepare_for_inference,
 )
 from ringrift_ray.search_fns import network_evaluate
-from ringrift_ray.selfplay import play_games
+from ringrift_ray.selfplay import new_run, play_steps
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class BatchReport:
-    """`SelfplayWorker.play_batch`'s answer: one batch of games (``selfplay/*`` metrics)."""
+    """`SelfplayWorker.play_batch`'s answer: one reporting interval (``selfplay/*`` metrics).
+
+    ``games``, ``moves``, ``samples`` count the games finished in the interval (their moves
+    may have started in an earlier one); rates are per second of this interval.
+    """
 
     worker: int
-    model_version: int  # weights that played the batch (-1: initial random weights)
+    model_version: int  # weights that played the interval (-1: initial random weights)
     games: int
     moves: int  # moves applied, bookkeeping moves included
     samples: int  # samples added to the buffer
     seconds: float
     capped_games: int  # games stopped by the move cap
-    nn_batch_fill: float  # mean positions per network call / games per batch
+    nn_batch_fill: float  # mean positions per network call / game slots
     throttle: bool  # the buffer says selfplay is ahead of the target replay ratio
+    searched_moves: int = 0  # searched decisions played in the interval
+    simulations: int = 0  # search simulations of those decisions
+    model_lag: float = 0.0  # mean versions the pushed samples are behind the newest weights
 
 
 @ray.remote(max_restarts=-1, max_task_retries=2)
@@ -68,6 +79,7 @@ class SelfplayWorker:
         self.version = -1
         self.rng = np.random.default_rng(seed)
         self.games_played = 0
+        self.run = None  # game slots, created by the first play_batch
 
     def _refresh_weights(self) -> None:
         """Load the store's newest weights if newer; keep the current ones while the store
@@ -88,21 +100,34 @@ class SelfplayWorker:
 
     @log_and_raise
     def play_batch(self) -> BatchReport:
-        """Play one batch of games with the newest weights and add the samples to the
-        buffer (retried while the buffer restarts: samples are acknowledged only once the
-        buffer holds them)."""
+        """Play one reporting interval with the newest weights (the game slots continue from
+        the last call) and add the finished games' samples to the buffer in one call
+        (retried while the buffer restarts: samples are acknowledged only once the buffer
+        holds them)."""
         self._refresh_weights()
+        if self.run is None:
+            self.run = new_run(self.cfg.game, self.cfg.search, self.cfg.selfplay,
+                               first_game_id=self.worker_id * 1_000_000_000)
         evaluate = network_evaluate(lambda obs: infer(self.net, obs, self.device))
-        first_id = self.worker_id * 1_000_000_000 + self.games_played
-        batch, stats = play_games(self.cfg.game, evaluate, self.cfg.search, self.cfg.selfplay,
-                                  self.rng, model_version=max(self.version, 0),
-                                  first_game_id=first_id)
+        batch, stats = play_steps(self.run, evaluate, self.rng,
+                                  model_version=max(self.version, 0))
         self.games_played += stats.games
         throttle = bool(len(batch)) and call_with_retry(
             lambda: self.buffer.add.remote(batch), "buffer.add").throttle
+        lag = 0.0
+        if len(batch):
+            lag = max(0.0, self._newest_version() - float(batch.model_version.mean()))
         return BatchReport(
             worker=self.worker_id, model_version=self.version, games=stats.games,
             moves=stats.moves, samples=stats.samples, seconds=stats.seconds,
             capped_games=stats.capped_games,
             nn_batch_fill=stats.nn_batch_fill / self.cfg.selfplay.games_per_batch,
-            throttle=throttle)
+            throttle=throttle, searched_moves=stats.searched_moves,
+            simulations=stats.simulations, model_lag=lag)
+
+    def _newest_version(self) -> int:
+        """The store's newest version (this worker's own while the store is unavailable)."""
+        try:
+            return max(int(ray.get(self.weights.version.remote())), self.version)
+        except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError):
+            return self.version

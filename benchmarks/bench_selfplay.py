@@ -1,6 +1,11 @@
-"""Selfplay throughput of one worker (JSON): games/s, positions/s (all moves), samples/s.
+"""Selfplay throughput of one worker (JSON): searched moves/s, simulations/s, batch fill.
 
-    python benchmarks/bench_selfplay.py --board square8 --players 2 --preset small --sims 32
+    python benchmarks/bench_selfplay.py --board square8 --players 2 --preset compact --sims 16
+
+``--mode continuous`` (default) measures the worker's steady state: game slots that keep
+playing (`selfplay.play_steps`); one warm-up interval of ``--games`` finished games, then
+``--intervals`` measured ones. ``--mode batch`` times `selfplay.play_games` (one batch of
+``--games`` games played to the end, the network batch shrinking as games finish).
 """
 
 import argparse
@@ -10,45 +15,69 @@ import time
 import numpy as np
 import torch
 
+import ringrift_ray
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.search_fns import network_evaluate
-from ringrift_ray.selfplay import play_games
+from ringrift_ray.selfplay import SelfplayStats, play_games
+
+
+def _measure(args, game, evaluate, search, cfg) -> tuple[SelfplayStats, float, float, int]:
+    """(summed stats, wall seconds, CPU seconds, samples bytes) of the measured part."""
+    rng = np.random.default_rng(0)
+    if args.mode == "batch":  # also runs on the old tree (before continuous selfplay)
+        t, c = time.perf_counter(), time.process_time()
+        batch, stats = play_games(game, evaluate, search, cfg, rng)
+        return stats, time.perf_counter() - t, time.process_time() - c, batch.nbytes()
+    from ringrift_ray.selfplay import new_run, play_steps
+
+    run = new_run(game, search, cfg)
+    play_steps(run, evaluate, rng)  # ramp up: every slot busy from here on
+    total, nbytes = SelfplayStats(), 0
+    t, c = time.perf_counter(), time.process_time()
+    for _ in range(args.intervals):
+        batch, stats = play_steps(run, evaluate, rng)
+        nbytes += batch.nbytes()
+        for key in ("games", "moves", "searched_moves", "simulations", "samples",
+                    "net_batches", "net_positions"):
+            setattr(total, key, getattr(total, key) + getattr(stats, key))
+    return total, time.perf_counter() - t, time.process_time() - c, nbytes
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="square8")
     ap.add_argument("--players", type=int, default=2)
-    ap.add_argument("--preset", default="small")
-    ap.add_argument("--sims", type=int, default=32)
-    ap.add_argument("--games", type=int, default=16, help="games per batch")
+    ap.add_argument("--preset", default="compact")
+    ap.add_argument("--sims", type=int, default=16)
+    ap.add_argument("--games", type=int, default=16, help="game slots (games per batch)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mode", choices=("continuous", "batch"), default="continuous")
+    ap.add_argument("--intervals", type=int, default=2,
+                    help="measured intervals of --games finished games (continuous)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     net = PolicyValueNet(NetSpec(args.board, args.players, args.preset)).eval()
     evaluate = network_evaluate(lambda obs: infer(net, obs))
-    cfg = SelfplayConfig(games_per_batch=args.games)
-    play_games(
-        GameConfig(board=args.board, players=args.players), evaluate,
-        SearchConfig(num_simulations=2),
-        SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
-    t = time.perf_counter()
-    batch, stats = play_games(
-        GameConfig(board=args.board, players=args.players), evaluate,
-        SearchConfig(num_simulations=args.sims), cfg,
-        np.random.default_rng(0))
-    wall = time.perf_counter() - t
+    game = GameConfig(board=args.board, players=args.players)
+    play_games(game, evaluate, SearchConfig(num_simulations=2),
+               SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
+    stats, wall, cpu, nbytes = _measure(args, game, evaluate,
+                                        SearchConfig(num_simulations=args.sims),
+                                        SelfplayConfig(games_per_batch=args.games))
     print(json.dumps({
-        "benchmark": "selfplay", "board": args.board, "players": args.players,
-        "preset": args.preset, "num_simulations": args.sims, "games_per_batch": args.games,
-        "torch_threads": args.threads, "wall_s": round(wall, 2),
+        "benchmark": "selfplay", "mode": args.mode, "board": args.board,
+        "players": args.players, "preset": args.preset, "num_simulations": args.sims,
+        "games_per_batch": args.games, "torch_threads": args.threads, "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2), "library": ringrift_ray.__file__,
         "games_per_s": round(stats.games / wall, 3),
         "positions_per_s": round(stats.moves / wall, 1),
         "searched_moves_per_s": round(stats.searched_moves / wall, 1),
+        "searched_moves_per_cpu_s": round(stats.searched_moves / cpu, 1),
+        "simulations_per_s": round(getattr(stats, "simulations", 0) / wall, 1),
         "samples_per_s": round(stats.samples / wall, 2),
         "nn_batch_fill": round(stats.nn_batch_fill / args.games, 3),
-        "bytes_per_sample": round(batch.nbytes() / max(len(batch), 1), 1),
+        "bytes_per_sample": round(nbytes / max(stats.samples, 1), 1),
     }, indent=2))
 
 

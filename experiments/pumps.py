@@ -24,6 +24,7 @@ class SelfplayPump:
         self.pending = {w.play_batch.remote(): w for w in workers}
         self.resume_at: dict = {}
         self.games = self.samples = self.failures = 0
+        self.searched_moves = self.simulations = 0
         self.t0 = time.perf_counter()
 
     def poll(self, timeout: float) -> None:
@@ -41,7 +42,14 @@ class SelfplayPump:
             self.samples += report.samples
             elapsed = time.perf_counter() - self.t0
             self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
+            self.searched_moves += report.searched_moves
+            self.simulations += report.simulations
+            self.writer.add_scalar("selfplay/searched_moves_per_s",
+                                   self.searched_moves / elapsed, self.games)
+            self.writer.add_scalar("selfplay/simulations_per_s", self.simulations / elapsed,
+                                   self.games)
             self.writer.add_scalar("selfplay/nn_batch_fill", report.nn_batch_fill, self.games)
+            self.writer.add_scalar("selfplay/model_lag", report.model_lag, self.games)
             self.writer.add_scalar("selfplay/model_version", report.model_version, self.games)
             delay = 1.0 if report.throttle else 0.0
             self.resume_at[worker] = time.perf_counter() + delay

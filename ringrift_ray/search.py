@@ -26,15 +26,16 @@ consecutive decisions by one player need no special case. Terminal nodes use the
 values given by ``GameFns.terminal_values``.
 
 Batching: each simulation step walks all B trees to a leaf and evaluates every non-terminal
-leaf with one ``EvaluateFn`` call. The network plugs in through ``EvaluateFn``; this module
-never imports it. A root with a single legal action is not searched.
+leaf with one ``EvaluateFn`` call (the network; this module never imports it).
+`start_search` / `search_step` expose the steps, so continuous selfplay can start new roots
+while others are mid-search. A root with a single legal action is not searched.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -236,86 +237,126 @@ def _leaf_values(states: list[State], game: GameFns, evaluate: EvaluateFn
     live = [i for i, t in enumerate(terminal) if t is None]
     actions: list = [None] * len(states)
     logits: list = [None] * len(states)
-    values: list = [t for t in terminal]
+    values: list = list(terminal)
     if live:
-        batch_logits, batch_values = evaluate([states[i] for i in live])
-        batch_logits = np.asarray(batch_logits)
-        batch_values = np.asarray(batch_values)
+        batch_logits, batch_values = map(np.asarray, evaluate([states[i] for i in live]))
         for j, i in enumerate(live):
-            a = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
-            actions[i] = a
+            actions[i] = a = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
             logits[i] = batch_logits[j, a].astype(np.float64)
             values[i] = batch_values[j].astype(np.float64)
     return actions, logits, values
 
 
+@dataclass
+class RootSearch:
+    """One root's search in flight: the stepwise form of `gumbel_search`.
+
+    Attributes:
+        tree: the search tree (node 0 is the root; expanded by the first `search_step`).
+        cfg: search parameters; ``cfg.num_simulations`` is this root's budget.
+        gumbel: `[L]` root Gumbel noise (empty until the root is expanded).
+        sim: simulations done so far.
+    """
+
+    tree: Tree
+    cfg: SearchConfig
+    gumbel: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sim: int = 0
+
+    @property
+    def done(self) -> bool:  # expanded, and budget spent or a single legal action
+        n = int(self.tree.edge_count[0])
+        return n > 0 and (n == 1 or self.sim >= self.cfg.num_simulations)
+
+    def result(self) -> SearchResult:
+        """The `SearchResult` of a finished search (``done``)."""
+        return _result(self.tree, self.gumbel, int(self.tree.edge_count[0]) > 1, self.cfg)
+
+
+def start_search(root: State, game: GameFns, cfg: SearchConfig) -> RootSearch:
+    """A `RootSearch` of ``root`` with budget ``cfg.num_simulations`` (not yet expanded).
+
+    Raises:
+        ValueError: the root is a terminal state.
+    """
+    if game.terminal_values(root) is not None:
+        raise ValueError("root is a terminal state; nothing to search")
+    tree = Tree(cfg.num_simulations + 1, game.num_players, 1024)
+    tree.add_node(root, game.to_play(root))
+    return RootSearch(tree, cfg)
+
+
+def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: EvaluateFn,
+                rng: np.random.Generator) -> None:
+    """Advance every unfinished search by one step with at most one ``evaluate`` call on all
+    their leaves: an unexpanded root is expanded (and draws its Gumbel noise from ``rng``,
+    in order), any other search runs one simulation. Searches may have different budgets.
+
+    Raises:
+        ValueError: a root has no legal action.
+    """
+    paths, leaves, owners = [], [], []
+    for k, s in enumerate(searches):
+        if s.done:
+            continue
+        path, leaf = ([0], s.tree.states[0]) if s.tree.edge_count[0] == 0 else _simulate(
+            s.tree, s.gumbel, s.sim, game, s.cfg)
+        paths.append((k, path))
+        if leaf is not None:
+            leaves.append(leaf)
+            owners.append(len(paths) - 1)
+    leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, game, evaluate)
+    value_of_path: dict[int, np.ndarray] = {}
+    for j, i in enumerate(owners):
+        k, path = paths[i]
+        s, node = searches[k], path[-1]
+        if len(path) == 1:  # a root expansion
+            if len(leaf_actions[j]) == 0:
+                raise ValueError(f"root {k} has no legal action")
+            s.tree.expand(0, leaf_actions[j], leaf_logits[j], leaf_values[j])
+            s.gumbel = s.cfg.gumbel_scale * rng.gumbel(size=len(leaf_actions[j]))
+        elif leaf_actions[j] is None:
+            s.tree.terminal[node] = True
+            s.tree.raw_value[node] = leaf_values[j]
+        else:
+            s.tree.expand(node, leaf_actions[j], leaf_logits[j], leaf_values[j])
+        value_of_path[i] = leaf_values[j]
+    for i, (k, path) in enumerate(paths):
+        if len(path) > 1:  # back up a simulation
+            tree, v = searches[k].tree, value_of_path.get(i, searches[k].tree.raw_value[path[-1]])
+            tree.visits[path] += 1
+            tree.value_sum[path] += v
+            searches[k].sim += 1
+
+
 def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
-                  cfg: SearchConfig, rng: np.random.Generator) -> list[SearchResult]:
+                  cfg: SearchConfig, rng: np.random.Generator,
+                  budgets: Sequence[int] | None = None) -> list[SearchResult]:
     """Search ``B = len(roots)`` live positions at once.
 
     Args:
-        roots: B non-terminal states.
-        game: the game functions.
-        evaluate: the network (or any oracle), called once per simulation step on all leaves.
-        cfg: search parameters.
-        rng: source of the root Gumbel noise.
+        roots: B non-terminal states; game: the game functions.
+        evaluate: the network (or any oracle), called once per simulation step on all leaves
+            (``1 + max budget`` calls at most: the roots, then one per simulation).
+        cfg: search parameters; rng: source of the root Gumbel noise.
+        budgets: `[B]` simulations per root (default: ``cfg.num_simulations`` for all); a
+            root with budget n is searched exactly as alone with ``num_simulations = n``.
 
     Returns:
         One `SearchResult` per root.
 
     Raises:
-        ValueError: a root is terminal or has no legal action.
+        ValueError: a root is terminal or has no legal action, or ``budgets`` has the wrong
+            length or a budget below 1.
     """
-    trees, gumbels = _expand_roots(roots, game, evaluate, cfg, rng)
-    searched = [int(tree.edge_count[0]) > 1 for tree in trees]
-    for sim in range(cfg.num_simulations):
-        paths, leaves, owners = [], [], []
-        for b, tree in enumerate(trees):
-            if not searched[b]:
-                continue
-            path, leaf_state = _simulate(tree, gumbels[b], sim, game, cfg)
-            paths.append((b, path))
-            if leaf_state is not None:
-                leaves.append(leaf_state)
-                owners.append(len(paths) - 1)
-        leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, game, evaluate)
-        value_of_path: dict[int, np.ndarray] = {}
-        for j, k in enumerate(owners):
-            b, path = paths[k]
-            tree = trees[b]
-            node = path[-1]
-            if leaf_actions[j] is None:
-                tree.terminal[node] = True
-                tree.raw_value[node] = leaf_values[j]
-            else:
-                tree.expand(node, leaf_actions[j], leaf_logits[j], leaf_values[j])
-            value_of_path[k] = leaf_values[j]
-        for k, (b, path) in enumerate(paths):
-            tree = trees[b]
-            v = value_of_path.get(k, tree.raw_value[path[-1]])
-            for node in path:
-                tree.visits[node] += 1
-                tree.value_sum[node] += v
-    return [_result(trees[b], gumbels[b], searched[b], cfg) for b in range(len(trees))]
-
-
-def _expand_roots(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn, cfg: SearchConfig,
-                  rng: np.random.Generator) -> tuple[list[Tree], list[np.ndarray]]:
-    """One tree per root, roots expanded with one ``evaluate`` call, and each root's Gumbel noise
-    `[L]`; raises ValueError for a terminal root or one without a legal action."""
-    trees = [Tree(cfg.num_simulations + 1, game.num_players, 1024) for _ in roots]
-    for b, s in enumerate(roots):
-        if game.terminal_values(s) is not None:
-            raise ValueError(f"root {b} is a terminal state; nothing to search")
-        trees[b].add_node(s, game.to_play(s))
-    actions, logits, values = _leaf_values(list(roots), game, evaluate)
-    gumbels = []
-    for b, tree in enumerate(trees):
-        if len(actions[b]) == 0:
-            raise ValueError(f"root {b} has no legal action")
-        tree.expand(0, actions[b], logits[b], values[b])
-        gumbels.append(cfg.gumbel_scale * rng.gumbel(size=len(actions[b])))
-    return trees, gumbels
+    if budgets is not None and (len(budgets) != len(roots) or min(budgets, default=1) < 1):
+        raise ValueError(f"budgets must be {len(roots)} integers >= 1, got {budgets}")
+    cfgs = [cfg] * len(roots) if budgets is None else [
+        cfg.model_copy(update={"num_simulations": int(n)}) for n in budgets]
+    searches = [start_search(s, game, c) for s, c in zip(roots, cfgs, strict=True)]
+    while not all(s.done for s in searches):
+        search_step(searches, game, evaluate, rng)
+    return [s.result() for s in searches]
 
 
 def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: SearchConfig):

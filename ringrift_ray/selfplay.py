@@ -1,15 +1,24 @@
-"""Selfplay: many games at once, one batched network call per search step (no Ray).
+"""Continuous selfplay: a fixed number of game slots, one batched network call per search
+step (no Ray).
 
-Every decision with more than one legal move is searched (single-move decisions, such as
-most bookkeeping moves, are applied directly). Playout-cap randomization: with probability
-``full_search_prob`` a search step gets the full ``num_simulations`` for all its games and
-their decisions become training samples; otherwise it gets ``cheap_simulations`` and is not
-recorded (one draw per step keeps every network batch full). The first
-``temperature_moves`` decisions of a game sample their move from the improved policy at
-``temperature``; later ones play the sequential-halving winner.
+A `SlotRun` holds ``SelfplayConfig.games_per_batch`` game slots that live across calls of
+`play_steps`. Each step advances every slot: a slot without a search applies forced moves
+(decisions with one legal move, most bookkeeping moves) until a real decision, then starts a
+search of it (`search.start_search`); one `search.search_step` then expands the new roots
+and runs one simulation of every search in flight with ONE network call for all slots. A
+finished search plays its move; a finished game (or one reaching ``max_moves``) becomes
+samples at once and a new game takes its slot, so the network batch stays full.
+
+Playout-cap randomization (KataGo), per searched decision: with probability
+``full_search_prob`` the search gets the full ``num_simulations`` and its decision becomes a
+training sample; otherwise it gets ``cheap_simulations`` and is not recorded. Full and cheap
+searches share the network calls. The first ``temperature_moves`` decisions of a game sample
+their move from the improved policy at ``temperature``; later ones play the
+sequential-halving winner.
 
 Each recorded decision becomes one sample of the contract in ``samples.py``
-(`SampleBatch`).
+(`SampleBatch`); its ``model_version`` is the version passed to the `play_steps` call in
+which its search finished (callers load new weights between calls, i.e. between steps).
 
 Value targets come from the final ranks (1st +1, last -1, linear between, ties share);
 seats beyond the player count are 0; a game stopped by ``max_moves`` gives 0 to every seat.
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,15 +39,18 @@ from ringrift_ray.encoding import compact, values_to_seats
 from ringrift_ray.game import apply_record, new_game, ranks
 from ringrift_ray.game import constants as K
 from ringrift_ray.samples import SEATS, SampleBatch
-from ringrift_ray.search import EvaluateFn, GameFns, gumbel_search
+from ringrift_ray.search import EvaluateFn, GameFns, RootSearch, search_step, start_search
 from ringrift_ray.search_fns import forced_record, game_fns, rank_values
 
 
 @dataclass
 class SelfplayStats:
+    """Counts of one `play_steps` call (games/samples: the games finished in it)."""
+
     games: int = 0
-    moves: int = 0
-    searched_moves: int = 0
+    moves: int = 0  # moves applied, forced ones included
+    searched_moves: int = 0  # searches finished (and their moves played)
+    simulations: int = 0  # simulations of the finished searches
     samples: int = 0
     capped_games: int = 0
     net_batches: int = 0
@@ -51,6 +64,159 @@ class SelfplayStats:
         return self.net_positions / max(self.net_batches, 1)
 
 
+@dataclass
+class _Slot:
+    """One game in a slot: its state, recorded decisions and the search in flight."""
+
+    state: Any
+    game_id: int
+    records: list = field(default_factory=list)  # (state, actions, probs, root value, version)
+    moves: int = 0
+    decisions: int = 0
+    search: RootSearch | None = None
+    full: bool = False
+
+
+@dataclass
+class SlotRun:
+    """Game slots that keep playing across `play_steps` calls (make one with `new_run`).
+
+    Attributes:
+        game, cfg: the variant and the selfplay parameters (``cfg.games_per_batch`` slots).
+        fns: the game as the search sees it.
+        full, cheap: search parameters of full and cheap searches.
+        slots: the games in play (None: an empty slot, once ``games_left`` is 0).
+        next_game_id: id of the next game started.
+        games_left: games still to start (None: no limit).
+    """
+
+    game: GameConfig
+    cfg: SelfplayConfig
+    fns: GameFns
+    full: SearchConfig
+    cheap: SearchConfig
+    slots: list
+    next_game_id: int
+    games_left: int | None
+
+
+def new_run(game: GameConfig, search: SearchConfig, cfg: SelfplayConfig, *,
+            first_game_id: int = 0, max_games: int | None = None) -> SlotRun:
+    """``cfg.games_per_batch`` empty slots; games start at the first `play_steps` call.
+
+    Args:
+        game: the variant (board, players, swap rule).
+        search: full-search parameters (``num_simulations`` is the full budget).
+        cfg: selfplay parameters.
+        first_game_id: id of the first game; later games count up.
+        max_games: games to play in all (None: keep starting games forever).
+    """
+    return SlotRun(game, cfg, game_fns(game.players), search,
+                   search.model_copy(update={"num_simulations": cfg.cheap_simulations}),
+                   [None] * cfg.games_per_batch, first_game_id, max_games)
+
+
+def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
+               model_version: int = 0, min_games: int | None = None
+               ) -> tuple[SampleBatch, SelfplayStats]:
+    """Play search steps until ``min_games`` games have finished in this call (default
+    ``cfg.games_per_batch``) or no game is left to play; return the finished games' samples.
+
+    Unfinished games stay in their slots for the next call.
+
+    Args:
+        run: the slots (mutated).
+        evaluate: the network as an `EvaluateFn` (values `[B, P]` in absolute seat order).
+        rng: randomness for Gumbel noise, playout caps and opening sampling.
+        model_version: recorded in the samples of searches finished in this call.
+        min_games: finished games that end the call.
+
+    Returns:
+        (samples of the games finished in this call, stats of this call).
+    """
+    t0 = time.perf_counter()
+    stats = SelfplayStats()
+    counted = _counting(evaluate, stats)
+    target = run.cfg.games_per_batch if min_games is None else min_games
+    finished: list[_Slot] = []
+    while len(finished) < target:
+        for i in range(len(run.slots)):
+            _advance(run, i, rng, finished, stats)
+        searches = [s.search for s in run.slots if s is not None]
+        if not searches:
+            break
+        search_step(searches, run.fns, counted, rng)
+        for slot in run.slots:
+            if slot is not None and slot.search.done:
+                _play_searched(run, slot, model_version, rng, stats)
+    batch = _to_batch(run.game, finished, run.cfg.value_target_q_weight)
+    stats.games, stats.samples = len(finished), len(batch)
+    stats.capped_games = sum(1 for s in finished if s.state.is_active)
+    stats.winners = [s.state.winner for s in finished]
+    stats.seconds = time.perf_counter() - t0
+    return batch, stats
+
+
+def play_games(game: GameConfig, evaluate: EvaluateFn, search: SearchConfig,
+               cfg: SelfplayConfig, rng: np.random.Generator, *, model_version: int = 0,
+               first_game_id: int = 0) -> tuple[SampleBatch, SelfplayStats]:
+    """Play ``cfg.games_per_batch`` games to the end (a `SlotRun` that starts no more) and
+    return their samples; arguments as `new_run` / `play_steps`. Game ids are
+    ``first_game_id + i``."""
+    run = new_run(game, search, cfg, first_game_id=first_game_id,
+                  max_games=cfg.games_per_batch)
+    return play_steps(run, evaluate, rng, model_version=model_version,
+                      min_games=cfg.games_per_batch)
+
+
+def _advance(run: SlotRun, i: int, rng: np.random.Generator, finished: list,
+             stats: SelfplayStats) -> None:
+    """Bring slot ``i`` to a search in flight: apply forced moves, hand a finished game to
+    ``finished`` and start a new one in its slot (while games are left)."""
+    cfg = run.cfg
+    while True:
+        slot = run.slots[i]
+        if slot is None:
+            if run.games_left == 0:
+                return
+            run.slots[i] = slot = _Slot(new_game(run.game.board, run.game.players,
+                                                 swap_rule=run.game.swap_rule),
+                                        run.next_game_id)
+            run.next_game_id += 1
+            run.games_left = None if run.games_left is None else run.games_left - 1
+        if slot.search is not None:
+            return
+        if not slot.state.is_active or slot.moves >= cfg.max_moves:
+            finished.append(slot)
+            run.slots[i] = None
+            continue
+        forced = forced_record(slot.state)
+        if forced is not None:
+            slot.state = apply_record(slot.state, forced)
+            slot.moves += 1
+            stats.moves += 1
+            continue
+        slot.full = bool(rng.random() < cfg.full_search_prob)
+        slot.search = start_search(slot.state, run.fns, run.full if slot.full else run.cheap)
+
+
+def _play_searched(run: SlotRun, slot: _Slot, model_version: int, rng: np.random.Generator,
+                   stats: SelfplayStats) -> None:
+    """Record a finished full search (policy target top-k) and play its move."""
+    res = slot.search.result()
+    if slot.full:
+        slot.records.append((slot.state.copy(), *_top_k(res.actions, res.policy,
+                                                        run.cfg.policy_top_k),
+                             res.root_value, model_version))
+    stats.simulations += int(slot.search.tree.visits[0])
+    slot.state = run.fns.apply(slot.state, _choose(res, slot.decisions, run.cfg, rng))
+    slot.search = None
+    slot.decisions += 1
+    slot.moves += 1
+    stats.moves += 1
+    stats.searched_moves += 1
+
+
 def _top_k(actions: np.ndarray, probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if len(actions) > k:
         keep = np.argpartition(-probs, k - 1)[:k]
@@ -58,75 +224,6 @@ def _top_k(actions: np.ndarray, probs: np.ndarray, k: int) -> tuple[np.ndarray, 
     order = np.argsort(actions)
     probs = probs[order]
     return actions[order].astype(np.int32), (probs / probs.sum()).astype(np.float32)
-
-
-def play_games(game: GameConfig, evaluate: EvaluateFn, search: SearchConfig,
-               cfg: SelfplayConfig, rng: np.random.Generator, *, model_version: int = 0,
-               first_game_id: int = 0) -> tuple[SampleBatch, SelfplayStats]:
-    """Play ``cfg.games_per_batch`` games to the end and return their samples.
-
-    Args:
-        game: the variant (board, players, swap rule).
-        evaluate: the network as an `EvaluateFn` (values in absolute seat order).
-        search: full-search parameters (``num_simulations`` is the full budget).
-        cfg: selfplay parameters.
-        rng: randomness for Gumbel noise, playout caps and opening sampling.
-        model_version: recorded in every sample.
-        first_game_id: game ids are ``first_game_id + i``.
-    """
-    t0 = time.perf_counter()
-    stats = SelfplayStats()
-    states = [new_game(game.board, game.players, swap_rule=game.swap_rule)
-              for _ in range(cfg.games_per_batch)]
-    decisions = np.zeros(len(states), dtype=np.int64)
-    moves = np.zeros(len(states), dtype=np.int64)
-    records: list[list[tuple]] = [[] for _ in states]  # per game: (state, actions, probs, v)
-    searches = _Searches(game_fns(game.players), _counting(evaluate, stats), search,
-                         search.model_copy(update={"num_simulations": cfg.cheap_simulations}))
-    live = list(range(len(states)))
-    while live:
-        searched = []
-        for i in live:
-            forced = forced_record(states[i])
-            if forced is None:
-                searched.append(i)
-            else:
-                states[i] = apply_record(states[i], forced)
-            moves[i] += 1
-        # playout-cap randomization per search step (all games share it: full batches)
-        full = rng.random() < cfg.full_search_prob
-        for i, res in zip(searched, searches.run([states[i] for i in searched], full, rng),
-                          strict=True):
-            if full:
-                records[i].append((states[i].copy(), *_top_k(res.actions, res.policy,
-                                                              cfg.policy_top_k), res.root_value))
-            states[i] = searches.game.apply(states[i], _choose(res, decisions[i], cfg, rng))
-            decisions[i] += 1
-        stats.searched_moves += len(searched)
-        live = [i for i in live if states[i].is_active and moves[i] < cfg.max_moves]
-    batch = _to_batch(game, states, records, model_version, first_game_id,
-                      cfg.value_target_q_weight)
-    stats.games, stats.moves, stats.samples = len(states), int(moves.sum()), len(batch)
-    stats.capped_games = sum(1 for s in states if s.is_active)
-    stats.winners = [s.winner for s in states]
-    stats.seconds = time.perf_counter() - t0
-    return batch, stats
-
-
-@dataclass(frozen=True)
-class _Searches:
-    """The game, the counted network and the full / cheap search budgets of one batch."""
-
-    game: GameFns
-    evaluate: EvaluateFn
-    full: SearchConfig
-    cheap: SearchConfig
-
-    def run(self, states: list, full: bool, rng: np.random.Generator) -> list:
-        if not states:
-            return []
-        return gumbel_search(states, self.game, self.evaluate, self.full if full else self.cheap,
-                             rng)
 
 
 def _choose(res, decision: int, cfg: SelfplayConfig, rng: np.random.Generator) -> int:
@@ -146,14 +243,15 @@ def _counting(evaluate: EvaluateFn, stats: SelfplayStats) -> EvaluateFn:
     return wrapped
 
 
-def _to_batch(game: GameConfig, finals, records, model_version, first_game_id,
-              q_weight: float = 0.0) -> SampleBatch:
+def _to_batch(game: GameConfig, finished: list, q_weight: float = 0.0) -> SampleBatch:
+    """Samples of finished games (`_Slot`s, in order) as one `SampleBatch`."""
     num_players = game.players
     states, indices, values, offsets, seat_values, meta = [], [], [], [0], [], []
-    for gi, (final, recs) in enumerate(zip(finals, records, strict=True)):
+    for slot in finished:
+        final = slot.state
         by_player = (np.zeros(num_players) if final.is_active
                      else rank_values(ranks(final), num_players))
-        for s, actions, probs, root_value in recs:
+        for s, actions, probs, root_value, version in slot.records:
             states.append(s)
             indices.append(actions)
             values.append(probs)
@@ -162,11 +260,12 @@ def _to_batch(game: GameConfig, finals, records, model_version, first_game_id,
             target = (1.0 - q_weight) * by_player + q_weight * root_value[:num_players]
             v[:num_players] = values_to_seats(s, target)
             seat_values.append(v)
-            meta.append((s.current_player, int(s.meta[K.M_HISTORY]), first_game_id + gi))
+            meta.append((s.current_player, int(s.meta[K.M_HISTORY]), slot.game_id, version))
     n = len(states)
-    cells, scalars = compact(states if n else finals[:1])
+    cells, scalars = compact(states) if n else compact(
+        [new_game(game.board, num_players, swap_rule=game.swap_rule)])
     cells, scalars = cells[:n], scalars[:n]
-    meta_arr = np.array(meta, dtype=np.int64).reshape(n, 3)
+    meta_arr = np.array(meta, dtype=np.int64).reshape(n, 4)
     return SampleBatch(
         board=game.board, players=num_players, cells=cells, scalars=scalars,
         policy_offsets=np.asarray(offsets, dtype=np.int64),
@@ -174,4 +273,4 @@ def _to_batch(game: GameConfig, finals, records, model_version, first_game_id,
         policy_values=np.concatenate(values) if n else np.zeros(0, np.float32),
         values=np.asarray(seat_values, dtype=np.float32).reshape(n, SEATS),
         to_move=meta_arr[:, 0].astype(np.int8), ply=meta_arr[:, 1].astype(np.int32),
-        game_id=meta_arr[:, 2], model_version=np.full(n, model_version, dtype=np.int32))
+        game_id=meta_arr[:, 2], model_version=meta_arr[:, 3].astype(np.int32))

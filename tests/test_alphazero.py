@@ -48,7 +48,8 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert (run_dir / "checkpoints" / "best.pt").exists()
     assert list((run_dir / "replay").glob("square8_2p_*.parquet"))
     tags = _tags(run_dir)
-    for tag in ("selfplay/games_per_s", "selfplay/nn_batch_fill", "buffer/size",
+    for tag in ("selfplay/games_per_s", "selfplay/nn_batch_fill", "selfplay/model_lag",
+                "selfplay/searched_moves_per_s", "selfplay/simulations_per_s", "buffer/size",
                 "buffer/replay_ratio", "train/policy_loss", "train/value_loss",
                 "train/samples_per_s", "train/policy_lag", "eval/elo",
                 "eval/winrate_vs_random", "eval/winrate_vs_heuristic"):

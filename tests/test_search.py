@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.search import GameFns, completed_qvalues, gumbel_search, visit_schedule
+from ringrift_ray.search import (
+    GameFns,
+    completed_qvalues,
+    gumbel_search,
+    search_step,
+    start_search,
+    visit_schedule,
+)
 
 
 def test_visit_schedule_literal():
@@ -116,3 +123,58 @@ def test_completed_q_uses_mixed_value_for_unvisited_actions():
     sigma = completed_qvalues(logits, visits, q, raw_value=-0.1, cfg=cfg)
     mixed = (-0.1 + 2 * 0.5) / 3
     assert sigma == pytest.approx((50 + 2) * 0.1 * np.array([0.5, mixed, mixed]))
+
+
+def _noisy_net(num_actions: int, calls: list):
+    """Deterministic logits/values that depend on the state (a hash), so order matters."""
+    def evaluate(states):
+        calls.append(len(states))
+        seeds = [hash(s) % 2**32 for s in states]
+        logits = np.stack([np.random.default_rng(k).normal(size=num_actions) for k in seeds])
+        values = np.array([[np.random.default_rng(k + 1).uniform(-1, 1)] for k in seeds])
+        return logits, values
+    return evaluate
+
+
+def test_per_root_budgets_match_searching_alone_and_share_calls():
+    arms = np.linspace(-1, 1, 5)
+    game = _tree_game(1, 8, 5, lambda s: [arms[s[0]] * arms[s[-1]]])  # no terminal leaf
+    cfg = SearchConfig(num_simulations=16, max_num_considered_actions=4, gumbel_scale=0.0)
+    calls: list[int] = []
+    roots = [(), (1,), (2,)]
+    mixed = gumbel_search(roots, game, _noisy_net(5, calls), cfg, np.random.default_rng(0),
+                          budgets=[16, 4, 9])
+    assert calls == [3] * 5 + [2] * 5 + [1] * 7  # roots, then all live trees per step
+    for root, budget, res in zip(roots, [16, 4, 9], mixed, strict=True):
+        alone = gumbel_search([root], game, _noisy_net(5, []),
+                              cfg.model_copy(update={"num_simulations": budget}),
+                              np.random.default_rng(0))[0]
+        assert res.visits.sum() == budget and res.action == alone.action
+        assert np.array_equal(res.visits, alone.visits)
+        assert np.allclose(res.policy, alone.policy)
+    with pytest.raises(ValueError, match="budgets"):
+        gumbel_search(roots, game, _noisy_net(5, []), cfg, np.random.default_rng(0),
+                      budgets=[4, 0, 4])
+
+
+def test_search_step_starts_roots_beside_searches_in_flight():
+    """A root started mid-way is expanded in the same call as the others' simulations and
+    ends with the same result as a search of its own."""
+    game = _tree_game(2, 3, 4, lambda s: [0.1 * sum(s), -0.1 * sum(s)])
+    cfg = SearchConfig(num_simulations=6, max_num_considered_actions=4, gumbel_scale=0.0)
+    calls: list[int] = []
+    evaluate = _noisy_net(4, calls)
+    rng = np.random.default_rng(0)
+    first = start_search((), game, cfg)
+    search_step([first], game, evaluate, rng)
+    search_step([first], game, evaluate, rng)
+    second = start_search((3,), game, cfg)
+    searches = [first, second]
+    while not all(s.done for s in searches):
+        search_step(searches, game, evaluate, rng)
+    assert calls[:3] == [1, 1, 2] and first.tree.visits[0] == second.tree.visits[0] == 6
+    alone = gumbel_search([(3,)], game, _noisy_net(4, []), cfg, np.random.default_rng(0))[0]
+    assert np.array_equal(second.result().visits, alone.visits)
+    assert second.result().action == alone.action
+    with pytest.raises(ValueError, match="terminal"):
+        start_search((0, 0, 0), game, cfg)

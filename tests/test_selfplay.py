@@ -9,7 +9,7 @@ from ringrift_ray.encoding import expand, num_actions
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.samples import concat_batches
 from ringrift_ray.search_fns import network_evaluate
-from ringrift_ray.selfplay import play_games
+from ringrift_ray.selfplay import new_run, play_games, play_steps
 
 
 def _evaluate(board_type, players):
@@ -84,3 +84,32 @@ def test_value_target_mixes_outcome_and_root_value():
     assert np.allclose(q.values[early, 0], 0.5 * sign) and np.allclose(q.values[early, 1],
                                                                          -0.5 * sign)
     assert np.allclose(half.values, 0.5 * z.values + 0.5 * q.values, atol=1e-6)
+
+
+def test_continuous_slots_keep_playing_and_share_network_calls():
+    """Slots live across calls: games finished in a call come back at once, new games take
+    their slots (ids count up), samples carry the version of their call, and full and cheap
+    searches share one network call per step (a full batch of slots)."""
+    calls: list[int] = []
+    net = _evaluate("square8", 2)
+
+    def evaluate(states):
+        calls.append(len(states))
+        return net(states)
+
+    cfg = SelfplayConfig(games_per_batch=4, full_search_prob=0.5, cheap_simulations=2,
+                         temperature_moves=4)
+    run = new_run(GameConfig(), SearchConfig(num_simulations=4), cfg, first_game_id=10)
+    rng = np.random.default_rng(0)
+    first, s1 = play_steps(run, evaluate, rng, model_version=1, min_games=2)
+    in_flight = {s.game_id for s in run.slots if s is not None}
+    second, s2 = play_steps(run, evaluate, rng, model_version=2, min_games=3)
+    assert s1.games >= 2 and s2.games >= 3 and len(first) and len(second)
+    assert np.all(first.model_version == 1) and set(second.model_version.tolist()) <= {1, 2}
+    assert 2 in second.model_version.tolist()
+    ids = set(first.game_id.tolist()) | set(second.game_id.tolist())
+    assert min(ids) >= 10 and set(first.game_id.tolist()).isdisjoint(second.game_id.tolist())
+    assert in_flight & set(second.game_id.tolist())  # games continued across the calls
+    assert run.next_game_id >= 10 + 4 + s1.games + s2.games - 4
+    assert s1.searched_moves > 0 and s1.simulations >= 2 * s1.searched_moves
+    assert max(calls) == 4 and np.mean(calls) > 0.85 * 4  # slots refilled: batches stay full
