@@ -77,40 +77,12 @@ def state_from_reference(state: dict, extras: dict | None = None, *,
             (e.g. ``state.board.stacks['9,9']``), or an unknown ``missing_territory_minimum``.
     """
     extras = obj(extras, "extras")
-    brd = field(state, "board", "state", dict)
-    btype = field(brd, "type", "state.board", str)
-    try:
-        b = board_geometry(btype)
-    except ValueError as e:
-        raise ValueError(f"state.board.type: {e}") from None
-    num_players = _num_players(state)
-    rules = obj(extras.get("rulesOptions"), "extras.rulesOptions")
-    swap = boolean(rules.get("swapRuleEnabled"), "extras.rulesOptions.swapRuleEnabled")
-    if swap and num_players != 2:
-        raise ValueError(f"extras.rulesOptions.swapRuleEnabled: the swap rule needs 2 players, "
-                         f"got {num_players}")
-    s = new_game(btype, num_players, swap_rule=swap)
-    meta = s.meta
-    _board_from_reference(s, brd)
-    rpp = b.rings_per_player
-    for i, pl in enumerate(field(state, "players", "state", list)):
-        where = f"state.players[{i}]"
-        p = player(field(pl, "playerNumber", where), num_players, f"{where}.playerNumber")
-        meta[K.M_HAND + p] = integer(field(pl, "ringsInHand", where), f"{where}.ringsInHand",
-                                  0, rpp)
-        meta[K.M_ELIM + p] = integer(field(pl, "eliminatedRings", where),
-                                  f"{where}.eliminatedRings", 0, rpp * num_players)
-        meta[K.M_TERR + p] = integer(pl.get("territorySpaces", 0), f"{where}.territorySpaces",
-                                  0, b.num_cells)
-
-    # board.eliminatedRings is keyed by the credited player in the reference; rings eliminated
-    # per colour follow from conservation (hand + on board + eliminated = rings per player).
-    for p in range(1, num_players + 1):
-        on_board = int((s.rings[:, :] == p).sum())
-        meta[K.M_BOARD_ELIM + p] = max(0, b.rings_per_player - int(meta[K.M_HAND + p]) - on_board)
-
+    s = _new_state(state, extras)
+    meta, b, num_players = s.meta, s.board, s.num_players
+    _board_from_reference(s, state["board"])
+    _players_from_reference(s, state)
     meta[K.M_CURRENT] = player(field(state, "currentPlayer", "state"), num_players,
-                                "state.currentPlayer")
+                               "state.currentPlayer")
     phase = field(state, "currentPhase", "state", str)
     if phase not in K.PHASE_NAMES:
         raise ValueError(f"state.currentPhase: unknown phase {phase!r}")
@@ -127,11 +99,55 @@ def state_from_reference(state: dict, extras: dict | None = None, *,
         raise ValueError(f"state.moveHistory: expected a list, got {type(history).__name__}")
     meta[K.M_HISTORY] = integer(state.get("historyLength", len(history)), "state.historyLength", 0)
     if "victoryThreshold" in state:
-        meta[K.M_VICTORY_THRESHOLD] = integer(state["victoryThreshold"], "state.victoryThreshold",
-                                           0)
+        meta[K.M_VICTORY_THRESHOLD] = integer(state["victoryThreshold"],
+                                              "state.victoryThreshold", 0)
     meta[K.M_TERRITORY_MIN] = _territory_minimum(state, b, num_players,
                                                  missing_territory_minimum)
+    _extras_from_reference(s, state, extras)
+    restore_turn_flags(s, history)
+    _own_from_reference(s, extras.get("ringriftRay"))
+    return s
 
+
+def _new_state(state: dict, extras: dict) -> GameState:
+    """The fresh game of ``state``'s board type and player count (and swap rule)."""
+    brd = field(state, "board", "state", dict)
+    btype = field(brd, "type", "state.board", str)
+    try:
+        board_geometry(btype)
+    except ValueError as e:
+        raise ValueError(f"state.board.type: {e}") from None
+    num_players = _num_players(state)
+    rules = obj(extras.get("rulesOptions"), "extras.rulesOptions")
+    swap = boolean(rules.get("swapRuleEnabled"), "extras.rulesOptions.swapRuleEnabled")
+    if swap and num_players != 2:
+        raise ValueError(f"extras.rulesOptions.swapRuleEnabled: the swap rule needs 2 players, "
+                         f"got {num_players}")
+    return new_game(btype, num_players, swap_rule=swap)
+
+
+def _players_from_reference(s: GameState, state: dict) -> None:
+    """``state.players``: hands, credited eliminations, territory; and the rings eliminated
+    per colour, which follow from conservation (hand + on board + eliminated = rings per
+    player; ``board.eliminatedRings`` is keyed by the credited player in the reference)."""
+    meta, num_players, rpp = s.meta, s.num_players, s.board.rings_per_player
+    for i, pl in enumerate(field(state, "players", "state", list)):
+        where = f"state.players[{i}]"
+        p = player(field(pl, "playerNumber", where), num_players, f"{where}.playerNumber")
+        meta[K.M_HAND + p] = integer(field(pl, "ringsInHand", where), f"{where}.ringsInHand",
+                                     0, rpp)
+        meta[K.M_ELIM + p] = integer(field(pl, "eliminatedRings", where),
+                                     f"{where}.eliminatedRings", 0, rpp * num_players)
+        meta[K.M_TERR + p] = integer(pl.get("territorySpaces", 0), f"{where}.territorySpaces",
+                                     0, s.board.num_cells)
+    for p in range(1, num_players + 1):
+        on_board = int((s.rings == p).sum())
+        meta[K.M_BOARD_ELIM + p] = max(0, rpp - int(meta[K.M_HAND + p]) - on_board)
+
+
+def _extras_from_reference(s: GameState, state: dict, extras: dict) -> None:
+    """The must-move stack, chain capture position, pending line reward and LPS counters."""
+    meta, b = s.meta, s.board
     must = extras.get("mustMoveFromStackKey")
     meta[K.M_MUST_MOVE] = -1 if must is None else cell(b, must, "extras.mustMoveFromStackKey")
     chain = extras.get("chainCaptureState")
@@ -141,13 +157,10 @@ def state_from_reference(state: dict, extras: dict | None = None, *,
         meta[K.M_CHAIN] = cell(b, pos_key(pos, b.is_hex, where), where)
     elif isinstance(state.get("chainCapturePosition"), dict):  # contract vectors carry it here
         where = "state.chainCapturePosition"
-        meta[K.M_CHAIN] = cell(b, pos_key(state[where[6:]], b.is_hex, where), where)
+        meta[K.M_CHAIN] = cell(b, pos_key(state["chainCapturePosition"], b.is_hex, where), where)
     meta[K.M_PENDING_LINE_ELIM] = boolean(extras.get("pendingLineRewardElimination"),
-                                        "extras.pendingLineRewardElimination")
-    _lps_from_reference(meta, extras, num_players)
-    restore_turn_flags(s, history)
-    _own_from_reference(s, extras.get("ringriftRay"))
-    return s
+                                          "extras.pendingLineRewardElimination")
+    _lps_from_reference(meta, extras, s.num_players)
 
 
 def _board_from_reference(s: GameState, brd: dict) -> None:

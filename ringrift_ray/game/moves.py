@@ -236,20 +236,25 @@ def move_from_reference(move: dict) -> Move:
     elif mtype == "recovery_slide":
         f["frm"] = _ref_pos(need("from"), "move.from")
         f["to"] = _ref_pos(need("to"), "move.to")
-        mode = need("recoveryMode")
-        if mode not in MODE_NAMES:
-            raise ValueError(f"move.recoveryMode: unknown mode {mode!r}")
-        f["mode"] = mode
-        if move.get("recoveryOption") is not None:
-            f["opt"] = integer(move["recoveryOption"], "move.recoveryOption", 1, 2)
-        if move.get("collapsePositions"):
-            f["collapse"] = _ref_positions(move["collapsePositions"], "move.collapsePositions")
-        if extract := move.get("extractionStacks"):
-            if not isinstance(extract, list):
-                raise ValueError(f"move.extractionStacks: expected a list, got {extract!r}")
-            f["extract"] = tuple(sorted(_key_pos(k, f"move.extractionStacks[{i}]")
-                                        for i, k in enumerate(extract)))
+        f.update(_recovery_fields(move, need("recoveryMode")))
     return Move(**f)
+
+
+def _recovery_fields(move: dict, mode) -> dict:
+    """``mode``, ``opt``, ``collapse`` and ``extract`` of a reference ``recovery_slide``."""
+    if mode not in MODE_NAMES:
+        raise ValueError(f"move.recoveryMode: unknown mode {mode!r}")
+    f = {"mode": mode}
+    if move.get("recoveryOption") is not None:
+        f["opt"] = integer(move["recoveryOption"], "move.recoveryOption", 1, 2)
+    if move.get("collapsePositions"):
+        f["collapse"] = _ref_positions(move["collapsePositions"], "move.collapsePositions")
+    if extract := move.get("extractionStacks"):
+        if not isinstance(extract, list):
+            raise ValueError(f"move.extractionStacks: expected a list, got {extract!r}")
+        f["extract"] = tuple(sorted(_key_pos(k, f"move.extractionStacks[{i}]")
+                                    for i, k in enumerate(extract)))
+    return f
 
 
 # bookkeeping moves: the reference writes ``to`` as the placeholder (0, 0)
