@@ -169,7 +169,7 @@ class ReplayStore:
     def restore(self) -> int:
         """Load the newest shards of ``spill_dir``, up to ``capacity`` samples per
         configuration, oldest first (`replay.read_shards` with ``on_error="skip"``: a shard
-        that fails to read is skipped with a warning naming it). Restored samples are not
+        that fails to read is moved aside into ``quarantine/``, logged, and the others load). Restored samples are not
         counted as inserts by the rate limit and are not written again by `save`.
 
         Returns:
