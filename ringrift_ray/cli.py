@@ -3,6 +3,7 @@
     ringrift-ray play --board hex8 --players 3 --seed 1 [--swap-rule] [--max-moves N] [--verbose]
     ringrift-ray bench rules [--seconds 10] [--boards square8 hex8] [--players 2] [--seed 0]
     ringrift-ray export SHARD_DIR --out FILE.npz [--board square8] [--players 2] [--skip-bad]
+    ringrift-ray export MODEL.pt --format onnx|torchscript --out FILE (prints its metadata)
     ringrift-ray show --out game.html|pos.svg|pos.png [--board hex8 --players 3 --seed 1]
                       [--state state.json | --moves moves.txt] [--max-moves N]
     ringrift-ray match A B [--board square8] [--players 2] [--games 200] [--seed 0] [--sims N]
@@ -13,13 +14,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 
 import numpy as np
 
-from ringrift_ray import bench_rules, html_replay, npz_export, pictures
+from ringrift_ray import bench_rules, html_replay, npz_export, pictures, serving
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_record_inplace,
@@ -102,9 +104,14 @@ def _add_bench(sub) -> None:
 
 
 def _add_export(sub) -> None:
-    e = sub.add_parser("export", help="export Parquet replay shards to one NPZ (seed layout)")
-    e.add_argument("shard_dir", metavar="SHARD_DIR", help="directory of *.parquet shards")
-    e.add_argument("--out", required=True, metavar="FILE.npz", help="output NPZ path")
+    e = sub.add_parser("export", help="export Parquet replay shards to one NPZ (seed layout), "
+                       "or a checkpoint to an ONNX / TorchScript serving model (--format)")
+    e.add_argument("shard_dir", metavar="SHARD_DIR|MODEL", help="directory of *.parquet "
+                   "shards (npz), or a checkpoint file (onnx, torchscript)")
+    e.add_argument("--out", required=True, metavar="FILE", help="output path")
+    e.add_argument("--format", choices=("npz", *serving.FORMATS), default="npz",
+                   help="npz: replay shards; onnx / torchscript: the model with its metadata "
+                   "(board, players, preset, action-space size, value perspective)")
     e.add_argument("--board", choices=BOARD_TYPES, default="square8")
     e.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
     e.add_argument("--skip-bad", action="store_true",
@@ -285,6 +292,9 @@ def main(argv: list[str] | None = None) -> None:
         play(args.board, args.players, args.seed, args.swap_rule, args.max_moves, args.verbose)
     elif args.command == "bench":
         bench_rules.run_from_args(args)
+    elif args.command == "export" and args.format != "npz":
+        _run("export", lambda: print(json.dumps(serving.export_model(
+            args.shard_dir, args.out, args.format))))
     elif args.command == "export":
         _run("export", lambda: export(args.shard_dir, args.out, args.board, args.players,
                                       args.skip_bad))
