@@ -37,14 +37,15 @@ def _run(run_dir: Path, tmp: Path, stop_after: int, budget: float = 600):
 
 @pytest.fixture(scope="module")
 def pbt(tmp_path_factory):
-    """Two invocations on one run directory: the first stopped after 12 evaluations (3
-    synchronous PBT rounds of 4 members), the second restores it and stops after 8 more.
+    """Two invocations on one run directory: the first stopped after 8 evaluations (2
+    synchronous PBT rounds of 4 members: the bottom half copied the top half after round
+    1), the second restores it and stops after 8 more.
     Returns the run dir, both summaries and Tune's per-trial results."""
     from ray.tune import ExperimentAnalysis
 
     tmp = tmp_path_factory.mktemp("pbt")
     run_dir = tmp / "run"
-    first = _run(run_dir, tmp, 12)
+    first = _run(run_dir, tmp, 8)
     rows_after_first = sum(1 for _ in _shard_rows(run_dir))
     second = _run(run_dir, tmp, 8)
     analysis = ExperimentAnalysis(str(run_dir / "tune" / "run"))
@@ -120,7 +121,7 @@ def test_stopped_population_restores_and_continues(pbt):
     same trials, which continued from their checkpoints (step counts go on, no restart from
     0), with the buffer and the population league."""
     first, second = pbt.first, pbt.second
-    assert first["stopped_by"] == "12 evaluations" and not first["finished"]
+    assert first["stopped_by"] == "8 evaluations" and not first["finished"]
     assert not first["restored"] and second["restored"]
     assert second["buffer_restored"] == first["samples_generated"]
     ids = {m["trial_id"] for m in first["members"]}
