@@ -169,8 +169,9 @@ class ReplayStore:
     def restore(self) -> int:
         """Load the newest shards of ``spill_dir``, up to ``capacity`` samples per
         configuration, oldest first (`replay.read_shards` with ``on_error="skip"``: a shard
-        that fails to read is moved aside into ``quarantine/``, logged, and the others load). Restored samples are not
-        counted as inserts by the rate limit and are not written again by `save`.
+        that fails to read is moved aside into ``quarantine/``, logged, and the others
+        load). Restored samples are not counted as inserts by the rate limit and are not
+        written again by `save`.
 
         Returns:
             Samples loaded.
