@@ -123,6 +123,9 @@ def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
                         buffer=named(cfg, run_dir, "replay_buffer")["name"],
                         population=named(cfg, run_dir, "population")["name"])
     restored = tune.Tuner.can_restore(str(run_dir / "tune" / run_name(cfg, run_dir)))
+    # Tune needs a current directory when fit ends; under `ray job submit` on a Cluster of
+    # several nodes on one machine the job's working_dir copy was deleted by then
+    os.chdir(run_dir)
     t_fit = time.time()
     try:
         results = make_tuner(cfg, run_dir, setup).fit()

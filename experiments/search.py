@@ -32,6 +32,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def run(cfg: SearchExperimentConfig, run_dir: Path) -> dict:
     t0 = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    os.chdir(run_dir)  # Tune needs a current directory that outlives the job's working_dir
     results = make_tuner(cfg, run_dir).fit()
     rows = trial_table(cfg, results)
     (run_dir / "trials.json").write_text(json.dumps(rows, indent=1, default=str))
