@@ -22,7 +22,9 @@ Algorithm (per game):
 
 Values: vectors ``[P]`` in [-1, 1], one per seat in absolute seat order. A node's Q for an
 action is the child's mean value component of the player to move at the node (max^n), so
-consecutive decisions by one player need no special case. Terminal nodes use the exact
+consecutive decisions by one player need no special case. As in mctx, a node's value is the
+mean over its visits with its own network value as the first visit (a child's expansion is
+that visit; ``SearchResult.root_value`` adds it for the root). Terminal nodes use the exact
 values given by ``GameFns.terminal_values``.
 
 Batching: each simulation step walks all B trees to a leaf and evaluates every non-terminal
@@ -78,7 +80,10 @@ class SearchResult:
         policy: `[L]` improved policy over ``actions`` (sums to 1), the policy target.
         visits: `[L]` root visit counts.
         qvalues: `[L]` root Q-values for the player to move (0 where unvisited).
-        root_value: `[P]` root value estimate (mean of backed-up values).
+        root_value: `[P]` root value estimate, one per seat in [-1, 1]: mctx's convention
+            (``search.update_tree_node`` / ``backward``), the root's own network value
+            counted as its first visit, ``(v_root + sum of backed-up values) / (1 + N)``
+            over the N simulations; the network value alone when not searched.
         searched: False when the root had one legal action (no simulation was run).
     """
 
@@ -395,5 +400,5 @@ def _result(tree: Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -
     policy = _softmax(logits + sigma)
     score = np.where(visits == visits.max(), gumbel + logits + sigma, -np.inf)
     action = int(actions[int(np.argmax(score))])
-    root_value = tree.value_sum[0] / max(tree.visits[0], 1)
+    root_value = (tree.raw_value[0] + tree.value_sum[0]) / (1 + tree.visits[0])  # mctx
     return SearchResult(action, actions, policy, visits, q, root_value, True)

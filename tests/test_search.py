@@ -109,6 +109,25 @@ def test_single_legal_action_is_not_searched():
     assert res.policy.tolist() == [1.0]
 
 
+def test_root_value_counts_the_root_network_value_as_first_visit():
+    """mctx convention: root value = (v_root + sum of the N backed-up values) / (1 + N)."""
+    arms = np.array([0.9, -0.3, 0.5, -0.7])
+    game = _tree_game(1, 1, len(arms), lambda s: [arms[s[0]]])
+
+    def evaluate(states):  # the root is the only non-terminal state: network value -0.6
+        return np.zeros((len(states), len(arms))), np.full((len(states), 1), -0.6)
+
+    cfg = SearchConfig(num_simulations=6, max_num_considered_actions=4)
+    (res,) = gumbel_search([()], game, evaluate, cfg, np.random.default_rng(0))
+    assert res.visits.sum() == 6
+    backed_up = (res.visits * arms[res.actions]).sum()
+    assert res.root_value == pytest.approx([(-0.6 + backed_up) / 7])
+    one = GameFns(1, lambda s: np.array([3]), lambda s, a: s + (a,), lambda s: 0,
+                  lambda s: None if len(s) < 1 else np.ones(1))
+    (res,) = gumbel_search([()], one, evaluate, cfg, np.random.default_rng(0))
+    assert not res.searched and res.root_value == pytest.approx([-0.6])
+
+
 def test_terminal_root_is_an_error():
     game = _tree_game(2, 0, 2, lambda s: [0.0, 0.0])
     with pytest.raises(ValueError, match="terminal"):
