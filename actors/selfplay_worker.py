@@ -3,14 +3,17 @@
 The driver calls `SelfplayWorker.play_batch` repeatedly (pipelined); the worker never
 polls for commands. The worker's game slots (`selfplay.SlotRun`) live across calls: each
 call is a reporting interval that plays search steps until ``games_per_batch`` games have
-finished, pushes their samples in one ``buffer.add`` and loads newer weights (between
-steps: games in flight continue with them). Created with ``max_restarts`` so a crash costs
-the games in flight, not the run.
+finished and pushes their samples in one ``buffer.add``. Newer weights are loaded between
+search steps, at most every ``selfplay.weights_poll_s`` seconds (games in flight continue
+with them; each sample records the version whose search produced it). The network runs on
+the backend ``selfplay.inference`` picks (`ringrift_ray.inference`). Created with
+``max_restarts`` so a crash costs the games in flight, not the run.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,13 +22,8 @@ import torch
 
 from actors.errors import call_with_retry, log_and_raise
 from ringrift_ray.config import AlphaZeroConfig
-from ringrift_ray.net import (
-    NetSpec,
-    PolicyValueNet,
-    infer,
-    load_weights_numpy,
-    prepare_for_inference,
-)
+from ringrift_ray.inference import Inference
+from ringrift_ray.net import NetSpec, PolicyValueNet
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import new_run, play_steps
 
@@ -74,29 +72,39 @@ class SelfplayWorker:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
             torch.set_num_threads(torch_threads)
-        self.net = prepare_for_inference(
-            PolicyValueNet(NetSpec.from_config(cfg.game, cfg.net)), self.device)
+        self.inference = Inference(PolicyValueNet(NetSpec.from_config(cfg.game, cfg.net)),
+                                   cfg.selfplay.inference, self.device, torch_threads)
+        self.evaluate = network_evaluate(self.inference)
         self.version = -1
+        self.polled_at = 0.0  # perf_counter of the last weights check
         self.rng = np.random.default_rng(seed)
         self.games_played = 0
         self.run = None  # game slots, created by the first play_batch
 
-    def _refresh_weights(self) -> None:
+    def _refresh_weights(self) -> int:
         """Load the store's newest weights if newer; keep the current ones while the store
-        is restarting or its object was lost with it."""
+        is restarting or its object was lost with it. Returns the version that plays (0 for
+        the initial random weights)."""
+        self.polled_at = time.perf_counter()
         try:
             latest = ray.get(self.weights.latest.remote(self.version))
             if latest is None:
-                return
+                return max(self.version, 0)
             version, ref = latest
             weights = ray.get(ref)
         except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as e:
             log.warning("weights unavailable (%s); playing version %d", type(e).__name__,
                         self.version)
-            return
-        load_weights_numpy(self.net, weights)
-        self.net.eval()
+            return max(self.version, 0)
+        self.inference.load(weights)
         self.version = version
+        return version
+
+    def _poll_weights(self) -> int:
+        """`_refresh_weights` at most every ``selfplay.weights_poll_s`` seconds."""
+        if time.perf_counter() - self.polled_at < self.cfg.selfplay.weights_poll_s:
+            return max(self.version, 0)
+        return self._refresh_weights()
 
     @log_and_raise
     def play_batch(self) -> BatchReport:
@@ -104,13 +112,11 @@ class SelfplayWorker:
         the last call) and add the finished games' samples to the buffer in one call
         (retried while the buffer restarts: samples are acknowledged only once the buffer
         holds them)."""
-        self._refresh_weights()
         if self.run is None:
             self.run = new_run(self.cfg.game, self.cfg.search, self.cfg.selfplay,
                                first_game_id=self.worker_id * 1_000_000_000)
-        evaluate = network_evaluate(lambda obs: infer(self.net, obs, self.device))
-        batch, stats = play_steps(self.run, evaluate, self.rng,
-                                  model_version=max(self.version, 0))
+        batch, stats = play_steps(self.run, self.evaluate, self.rng,
+                                  between_steps=self._poll_weights)
         self.games_played += stats.games
         throttle = bool(len(batch)) and call_with_retry(
             lambda: self.buffer.add.remote(batch), "buffer.add").throttle

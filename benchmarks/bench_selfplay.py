@@ -4,8 +4,10 @@
 
 ``--mode continuous`` (default) measures the worker's steady state: game slots that keep
 playing (`selfplay.play_steps`); one warm-up interval of ``--games`` finished games, then
-``--intervals`` measured ones. ``--mode batch`` times `selfplay.play_games` (one batch of
-``--games`` games played to the end, the network batch shrinking as games finish).
+``--intervals`` measured ones (or, with ``--seconds``, one warm-up and one measured interval
+of that many seconds each: for many slots or long games). ``--mode batch`` times
+`selfplay.play_games` (one batch of ``--games`` games played to the end, the network batch
+shrinking as games finish).
 """
 
 import argparse
@@ -17,7 +19,8 @@ import torch
 
 import ringrift_ray
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
-from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.inference import BACKENDS, Inference
+from ringrift_ray.net import NetSpec, PolicyValueNet
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import SelfplayStats, play_games
 
@@ -32,11 +35,12 @@ def _measure(args, game, evaluate, search, cfg) -> tuple[SelfplayStats, float, f
     from ringrift_ray.selfplay import new_run, play_steps
 
     run = new_run(game, search, cfg)
-    play_steps(run, evaluate, rng)  # ramp up: every slot busy from here on
+    timed = {} if args.seconds is None else {"min_games": 10**9, "max_seconds": args.seconds}
+    play_steps(run, evaluate, rng, **timed)  # ramp up: every slot busy from here on
     total, nbytes = SelfplayStats(), 0
     t, c = time.perf_counter(), time.process_time()
-    for _ in range(args.intervals):
-        batch, stats = play_steps(run, evaluate, rng)
+    for _ in range(args.intervals if args.seconds is None else 1):
+        batch, stats = play_steps(run, evaluate, rng, **timed)
         nbytes += batch.nbytes()
         for key in ("games", "moves", "searched_moves", "simulations", "samples",
                     "net_batches", "net_positions"):
@@ -55,10 +59,16 @@ def main() -> None:
     ap.add_argument("--mode", choices=("continuous", "batch"), default="continuous")
     ap.add_argument("--intervals", type=int, default=2,
                     help="measured intervals of --games finished games (continuous)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="continuous: warm up and measure this many seconds instead")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--backend", choices=BACKENDS, default="torch",
+                    help="inference backend (ringrift_ray/inference.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    net = PolicyValueNet(NetSpec(args.board, args.players, args.preset)).eval()
-    evaluate = network_evaluate(lambda obs: infer(net, obs))
+    inference = Inference(PolicyValueNet(NetSpec(args.board, args.players, args.preset)),
+                          args.backend, args.device, args.threads)
+    evaluate = network_evaluate(inference)
     game = GameConfig(board=args.board, players=args.players)
     play_games(game, evaluate, SearchConfig(num_simulations=2),
                SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
@@ -68,13 +78,16 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "selfplay", "mode": args.mode, "board": args.board,
         "players": args.players, "preset": args.preset, "num_simulations": args.sims,
-        "games_per_batch": args.games, "torch_threads": args.threads, "wall_s": round(wall, 2),
+        "games_per_batch": args.games, "torch_threads": args.threads, "device": args.device,
+        "backend": inference.backend, "seconds": args.seconds, "wall_s": round(wall, 2),
+        "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         "cpu_s": round(cpu, 2), "library": ringrift_ray.__file__,
         "games_per_s": round(stats.games / wall, 3),
         "positions_per_s": round(stats.moves / wall, 1),
         "searched_moves_per_s": round(stats.searched_moves / wall, 1),
         "searched_moves_per_cpu_s": round(stats.searched_moves / cpu, 1),
         "simulations_per_s": round(getattr(stats, "simulations", 0) / wall, 1),
+        "net_evals_per_s": round(stats.net_positions / wall, 1),
         "samples_per_s": round(stats.samples / wall, 2),
         "nn_batch_fill": round(stats.nn_batch_fill / args.games, 3),
         "bytes_per_sample": round(nbytes / max(stats.samples, 1), 1),

@@ -17,7 +17,8 @@ import torch
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import encode
 from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
-from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.inference import BACKENDS, Inference
+from ringrift_ray.net import NetSpec, PolicyValueNet
 from ringrift_ray.search import GameFns, gumbel_search
 from ringrift_ray.search_fns import game_fns, network_evaluate
 
@@ -49,33 +50,34 @@ def _timed(fn, bucket: list):
 
 
 def standalone_rate(net, states, repeats: int = 3) -> float:
-    """Evaluations/s of encode + inference alone, on the same batch."""
+    """Evaluations/s of encode + inference alone (``net``: obs -> outputs), same batch."""
     obs = encode(states)
-    infer(net, obs)
+    net(obs)
     t = time.perf_counter()
     for _ in range(repeats):
-        infer(net, encode(states))
+        net(encode(states))
     return repeats * len(states) / (time.perf_counter() - t)
 
 
 def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
-              seed: int) -> dict:
+              seed: int, backend: str = "torch", device: str = "cpu") -> dict:
     torch.manual_seed(seed)
-    net = PolicyValueNet(NetSpec(board_type, players, preset)).eval()
+    net = Inference(PolicyValueNet(NetSpec(board_type, players, preset)), backend, device,
+                    torch.get_num_threads())
     roots = _midgame_states(board_type, players, batch, seed)
     net_t, rules_t = [0.0], [0.0]
     calls = [0]
 
     def infer_fn(obs):
         calls[0] += obs.shape[0]
-        return infer(net, obs)
+        return net(obs)
 
     evaluate = _timed(network_evaluate(infer_fn), net_t)
     g = game_fns(players)
     timed_game = GameFns(players, _timed(g.legal_actions, rules_t), _timed(g.apply, rules_t),
                          g.to_play, _timed(g.terminal_values, rules_t))
     cfg = SearchConfig(num_simulations=sims)
-    gumbel_search(roots[:1], g, network_evaluate(lambda o: infer(net, o)), cfg,
+    gumbel_search(roots[:1], g, network_evaluate(net), cfg,
                   np.random.default_rng(0))  # warm up
     t = time.perf_counter()
     gumbel_search(roots, timed_game, evaluate, cfg, np.random.default_rng(seed))
@@ -84,6 +86,7 @@ def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
     in_search = calls[0] / wall
     return {
         "board": board_type, "players": players, "preset": preset, "batch": batch,
+        "backend": net.backend, "device": device,
         "num_simulations": sims, "wall_s": round(wall, 3),
         "simulations_per_s": round(batch * sims / wall, 1),
         "net_evals_per_s": round(in_search, 1),
@@ -103,9 +106,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sims", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--backend", choices=BACKENDS, default="torch",
+                    help="inference backend (ringrift_ray/inference.py)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = [bench_one(args.board, args.players, p, b, args.sims, args.seed)
+    rows = [bench_one(args.board, args.players, p, b, args.sims, args.seed, args.backend,
+                      args.device)
             for p in args.presets for b in args.batches]
     print(json.dumps({"benchmark": "search", "torch_threads": args.threads, "results": rows},
                      indent=2))

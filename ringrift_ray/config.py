@@ -70,6 +70,12 @@ class SelfplayConfig(_Frozen):
     policy_top_k: int = Field(32, ge=1, description="policy-target entries kept per sample "
                               "(largest probabilities, renormalized); also the replay "
                               "buffer's padded policy width")
+    inference: Literal["auto", "torch", "onnxruntime"] = Field(
+        "auto", description="network backend of selfplay search (ringrift_ray/inference.py): "
+        "auto = ONNX Runtime on the CPU, eager torch on a GPU")
+    weights_poll_s: float = Field(
+        2.0, gt=0.0, description="seconds between checks for newer weights inside a reporting "
+        "interval (weights change only between search steps)")
 
 
 class BufferConfig(_Frozen):

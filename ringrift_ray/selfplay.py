@@ -29,6 +29,7 @@ of the recorded search (the "average z and q" target of Oracle's Connect-4 Alpha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,12 +118,17 @@ def new_run(game: GameConfig, search: SearchConfig, cfg: SelfplayConfig, *,
 
 
 def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
-               model_version: int = 0, min_games: int | None = None
+               model_version: int = 0, min_games: int | None = None,
+               max_seconds: float | None = None,
+               between_steps: Callable[[], int] | None = None
                ) -> tuple[SampleBatch, SelfplayStats]:
     """Play search steps until ``min_games`` games have finished in this call (default
-    ``cfg.games_per_batch``) or no game is left to play; return the finished games' samples.
+    ``cfg.games_per_batch``), ``max_seconds`` have passed, or no game is left to play;
+    return the finished games' samples.
 
-    Unfinished games stay in their slots for the next call.
+    Unfinished games stay in their slots for the next call. ``between_steps`` runs before
+    every search step (e.g. to load newer weights into the network behind ``evaluate``) and
+    returns the model version that plays from then on; it replaces ``model_version``.
 
     Args:
         run: the slots (mutated).
@@ -130,6 +136,8 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
         rng: randomness for Gumbel noise, playout caps and opening sampling.
         model_version: recorded in the samples of searches finished in this call.
         min_games: finished games that end the call.
+        max_seconds: wall-clock seconds that end the call (checked between steps).
+        between_steps: ``() -> model version``, called before every search step.
 
     Returns:
         (samples of the games finished in this call, stats of this call).
@@ -140,6 +148,10 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     target = run.cfg.games_per_batch if min_games is None else min_games
     finished: list[_Slot] = []
     while len(finished) < target:
+        if max_seconds is not None and time.perf_counter() - t0 >= max_seconds:
+            break
+        if between_steps is not None:
+            model_version = between_steps()
         for i in range(len(run.slots)):
             _advance(run, i, rng, finished, stats)
         searches = [s.search for s in run.slots if s is not None]

@@ -113,3 +113,24 @@ def test_continuous_slots_keep_playing_and_share_network_calls():
     assert run.next_game_id >= 10 + 4 + s1.games + s2.games - 4
     assert s1.searched_moves > 0 and s1.simulations >= 2 * s1.searched_moves
     assert max(calls) == 4 and np.mean(calls) > 0.85 * 4  # slots refilled: batches stay full
+
+
+def test_play_steps_time_bound_and_weights_between_steps():
+    """``max_seconds`` ends a call between steps; ``between_steps`` runs before every step
+    and its version is what the samples of searches finished after it record."""
+    net = _evaluate("square8", 2)
+    cfg = SelfplayConfig(games_per_batch=2, full_search_prob=1.0, temperature_moves=2)
+    run = new_run(GameConfig(), SearchConfig(num_simulations=2), cfg)
+    rng = np.random.default_rng(0)
+    batch, stats = play_steps(run, net, rng, min_games=10**6, max_seconds=0.0)
+    assert stats.games == 0 and len(batch) == 0 and stats.searched_moves == 0
+    versions = iter(range(1, 10**6))
+    steps: list[int] = []
+
+    def between_steps() -> int:
+        steps.append(next(versions))
+        return steps[-1]
+
+    batch, stats = play_steps(run, net, rng, min_games=1, between_steps=between_steps)
+    assert stats.games >= 1 and len(steps) > 1
+    assert set(batch.model_version.tolist()) <= set(steps) and batch.model_version.max() > 1
