@@ -120,7 +120,13 @@ def default_run_dir(config_path: str) -> Path:
 
 def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
     """Weights to start selfplay with: with evaluation on, the last promoted checkpoint of
-    this run; else (or when none) the latest checkpoint; else a fresh net."""
+    this run; else (or when none) the latest checkpoint; else ``train.init_checkpoint``
+    (version 0, the trainer's step-0 weights too); else a fresh net.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing, unreadable or mismatching checkpoint (the
+            message names the file and the mismatching board/players/preset).
+    """
     spec = NetSpec.from_config(cfg.game, cfg.net)
     checkpoints = run_dir / "checkpoints"
     for path in ([checkpoints / "promoted.pt"] if cfg.eval.enabled else []) + [
@@ -129,6 +135,10 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
             net, extra = load_checkpoint(path, expect=spec)
             log.info("resuming from %s (step %s)", path, extra.get("step"))
             return int(extra.get("step", 0)), weights_numpy(net)
+    if cfg.train.init_checkpoint:
+        net, _ = load_checkpoint(cfg.train.init_checkpoint, expect=spec)
+        log.info("warm start from %s", cfg.train.init_checkpoint)
+        return 0, weights_numpy(net)
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
@@ -147,9 +157,9 @@ def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path, buffer, store) -> list:
             for i in range(cfg.run.selfplay_workers)]
 
 
-def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget):
+def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, init_weights=None):
     loop_config = {"cfg": cfg, "run_dir": str(run_dir), "buffer": buffer, "weights": store,
-                   "budget": budget}
+                   "budget": budget, "init_weights": init_weights}
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
@@ -189,7 +199,8 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
                                       num_cpus=cfg.eval.cpus).remote(
             trainer_store, store, str(run_dir), cfg)
         evals = EvalPump(evaluator, writer)
-    fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, budget))
+    warm = ray.put(weights) if cfg.train.init_checkpoint else None  # unused when resuming
+    fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, budget, warm))
     stopped = _drive(cfg, fit, pump, evals, buffer, trainer_store, budget, writer)
     pump.drain(timeout=30)
     if evals is not None:

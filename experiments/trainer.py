@@ -7,7 +7,9 @@ the run directory and the handles of the replay buffer, the weights store and th
 1. **restore**: the latest Ray Train checkpoint of this run name (model, optimizer,
    scheduler, step), if any: on a re-run and after a worker failure (Ray Train restarts
    the worker group up to ``run.max_train_failures`` times); rank 0 logs
-   ``train/resumed_at_step``. DDP through ``prepare_model`` (gloo on CPU, nccl on GPU);
+   ``train/resumed_at_step``. Without one, the network starts from ``init_weights`` (an
+   object ref of the ``train.init_checkpoint`` weights the driver loaded and checked; None:
+   a fresh net). DDP through ``prepare_model`` (gloo on CPU, nccl on GPU);
 2. **sample**: rank 0 decides for every rank (`_decide`, broadcast): stop at the deadline,
    train when the buffer granted ``train.batch_size * world_size`` samples (one
    ``reserve`` of the effective batch, so the replay ratio counts it), else wait; on
@@ -47,7 +49,13 @@ from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
 from ringrift_ray.config import AlphaZeroConfig
-from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint, weights_numpy
+from ringrift_ray.net import (
+    NetSpec,
+    PolicyValueNet,
+    load_weights_numpy,
+    save_checkpoint,
+    weights_numpy,
+)
 from ringrift_ray.samples import policy_lag
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
@@ -68,7 +76,7 @@ def train_worker(config: dict) -> None:
     torch.manual_seed(cfg.run.seed + rank)
 
     # 1. restore
-    model, opt, sched, step = _restore(spec, cfg, device)
+    model, opt, sched, step = _restore(spec, cfg, device, config.get("init_weights"))
     saved = step
     # after a worker-group restart the store may hold versions past the checkpoint: those
     # steps are trained again but not published again (versions only increase)
@@ -133,11 +141,15 @@ def _writer(run_dir: Path, step: int) -> SummaryWriter:
     return writer
 
 
-def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device):
+def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device, init_weights=None):
     """The network (DDP-wrapped by ``prepare_model``), AdamW and schedule, loaded from the
     latest Ray Train checkpoint when there is one: ``(model, opt, sched, step)`` (step 0
-    without one)."""
-    net = PolicyValueNet(spec).to(device)
+    without one; the network then starts from ``init_weights``, an object ref of
+    ``{name: array}``, when given)."""
+    net = PolicyValueNet(spec)
+    if init_weights is not None and ray.train.get_checkpoint() is None:
+        load_weights_numpy(net, ray.get(init_weights))
+    net = net.to(device)
     opt, sched = make_optimizer(net, cfg.train)
     step = 0
     ckpt = ray.train.get_checkpoint()

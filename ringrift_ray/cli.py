@@ -9,6 +9,8 @@
     ringrift-ray match A B [--board square8] [--players 2] [--games 200] [--seed 0] [--sims N]
                        (A, B: random | heuristic | CHECKPOINT[:SIMS])
     ringrift-ray elo RUN_DIR [--out elo.png]
+    ringrift-ray pretrain --source shards:DIR|traces:PATH|heuristic:GAMES --out warm.pt
+                          [--board square8] [--players 2] [--preset compact] [--steps 2000]
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_show(sub)
     _add_match(sub)
     _add_elo(sub)
+    _add_pretrain(sub)
     return parser
 
 
@@ -158,6 +161,37 @@ def _add_elo(sub) -> None:
                    "or PBT run directory (population.json)")
     r.add_argument("--out", default="elo.png", metavar="FILE.png",
                    help="PNG of Elo against wall time and training steps (default elo.png)")
+
+
+def _source(text: str) -> str:
+    from ringrift_ray.pretrain import parse_source
+
+    try:
+        parse_source(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _add_pretrain(sub) -> None:
+    t = sub.add_parser("pretrain", help="train a net supervised from game records (warm "
+                       "start for train.init_checkpoint)")
+    t.add_argument("--source", required=True, type=_source,
+                   metavar="shards:DIR|traces:PATH|heuristic:GAMES",
+                   help="Parquet replay shards, reference JSONL traces (file or directory), "
+                   "or that many heuristic-vs-heuristic games")
+    t.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
+    t.add_argument("--board", choices=BOARD_TYPES, default="square8")
+    t.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
+    t.add_argument("--preset", choices=("tiny", "compact", "small", "medium"),
+                   default="compact")
+    t.add_argument("--steps", type=_positive_int, default=2000, help="train steps")
+    t.add_argument("--batch-size", type=_positive_int, default=256)
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    t.add_argument("--heldout", type=float, default=0.1, help="fraction of games held out")
+    t.add_argument("--epsilon", type=float, default=0.1,
+                   help="heuristic games: probability of a random move")
+    t.add_argument("--seed", type=int, default=0)
 
 
 def export(shard_dir: str, out: str, board_type: str, num_players: int,
@@ -282,6 +316,46 @@ def elo(run_dir: str, out: str) -> dict:
     return table
 
 
+def pretrain(source: str, out: str, board_type: str, num_players: int, preset: str,
+             steps: int, batch_size: int = 256, lr: float = 2e-3, heldout: float = 0.1,
+             epsilon: float = 0.1, seed: int = 0) -> dict:
+    """Train a ``preset`` net supervised from ``source`` (`ringrift_ray.pretrain`), write it
+    to ``out`` (a normal checkpoint) and print the held-out policy accuracy and value MSE.
+
+    Returns:
+        The metrics of `ringrift_ray.pretrain.pretrain` plus ``data_seconds``.
+
+    Raises:
+        FileNotFoundError: a missing shard directory or trace path.
+        ValueError: a bad source, no samples of this board / player count, or too few games
+            to hold some out.
+    """
+    import time
+
+    from ringrift_ray import pretrain as warm  # torch: see `match`
+    from ringrift_ray.config import GameConfig, TrainConfig
+    from ringrift_ray.net import NetSpec, save_checkpoint
+
+    start = time.perf_counter()
+    batch = warm.load_source(source, GameConfig(board=board_type, players=num_players), seed,
+                             epsilon)
+    data_s = time.perf_counter() - start
+    cfg = TrainConfig(batch_size=batch_size, lr=lr, warmup_steps=min(100, steps // 10),
+                      total_steps=steps)
+    net, m = warm.pretrain(batch, NetSpec(board_type, num_players, preset), cfg, steps,
+                           heldout_fraction=heldout, seed=seed)
+    m["data_seconds"] = data_s
+    save_checkpoint(net, out, source=source, pretrain=m)
+    print(f"{source}: {m['samples']} samples of {m['games']} games in {data_s:.0f} s; "
+          f"{steps} steps in {m['seconds']:.0f} s")
+    print(f"held-out ({m['heldout_samples']} samples): policy accuracy "
+          f"{m['heldout/policy_accuracy']:.3f} (initial {m['heldout/initial_policy_accuracy']:.3f})"
+          f", value MSE {m['heldout/value_loss']:.3f} (initial "
+          f"{m['heldout/initial_value_loss']:.3f})")
+    print(f"wrote {out}")
+    return m
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -307,6 +381,10 @@ def main(argv: list[str] | None = None) -> None:
                                     args.device))
     elif args.command == "elo":
         _run("elo", lambda: elo(args.run_dir, args.out))
+    elif args.command == "pretrain":
+        _run("pretrain", lambda: pretrain(args.source, args.out, args.board, args.players,
+                                          args.preset, args.steps, args.batch_size, args.lr,
+                                          args.heldout, args.epsilon, args.seed))
 
 
 def _run(command: str, call, errors: tuple = (FileNotFoundError, ValueError)) -> None:

@@ -131,6 +131,10 @@ class TrainConfig(_Frozen):
     value_loss_weight: float = Field(1.0, ge=0, description="weight of the value MSE")
     augment: bool = Field(True, description="random board symmetry per sample")
     grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
+    init_checkpoint: str | None = Field(
+        None, description="warm start: a checkpoint (e.g. from `ringrift-ray pretrain`) whose "
+        "weights the main job's trainer and selfplay start from at step 0 (not when resuming); "
+        "its board/players/preset must match; readable from the driver and trainer nodes")
 
 
 class NetConfig(_Frozen):
