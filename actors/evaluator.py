@@ -3,20 +3,24 @@
 The trainer publishes candidates to one `WeightsStore`; selfplay follows another (the
 *promoted* store). The driver keeps one `Evaluator.evaluate_next` call in flight; each call
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
-builds its network from the weights in memory, plays ``EvalConfig.games`` games against
-random, heuristic and the current best (the first candidate, with no best yet, meets the
-baselines only), refits Elo over all games so far and applies the promotion gate
-(`ringrift_ray.league`). For the user, each candidate is also written to
-``checkpoints/candidate_<version>.pt``; a promoted candidate is published to the promoted
-store and copied to ``checkpoints/promoted.pt``. ``league.json`` is rewritten after every
-evaluation, and a new or restarted Evaluator on the same run directory continues its
-league (resume: the best network is read back from its checkpoint once).
+builds its network from the weights in memory and runs the promotion gate's sequential
+tests (`league.gate_candidate`, statistics in `ringrift_ray.gate`): batches of
+``EvalConfig.concurrency`` games at ``EvalConfig.simulations`` simulations against random
+and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
+Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
+test decides or ``EvalConfig.games`` games; then it refits Elo over all games so far. For
+the user, each candidate is also written to ``checkpoints/candidate_<version>.pt`` and its
+games (move lists) to ``games/v<version>.jsonl`` (``ringrift-ray show RUN_DIR --game N``);
+a promoted candidate is published to the promoted store and copied to
+``checkpoints/promoted.pt``. ``league.json`` is rewritten after every evaluation, with each
+check's decision, interval / LLR and games; a new or restarted Evaluator on the same run
+directory continues its league (resume: the best network is read back from its checkpoint
+once).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +28,7 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
-from ringrift_ray import league
+from ringrift_ray import league, storage
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.evaluate import search_agent
 from ringrift_ray.net import (
@@ -46,7 +50,8 @@ class Evaluation:
     elo: float  # Elo right after this evaluation (random = 0)
     promoted: bool
     win_rates: dict[str, float]  # opponent ("random", "heuristic", "best") -> win rate
-    reasons: tuple[str, ...]  # one line per gate check
+    reasons: tuple[str, ...]  # one line per gate check (decision, interval / LLR, games)
+    games: int = 0  # games played in this evaluation, all opponents
 
 
 @ray.remote(max_restarts=-1)
@@ -56,7 +61,7 @@ class Evaluator:
     Args:
         candidates: `WeightsStore` the trainer publishes to.
         promoted: `WeightsStore` selfplay follows; promoted candidates go there.
-        run_dir: the run directory (``league.json``, ``checkpoints/``).
+        run_dir: the run directory (``league.json``, ``checkpoints/``, ``games/``).
         cfg: the job's config (game, net, eval; ``run.seed`` + version seeds the matches).
 
     Raises:
@@ -67,8 +72,8 @@ class Evaluator:
     def __init__(self, candidates, promoted, run_dir: str, cfg: AlphaZeroConfig):
         torch.set_num_threads(max(1, int(cfg.eval.cpus)))  # more threads than cores: 50x slower
         self.candidates, self.promoted = candidates, promoted
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / "league.json"
+        self.run_dir = run_dir  # a path or a URI (`ringrift_ray.storage`)
+        self.path = storage.join(run_dir, "league.json")
         self.cfg = cfg
         self.spec = NetSpec.from_config(cfg.game, cfg.net)
         self.league = league.load_or_new(self.path, cfg.game.board, cfg.game.players)
@@ -86,32 +91,34 @@ class Evaluator:
         weights = ray.get(ref)
         net = PolicyValueNet(self.spec)
         load_weights_numpy(net, weights)
-        checkpoint = self.run_dir / "checkpoints" / f"candidate_{version}.pt"
+        checkpoint = storage.join(self.run_dir, "checkpoints", f"candidate_{version}.pt")
         save_checkpoint(net, checkpoint, step=version, version=version)
         best = self.league["best"]
         game = self.cfg.game
-        matches = league.play_candidate(
+        checks = league.gate_candidate(
             self._agent(net, league.candidate_name(version)),
             self._agent(self.best_net, best["name"]) if best else None,
             game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
             swap_rule=game.swap_rule)
+        league.save_games(checks, storage.join(self.run_dir, "games", f"v{version}.jsonl"),
+                          version=version, swap_rule=game.swap_rule)
         entry = league.record_evaluation(self.league, version, version, str(checkpoint),
-                                         matches, self.cfg.eval.gate)
+                                         checks)
         if entry["promoted"]:
             self._promote(version, weights, net, checkpoint)
         league.save_league(self.league, self.path)
-        log.info("candidate %d: elo %.1f, promoted %s (%s)", version, entry["elo"],
-                 entry["promoted"], "; ".join(entry["reasons"]))
+        log.info("candidate %d: elo %.1f, promoted %s, %d games (%s)", version, entry["elo"],
+                 entry["promoted"], entry["games"], "; ".join(entry["reasons"]))
         return Evaluation(
             version=version, elo=entry["elo_at_eval"], promoted=entry["promoted"],
             win_rates={k: r["win_rate"] for k, r in entry["results"].items()},
-            reasons=tuple(entry["reasons"]))
+            reasons=tuple(entry["reasons"]), games=entry["games"])
 
     def _agent(self, net: PolicyValueNet, name: str):
         return search_agent(net, self.cfg.eval.simulations, name=name, device="cpu")
 
     def _promote(self, version: int, weights: dict, net: PolicyValueNet,
-                 checkpoint: Path) -> None:
+                 checkpoint: Path | str) -> None:
         current = ray.get(self.promoted.version.remote())
         if version > current:  # the store owns a copy: the trainer may exit before selfplay
             ray.get(self.promoted.publish.remote(version, weights))
@@ -119,9 +126,7 @@ class Evaluator:
             log.warning("promoted store already at version %d; candidate %d not republished",
                         current, version)
         self.best_net = net
-        tmp = checkpoint.with_name("promoted.pt.tmp")
-        shutil.copyfile(checkpoint, tmp)
-        tmp.replace(checkpoint.with_name("promoted.pt"))
+        storage.copy(checkpoint, storage.join(self.run_dir, "checkpoints", "promoted.pt"))
 
     def table(self) -> dict:
         """The league table as written to ``league.json``."""

@@ -132,6 +132,7 @@ class EvalPump:
         for key, rate in entry.win_rates.items():
             self.writer.add_scalar(f"eval/winrate_vs_{key}", rate, entry.version)
         self.writer.flush()
-        log.info("evaluated candidate %d: elo %.0f, %s", entry.version, entry.elo,
-                 "promoted" if entry.promoted else "not promoted")
+        log.info("evaluated candidate %d: elo %.0f, %s after %d games (%s)", entry.version,
+                 entry.elo, "promoted" if entry.promoted else "not promoted", entry.games,
+                 "; ".join(entry.reasons))
         return entry

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ringrift_ray.game.geometry import BOARD_TYPES
 from ringrift_ray.safe_yaml import InvalidYAML, parse_yaml
@@ -188,15 +188,43 @@ class RunSettings(_Frozen):
 
 
 class GateConfig(_Frozen):
-    """Minimum win rates a candidate needs for promotion; ``None`` disables a check."""
+    """The promotion gate's sequential tests (``ringrift_ray/gate.py``): a Wilson lower bound
+    above a threshold against random and the heuristic, an SPRT on Elo bounds against the
+    current best. ``None`` / ``False`` turns a check off (its opponent still plays one batch
+    of games, for Elo). Games come in batches of ``EvalConfig.concurrency`` up to
+    ``EvalConfig.games`` per opponent; a test undecided at that cap fails the candidate."""
 
     min_vs_random: float | None = Field(
-        0.85, ge=0.0, le=1.0, description="win rate needed against the uniform random agent")
+        0.85, ge=0.0, le=1.0, description="win rate the Wilson lower bound must reach against "
+        "the uniform random agent")
     min_vs_heuristic: float | None = Field(
-        0.60, ge=0.0, le=1.0, description="win rate needed against the heuristic agent")
-    min_vs_best: float | None = Field(
-        0.55, ge=0.0, le=1.0, description="win rate needed against the current best model; "
-        "skipped while there is no best (no 'best' result)")
+        0.60, ge=0.0, le=1.0, description="win rate the Wilson lower bound must reach against "
+        "the heuristic agent")
+    z: float = Field(1.96, gt=0.0, description="standard-normal quantile of the Wilson "
+                     "intervals (1.96: two-sided 95%)")
+    vs_best: bool = Field(True, description="run the SPRT against the current best model "
+                          "(skipped while there is no best)")
+    elo0: float = Field(0.0, description="SPRT H0: the candidate is elo0 Elo stronger than the "
+                        "best (accepting H0 fails the candidate)")
+    elo1: float = Field(75.0, description="SPRT H1: the candidate is elo1 Elo stronger than "
+                        "the best (accepting H1 promotes it); must exceed elo0")
+    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="SPRT false-promotion rate at "
+                         "elo0")
+    beta: float = Field(0.05, gt=0.0, lt=0.5, description="SPRT false-rejection rate at elo1")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_point_threshold(cls, data):
+        if isinstance(data, dict) and "min_vs_best" in data:
+            raise ValueError("eval.gate.min_vs_best is gone: the gate runs an SPRT against the "
+                             "best (eval.gate.vs_best, elo0, elo1, alpha, beta)")
+        return data
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self):
+        if self.elo1 <= self.elo0:
+            raise ValueError(f"eval.gate: need elo0 < elo1, got {self.elo0}, {self.elo1}")
+        return self
 
 
 class EvalConfig(_Frozen):
@@ -210,12 +238,15 @@ class EvalConfig(_Frozen):
 
     enabled: bool = Field(False, description="evaluate and gate candidates; selfplay follows "
                           "promoted weights only")
-    games: int = Field(20, ge=1, description="games per opponent (seats rotated)")
-    simulations: int = Field(32, ge=1, description="search simulations per decision of the "
-                             "candidate and the best model")
+    games: int = Field(96, ge=1, description="games per opponent (seats rotated): the gate's "
+                       "cap (its tests stop earlier once they decide); PBT plays all of them")
+    simulations: int = Field(64, ge=1, description="search simulations per decision of the "
+                             "candidate and the best model (64: the README's final "
+                             "measurement)")
     max_moves: int = Field(3000, ge=1, description="move cap per evaluation game (a capped "
                            "game is a draw)")
-    concurrency: int = Field(16, ge=1, description="evaluation games played at once")
+    concurrency: int = Field(16, ge=1, description="evaluation games played at once; also the "
+                             "gate's batch (its tests look after every batch)")
     cpus: float = Field(1.0, ge=0, description="CPUs reserved for the evaluator actor (0 "
                         "shares the selfplay/training CPUs, e.g. in tests)")
     final_timeout_s: float = Field(600.0, ge=0, description="seconds the job waits after "

@@ -12,7 +12,7 @@ Legend: ``B`` states handed to an agent at once, ``P`` players (seats 0..P-1 = p
 | `checkpoint_agent` | `search_agent` over a checkpoint file                            |
 | `play_match`     | games between agents, seats rotated, several games at once         |
 | `fit_elo`        | (``elo.py``) Bradley-Terry fit on pairwise results, random = 0     |
-| `gate_decision`  | promote a candidate or not, from its win rates (`GateConfig`)      |
+| (``gate.py``)    | the promotion gate's tests: Wilson bounds, SPRT on Elo bounds      |
 
 A game's *score* for an agent is the share of the rank-1 seats it holds: 1 for a sole win,
 1/2 for a 2-way tie at rank 1, 0 otherwise. Games stopped by the move cap are draws (every
@@ -21,19 +21,26 @@ seat ranked 1). Win rates are mean scores; Wilson intervals treat scores as Bern
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ringrift_ray.config import GateConfig, SearchConfig  # GateConfig also importable here
+from ringrift_ray.config import SearchConfig
 from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
-from ringrift_ray.game import apply_record, apply_record_inplace, legal_move_records, new_game
+from ringrift_ray.game import (
+    apply_record,
+    apply_record_inplace,
+    legal_move_records,
+    move_to_text,
+    new_game,
+)
 from ringrift_ray.game import ranks as final_ranks
+from ringrift_ray.game.records import record_to_move
 from ringrift_ray.game.state import GameState
+from ringrift_ray.gate import wilson_interval  # noqa: F401 (re-exported)
 from ringrift_ray.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
 from ringrift_ray.net import PolicyValueNet, infer, load_checkpoint, prepare_for_inference
 from ringrift_ray.search import EvaluateFn, gumbel_search
@@ -174,12 +181,15 @@ class GameResult:
         seat_ranks: `[P]` final rank per seat (1 = best, ties share); all 1 when capped.
         moves: moves applied (bookkeeping moves included).
         capped: True when the move cap ended the game (a draw).
+        move_texts: canonical texts of the moves applied (``play_match(keep_moves=True)``;
+            empty otherwise).
     """
 
     seat_agents: tuple[int, ...]
     seat_ranks: tuple[int, ...]
     moves: int
     capped: bool
+    move_texts: tuple[str, ...] = ()
 
     def agent_rank(self, agent: int) -> int | None:
         """Best rank among ``agent``'s seats, None if it did not play this game."""
@@ -233,20 +243,10 @@ class MatchResult:
                 "capped": sum(g.capped for g in self.games), "seats": self.seat_stats()}
 
 
-def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion ``wins / n`` (``(0, 1)`` when n = 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = wins / n
-    denom = 1.0 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
-
-
 def play_match(agents: Sequence[Agent], board: str, players: int, games: int, seed: int = 0,
                *, concurrency: int = 16, max_moves: int = 100_000, swap_rule: bool = False,
-               on_game_end: Callable[[GameResult], None] | None = None) -> MatchResult:
+               on_game_end: Callable[[GameResult], None] | None = None,
+               keep_moves: bool = False) -> MatchResult:
     """Play ``games`` games between ``agents`` with seats rotated.
 
     Game ``g`` seats agent ``(s + g) % A`` at seat ``s``, so each agent plays each seat
@@ -264,6 +264,7 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
         concurrency: games in flight at once.
         max_moves: move cap per game; a capped game is a draw.
         on_game_end: called with each finished game (e.g. a progress bar).
+        keep_moves: record each game's move texts (`GameResult.move_texts`).
 
     Raises:
         ValueError: fewer than two agents, or a non-positive count.
@@ -277,17 +278,21 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
     seats = [tuple((s + g) % len(agents) for s in range(players)) for g in range(games)]
     states: dict[int, GameState] = {}
     moves: dict[int, int] = {}
+    texts: dict[int, list[str]] | None = {} if keep_moves else None
     next_game = 0
     while states or next_game < games:
         while len(states) < concurrency and next_game < games:
             states[next_game] = new_game(board, players, swap_rule=swap_rule)
             moves[next_game] = 0
+            if texts is not None:
+                texts[next_game] = []
             next_game += 1
-        _match_step(agents, states, seats, rng)
+        _match_step(agents, states, seats, rng, texts)
         for g in states:
             moves[g] += 1
         for g in [g for g, s in states.items() if not s.is_active or moves[g] >= max_moves]:
-            game = _game_result(states.pop(g), seats[g], moves.pop(g))
+            game = _game_result(states.pop(g), seats[g], moves.pop(g),
+                                tuple(texts.pop(g)) if texts is not None else ())
             result.games.append(game)
             if on_game_end is not None:
                 on_game_end(game)
@@ -295,28 +300,38 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
 
 
 def _match_step(agents: Sequence[Agent], states: dict[int, GameState],
-                seats: list[tuple[int, ...]], rng: np.random.Generator) -> None:
+                seats: list[tuple[int, ...]], rng: np.random.Generator,
+                texts: dict[int, list[str]] | None = None) -> None:
     """One move in every game: forced decisions directly, the others by one ``act`` call
-    per agent with all the games where it must choose."""
+    per agent with all the games where it must choose; ``texts`` (when given) gets each
+    game's move text."""
     waiting: dict[int, list[int]] = {}
     for g, s in states.items():
         forced = forced_record(s)
         if forced is None:
             waiting.setdefault(seats[g][s.current_player - 1], []).append(g)
         else:
-            apply_record_inplace(s, forced)
+            _apply(s, forced, texts, g)
     for a, group in waiting.items():
         chosen = agents[a].act([states[g] for g in group], rng)
         for g, rec in zip(group, chosen, strict=True):
-            apply_record_inplace(states[g], rec)
+            _apply(states[g], rec, texts, g)
 
 
-def _game_result(state: GameState, seats: tuple[int, ...], moves: int) -> GameResult:
+def _apply(state: GameState, rec: np.ndarray, texts: dict[int, list[str]] | None,
+           g: int) -> None:
+    if texts is not None:
+        texts[g].append(move_to_text(record_to_move(state, rec)))
+    apply_record_inplace(state, rec)
+
+
+def _game_result(state: GameState, seats: tuple[int, ...], moves: int,
+                 texts: tuple[str, ...] = ()) -> GameResult:
     """A finished game's result; a game still live (move cap) is a draw, all ranked 1."""
     players = state.num_players
     capped = state.is_active
     rk = (1,) * players if capped else tuple(final_ranks(state)[p] for p in range(1, players + 1))
-    return GameResult(seats, rk, moves, capped)
+    return GameResult(seats, rk, moves, capped, texts)
 
 
 # ---- Elo -----------------------------------------------------------------------------------
@@ -336,41 +351,6 @@ def pairwise_outcomes(matches: Iterable[MatchResult]) -> list[tuple[str, str, fl
                     rs, rt = g.seat_ranks[s], g.seat_ranks[t]
                     out.append((m.names[a], m.names[b], 0.5 if rs == rt else float(rs < rt)))
     return out
-
-
-def gate_decision(results: Mapping[str, float | MatchResult], cfg: GateConfig | None = None
-                  ) -> tuple[bool, list[str]]:
-    """Decide promotion from a candidate's win rates.
-
-    Args:
-        results: win rate (or the `MatchResult`, candidate as agent 0) against ``"random"``,
-            ``"heuristic"`` and ``"best"``. A missing ``"best"`` skips that check (first
-            model); a missing random/heuristic result fails its (enabled) check.
-        cfg: thresholds (defaults: 0.85, 0.60, 0.55).
-
-    Returns:
-        ``(promote, reasons)``: True when every enabled check passes; one line per check.
-    """
-    cfg = cfg or GateConfig()
-    promote, reasons = True, []
-    for opponent, need in (("random", cfg.min_vs_random), ("heuristic", cfg.min_vs_heuristic),
-                           ("best", cfg.min_vs_best)):
-        if need is None:
-            continue
-        got = results.get(opponent)
-        if got is None:
-            if opponent == "best":
-                reasons.append("vs best: skipped (no current best)")
-            else:
-                promote = False
-                reasons.append(f"vs {opponent}: no result (needs >= {need:.2f})")
-            continue
-        rate = got.win_rate if isinstance(got, MatchResult) else float(got)
-        ok = rate >= need
-        promote = promote and ok
-        reasons.append(f"vs {opponent}: {rate:.3f} {'>=' if ok else '<'} {need:.2f} "
-                       f"({'pass' if ok else 'fail'})")
-    return promote, reasons
 
 
 def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 32,

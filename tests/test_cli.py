@@ -68,20 +68,28 @@ def test_bench_rules_prints_json(tmp_path):
     assert md.read_text().startswith("| board |")
 
 
-def test_elo_prints_the_league_table_and_saves_a_png(tmp_path):
-    from test_evaluator import first_matches, synthetic_match
+def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
+    from test_evaluator import first_checks, synthetic_match
+    from torch.utils.tensorboard import SummaryWriter
 
     from ringrift_ray import league
     from ringrift_ray.config import GateConfig
 
     table = league.new_league("square8", 2, now=0.0)
-    league.record_evaluation(table, 10, 10, "c10", first_matches(), GateConfig(), now=600.0)
-    second = {"random": synthetic_match("v20", "random", 10, 0),
-              "heuristic": synthetic_match("v20", "heuristic", 5, 5),
+    league.record_evaluation(table, 10, 10, "c10", first_checks(), now=600.0)
+    second = {"random": synthetic_match("v20", "random", 24, 0),
+              "heuristic": synthetic_match("v20", "heuristic", 15, 1),
               "best": synthetic_match("v20", "v10", 4, 6)}
-    league.record_evaluation(table, 20, 20, "c20", second, GateConfig(), now=1200.0)
+    league.record_evaluation(table, 20, 20, "c20", league.judge(second, GateConfig()),
+                             now=1200.0)
     run_dir = tmp_path / "run"
     league.save_league(table, run_dir / "league.json")
+    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    for step in (5, 10, 20):
+        writer.add_scalar("train/policy_loss", 3.0 / step, step)
+        writer.add_scalar("train/value_loss", 1.0 / step, step)
+    writer.close()
+    assert [s for s, _ in league.load_losses(run_dir)["train/value_loss"]] == [5, 10, 20]
     proc = _cli("elo", str(run_dir), "--out", "elo.png", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -89,6 +97,8 @@ def test_elo_prints_the_league_table_and_saves_a_png(tmp_path):
     assert "promoted" in lines[1] and "elo" in lines[1]
     assert lines[2].split()[:2] == ["10", "10"] and lines[2].endswith("yes")
     assert lines[3].split()[:2] == ["20", "20"] and lines[3].endswith("no")
+    assert "undec" in lines[3]
+    assert "loss curves: train/policy_loss, train/value_loss" in proc.stdout
     assert (tmp_path / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -98,3 +108,31 @@ def test_elo_reports_a_missing_run_dir_or_league(tmp_path):
     proc = _cli("elo", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 1 and "league table not found" in proc.stderr
     assert not (tmp_path / "elo.png").exists()
+
+
+def test_show_lists_a_runs_evaluation_games_and_replays_one(tmp_path):
+    from ringrift_ray.html_replay import random_game
+
+    games = tmp_path / "run" / "games"
+    games.mkdir(parents=True)
+    for version in (10, 20):
+        records = [{"candidate": f"v{version}", "version": version, "key": "random",
+                    "opponent": "random", "game": i, "seed": 1, "seats": [f"v{version}",
+                    "random"], "ranks": [1, 2], "score": 1.0, "capped": False,
+                    "board": "square8", "players": 2, "moves": random_game("square8", 2, i,
+                                                                          12)[1]}
+                   for i in range(2)]
+        (games / f"v{version}.jsonl").write_text("".join(json.dumps(r) + "\n"
+                                                         for r in records))
+    proc = _cli("show", str(tmp_path / "run"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "v20.jsonl: 2 games" in proc.stdout and "v20 vs random" in proc.stdout
+    proc = _cli("show", str(tmp_path / "run"), "--candidate", "v10", "--game", "1", "--out",
+                "g.html", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote g.html (12 moves, 13 positions)" in proc.stdout
+    assert "v10 vs random, game 1" in (tmp_path / "g.html").read_text()
+    proc = _cli("show", str(tmp_path / "run"), "--game", "5", "--out", "g.html", cwd=tmp_path)
+    assert proc.returncode == 1 and "has games 0..1" in proc.stderr
+    proc = _cli("show", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 1 and "no evaluation games" in proc.stderr

@@ -8,10 +8,10 @@ from ringrift_ray.config import AlphaZeroConfig, parse_overrides, with_overrides
 def test_overrides_replace_nested_fields_and_validate():
     cfg = AlphaZeroConfig()
     out = with_overrides(cfg, parse_overrides(
-        ["train.lr=1e-3", "run.use_gpu=true", "eval.gate.min_vs_best=null",
+        ["train.lr=1e-3", "run.use_gpu=true", "eval.gate.min_vs_heuristic=null",
          "game.board=hex8", "search.num_simulations=8"]))
     assert out.train.lr == 1e-3 and out.run.use_gpu is True
-    assert out.eval.gate.min_vs_best is None and out.game.board == "hex8"
+    assert out.eval.gate.min_vs_heuristic is None and out.game.board == "hex8"
     assert out.search.num_simulations == 8 and out.train.batch_size == cfg.train.batch_size
     assert cfg.train.lr != 1e-3  # the input is untouched (frozen models)
     assert with_overrides(cfg, {}) == cfg

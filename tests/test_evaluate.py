@@ -1,4 +1,4 @@
-"""Evaluation: Wilson intervals, Elo fit, promotion gate, matches between agents, the CLI."""
+"""Evaluation: Wilson intervals, Elo fit, matches between agents, the CLI."""
 
 import math
 import re
@@ -13,11 +13,9 @@ from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import num_actions
 from ringrift_ray.evaluate import (
     GameResult,
-    GateConfig,
     MatchResult,
     checkpoint_agent,
     fit_elo,
-    gate_decision,
     heuristic_agent,
     heuristic_score,
     pairwise_outcomes,
@@ -82,38 +80,6 @@ def test_multiplayer_games_decompose_into_pairwise_results():
     tie = GameResult((0, 1), (1, 1), 10, True)
     assert tie.score(0) == 0.5
     assert pairwise_outcomes([MatchResult(["x", "y"], "hex8", 2, [tie])]) == [("x", "y", 0.5)]
-
-
-# ---- promotion gate --------------------------------------------------------------------------
-
-
-def test_gate_promotes_only_when_every_threshold_is_met():
-    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.65, "best": 0.56})
-    assert ok and len(reasons) == 3 and all("pass" in r for r in reasons)
-    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.59, "best": 0.7})
-    assert not ok and any("heuristic" in r and "fail" in r for r in reasons)
-    assert not gate_decision({"random": 0.84, "heuristic": 0.9, "best": 0.9})[0]
-    assert not gate_decision({"random": 0.9, "heuristic": 0.9, "best": 0.54})[0]
-    # the boundary passes; no best yet skips that check; a missing baseline fails
-    assert gate_decision({"random": 0.85, "heuristic": 0.60, "best": 0.55})[0]
-    ok, reasons = gate_decision({"random": 0.9, "heuristic": 0.7})
-    assert ok and any("skipped" in r for r in reasons)
-    assert not gate_decision({"random": 0.9})[0]
-
-
-def test_gate_is_configurable_and_accepts_match_results():
-    cfg = GateConfig(min_vs_random=0.5, min_vs_heuristic=None, min_vs_best=0.7)
-    assert gate_decision({"random": 0.6, "best": 0.7}, cfg)[0]
-    assert not gate_decision({"random": 0.6, "best": 0.69}, cfg)[0]
-    won = MatchResult(["cand", "random"], "square8", 2,
-                      [GameResult((0, 1), (1, 2), 50, False)] * 9
-                      + [GameResult((1, 0), (1, 2), 50, False)])
-    assert won.win_rate == 0.9
-    assert gate_decision({"random": won, "heuristic": 0.61})[0]
-    with pytest.raises(ValueError):
-        GateConfig(min_vs_random=0.9, unknown=1)
-    with pytest.raises(ValueError):
-        GateConfig(min_vs_best=1.5)
 
 
 # ---- matches ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The evaluator's league table (`ringrift_ray.league`, no Ray): pairwise statistics and
-Elo refits, the promotion gate and the best model, atomic persistence, candidate matches.
+Elo refits, the sequential gate and the best model, atomic persistence, candidate matches,
+kept games and loss curves.
 The `actors.evaluator.Evaluator` actor itself runs in the smoke test (test_alphazero.py)."""
 
 import json
@@ -25,8 +26,12 @@ def synthetic_match(a: str, b: str, wins: int, losses: int, draws: int = 0) -> M
 
 def first_matches(version: int = 10) -> dict:
     name = league.candidate_name(version)
-    return {"random": synthetic_match(name, "random", 9, 1),
-            "heuristic": synthetic_match(name, "heuristic", 6, 4)}
+    return {"random": synthetic_match(name, "random", 24, 0),
+            "heuristic": synthetic_match(name, "heuristic", 15, 1)}
+
+
+def first_checks(version: int = 10, gate: GateConfig | None = None) -> dict:
+    return league.judge(first_matches(version), gate or GateConfig())
 
 
 def test_pairs_are_sufficient_statistics_of_the_elo_fit():
@@ -48,42 +53,64 @@ def test_pairs_are_sufficient_statistics_of_the_elo_fit():
 
 def test_first_candidate_meets_baselines_only_and_becomes_best():
     table = league.new_league("square8", 2, now=1000.0)
-    gate = GateConfig(min_vs_random=0.8, min_vs_heuristic=0.6, min_vs_best=0.55)
-    entry = league.record_evaluation(table, 10, 10, "/c/candidate_10.pt", first_matches(), gate,
+    entry = league.record_evaluation(table, 10, 10, "/c/candidate_10.pt", first_checks(),
                                      now=1060.0)
     assert entry["promoted"] and entry["wall_s"] == 60.0 and entry["step"] == 10
-    assert set(entry["results"]) == {"random", "heuristic"}
+    assert set(entry["results"]) == {"random", "heuristic"} and entry["games"] == 40
     assert "vs best: skipped (no current best)" in entry["reasons"]
     r = entry["results"]["random"]
-    assert r["win_rate"] == 0.9 and r["games"] == 10 and r["opponent"] == "random"
-    assert r["interval"][0] < 0.9 < r["interval"][1]
+    assert r["win_rate"] == 1.0 and r["games"] == 24 and r["opponent"] == "random"
+    assert r["test"] == "wilson" and r["decision"] == "pass" and r["threshold"] == 0.85
+    assert 0.85 <= r["interval"][0] < 1.0 == r["interval"][1]
     assert table["best"] == {"version": 10, "name": "v10", "checkpoint": "/c/candidate_10.pt"}
     assert entry["elo"] > table["elo"]["heuristic"] > 0.0 == table["elo"]["random"]
 
 
-def test_failed_gate_keeps_the_best_and_every_elo_is_refit():
+def test_sprt_decides_against_the_best_and_a_fail_keeps_it():
     table = league.new_league("square8", 2)
-    gate = GateConfig()
-    league.record_evaluation(table, 10, 10, "c10", first_matches(), gate)
-    second = {"random": synthetic_match("v20", "random", 10, 0),
-              "heuristic": synthetic_match("v20", "heuristic", 7, 3),
-              "best": synthetic_match("v20", "v10", 5, 5)}
-    entry = league.record_evaluation(table, 20, 20, "c20", second, gate)
+    league.record_evaluation(table, 10, 10, "c10", first_checks())
+    second = {"random": synthetic_match("v20", "random", 24, 0),
+              "heuristic": synthetic_match("v20", "heuristic", 15, 1),
+              "best": synthetic_match("v20", "v10", 40, 56)}
+    entry = league.record_evaluation(table, 20, 20, "c20", league.judge(second, GateConfig()))
     assert not entry["promoted"] and table["best"]["name"] == "v10"
-    assert entry["results"]["best"]["opponent"] == "v10"
-    assert any("vs best: 0.500 < 0.55 (fail)" == r for r in entry["reasons"])
+    best = entry["results"]["best"]
+    assert best["opponent"] == "v10" and best["test"] == "sprt" and best["decision"] == "fail"
+    assert best["llr"] <= best["bounds"][0] and (best["elo0"], best["elo1"]) == (0.0, 75.0)
+    assert any(r.startswith("vs best (v10): 40/96, SPRT(0,75) LLR") for r in entry["reasons"])
     first = table["versions"][0]
     assert first["elo"] == table["elo"]["v10"]  # refit with the new games
     assert first["elo_at_eval"] != first["elo"]
     with pytest.raises(ValueError, match="not newer"):
-        league.record_evaluation(table, 20, 20, "c20", second, gate)
+        league.record_evaluation(table, 20, 20, "c20", first_checks())
     assert league.last_version(table) == 20
+    # undecided at the cap is no promotion; a clear win promotes
+    even = league.judge({**second, "best": synthetic_match("v30", "v10", 8, 8)}, GateConfig())
+    assert even["best"].decision == "undecided"
+    assert not league.record_evaluation(table, 30, 30, "c30", even)["promoted"]
+    won = league.judge({**second, "best": synthetic_match("v40", "v10", 30, 2)}, GateConfig())
+    assert league.record_evaluation(table, 40, 40, "c40", won)["promoted"]
+    assert table["best"]["name"] == "v40"
+
+
+def test_a_check_that_is_off_informs_and_a_failed_baseline_blocks():
+    gate = GateConfig(min_vs_random=0.6, min_vs_heuristic=None, vs_best=False)
+    checks = league.judge({"random": synthetic_match("v5", "random", 16, 0),
+                           "heuristic": synthetic_match("v5", "heuristic", 0, 16),
+                           "best": synthetic_match("v5", "v1", 0, 16)}, gate)
+    assert [c.decision for c in checks.values()] == ["pass", "info", "info"]
+    assert all(c.passed for c in checks.values())
+    failed = league.judge({"random": synthetic_match("v5", "random", 4, 12)}, GateConfig())
+    table = league.new_league("square8", 2)
+    entry = league.record_evaluation(table, 5, 5, "c5", failed)
+    assert not entry["promoted"] and entry["results"]["random"]["decision"] == "fail"
+    assert "vs heuristic: not played" in entry["reasons"] and table["best"] is None
 
 
 def test_league_round_trips_atomically_and_checks_the_variant(tmp_path):
     path = tmp_path / "run" / "league.json"
     table = league.new_league("hex8", 3)
-    league.record_evaluation(table, 5, 5, "c5", first_matches(5), GateConfig())
+    league.record_evaluation(table, 5, 5, "c5", first_checks(5))
     league.save_league(table, path)
     assert [p.name for p in path.parent.iterdir()] == ["league.json"]  # no temp file left
     assert league.load_or_new(path, "hex8", 3) == json.loads(json.dumps(table))
@@ -111,9 +138,41 @@ def test_play_candidate_plays_each_opponent_with_the_candidate_first():
         "random", "heuristic"]
 
 
+def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_path):
+    cfg = EvalConfig(games=8, concurrency=4, max_moves=30,
+                     gate={"min_vs_random": 0.0, "min_vs_heuristic": 0.99})
+    checks = league.gate_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg,
+                                   seed=7)
+    # random: the lower bound >= 0 passes after one batch; the heuristic's 0.99 cannot be
+    # reached in 30-move games (draws at best): fail or undecided at the cap, best not played
+    assert list(checks) == ["random", "heuristic"]
+    assert len(checks["random"].match.games) == 4 and checks["random"].decision == "pass"
+    assert checks["heuristic"].decision in ("fail", "undecided")
+    assert len(checks["heuristic"].match.games) in (4, 8)
+    path = tmp_path / "games" / "v3.jsonl"
+    n = league.save_games(checks, path, version=3)
+    games = league.load_games(path)
+    assert len(games) == n == sum(len(c.match.games) for c in checks.values())
+    g = games[0]
+    assert g["candidate"] == "v3" and g["key"] == "random" and len(g["moves"]) == 30
+    assert sorted(g["seats"]) == ["random", "v3"] and isinstance(g["seed"], int)
+    from ringrift_ray.html_replay import replay_from_moves
+
+    assert len(replay_from_moves("square8", 2, g["moves"])) == 31  # the moves replay
+    path.write_text("{not json\n")
+    with pytest.raises(ValueError, match="v3.jsonl:1"):
+        league.load_games(path)
+
+
 def test_format_table_lists_versions_and_baselines():
     table = league.new_league("square8", 2)
-    league.record_evaluation(table, 10, 10, "c10", first_matches(), GateConfig())
+    league.record_evaluation(table, 10, 10, "c10", first_checks())
     text = league.format_table(table)
-    assert "best v10" in text and "0.90 [" in text and "yes" in text
+    assert "best v10" in text and "1.00  24g pass" in text and "yes" in text
     assert "baselines: heuristic" in text and "random 0.0" in text
+    # a table written before the sequential gate still prints
+    old = json.loads(json.dumps(table))
+    for r in old["versions"][0]["results"].values():
+        for key in ("test", "decision", "threshold"):
+            r.pop(key)
+    assert "1.00 [0.86,1.00]" in league.format_table(old)
