@@ -36,6 +36,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ EMPTY_COLOR = "#f6f3ea"
 EDGE_COLOR = "#9a9a9a"
 MAX_DISCS = 6  # rings drawn per stack (the top ones)
 BADGE_HEIGHT = 4  # stacks this tall or taller show their height in a badge
+CAPTION_LINES = 2  # title lines a long caption (move text) may wrap onto
+_TITLE_FONT = 10  # points; a character is about 0.6 of that wide
 _HEX_R = 1 / math.sqrt(3)  # circumradius of a hexagon of width 1
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "ringrift-ray"}  # text as text, stable ids
 
@@ -87,13 +90,15 @@ def _cell_patch(b: Board, xy) -> Rectangle | RegularPolygon:
 def new_figure(b: Board, num_players: int) -> tuple[Figure, Axes, float]:
     """An empty figure sized to the board; returns (figure, axes, inches per cell).
 
-    Bands from the top: title (2 lines), board, legend (2 players per row), symbol key.
+    Bands from the top: title (a caption of up to ``CAPTION_LINES`` lines + the status
+    line), board, legend (2 players per row), symbol key.
     """
     xy = cell_centers(b)
     x0, x1 = xy[:, 0].min() - 1.2, xy[:, 0].max() + 0.8
     y0, y1 = xy[:, 1].min() - 0.8, xy[:, 1].max() + 0.8
     inch = min(0.75, 7.0 / max(x1 - x0, y1 - y0)) if b.num_cells < 100 else 0.42
-    top, bottom = 0.55, 0.35 + 0.25 * ((num_players + 1) // 2)
+    top = 0.2 + 0.21 * (CAPTION_LINES + 1)
+    bottom = 0.35 + 0.25 * ((num_players + 1) // 2)
     w, h = (x1 - x0) * inch, (y1 - y0) * inch
     fig = Figure(figsize=(max(w, 6.0), h + top + bottom), dpi=100)
     fw, fh = fig.get_size_inches()
@@ -146,7 +151,9 @@ def _move_cells(b: Board, move: Move | str | None) -> list[int]:
     return sorted(b.index[k] for k in keys if k in b.index)
 
 
-def _title(state: GameState, caption: str | None) -> str:
+def _title(state: GameState, caption: str | None, width: int = 80) -> str:
+    """Caption (wrapped to ``width`` characters, at most ``CAPTION_LINES`` lines, the rest
+    cut with an ellipsis) over the status line."""
     head = f"{state.board.name}, {state.num_players} players, turn {state.meta[K.M_TURN]}"
     if state.is_active:
         status = f"player {state.current_player} to move ({state.phase})"
@@ -155,7 +162,13 @@ def _title(state: GameState, caption: str | None) -> str:
     else:
         status = "finished: no winner"
     line = f"{head} - {status}"
-    return f"{caption}\n{line}" if caption else line
+    if not caption:
+        return line
+    wrapped = textwrap.wrap(caption, width, break_long_words=True, break_on_hyphens=False)
+    if len(wrapped) > CAPTION_LINES:
+        wrapped = wrapped[:CAPTION_LINES]
+        wrapped[-1] = wrapped[-1][:width - 1] + "\u2026"
+    return "\n".join(wrapped + [line])
 
 
 def draw_position(fig: Figure, ax: Axes, state: GameState, inch: float,
@@ -205,8 +218,9 @@ def draw_position(fig: Figure, ax: Axes, state: GameState, inch: float,
             [_cell_patch(b, xy[c]) for c in hi], facecolor="none", edgecolor="#111111",
             linewidth=2.2, zorder=4)))
     bottom = fig.axes[0].get_position().y0
-    artists.append(fig.text(0.5, 0.99, _title(state, caption), ha="center", va="top",
-                            fontsize=10, linespacing=1.5))
+    width = int(fig.get_figwidth() * 72 / (0.6 * _TITLE_FONT)) - 4  # characters per line
+    artists.append(fig.text(0.5, 0.99, _title(state, caption, width), ha="center", va="top",
+                            fontsize=_TITLE_FONT, linespacing=1.5))
     artists.append(fig.legend(handles=_legend_handles(state), loc="upper center",
                               bbox_to_anchor=(0.5, bottom), ncol=min(2, state.num_players),
                               fontsize=8.5, frameon=False, handlelength=1.2,

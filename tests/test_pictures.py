@@ -110,3 +110,14 @@ def test_show_cli_reports_bad_inputs(tmp_path):
         proc = _cli(*args, cwd=tmp_path)
         assert proc.returncode == 1, (args, proc.stderr)
         assert "ringrift-ray show: error: " in proc.stderr and message in proc.stderr, args
+
+
+def test_a_long_move_text_wraps_in_the_title():
+    state = new_game("square8", 2)
+    caption = "move 7: " + " ".join(f"region({i},{i + 1})" for i in range(60))
+    lines = pictures._title(state, caption, width=50).split("\n")
+    assert len(lines) == pictures.CAPTION_LINES + 1 and lines[-1].startswith("square8")
+    assert all(len(line) <= 50 for line in lines[:-1]) and lines[-2].endswith("\u2026")
+    assert pictures._title(state, "move 1: x", width=50).split("\n")[0] == "move 1: x"
+    svg = pictures.render_svg(state, caption=caption)
+    assert "move 7: region(0,1)" in svg and "\u2026" in svg
