@@ -23,7 +23,7 @@ The run directory:
 |-----------------------------------|-----------------------------|--------------------------------|
 | ``config.yaml``                   | driver (resolved config)    | the user                       |
 | ``checkpoints/latest.pt``         | trainer rank 0 (`_save`)    | driver on resume, ``match``    |
-| ``checkpoints/best.pt``           | trainer rank 0 (lowest      | the user, ``match``            |
+| ``checkpoints/lowest_loss.pt``    | trainer rank 0 (lowest      | the user, ``match``            |
 |                                   | smoothed train loss)        |                                |
 | ``checkpoints/candidate_<v>.pt``  | evaluator                   | evaluator on resume (the best) |
 | ``checkpoints/promoted.pt``       | evaluator                   | driver on resume (selfplay)    |
@@ -32,6 +32,7 @@ The run directory:
 |                                   |                             | ``ringrift-ray export``        |
 | ``league.json``                   | evaluator                   | evaluator on resume,           |
 |                                   |                             | ``ringrift-ray elo``           |
+| ``games/v<v>.jsonl``              | evaluator (its games' moves)| ``ringrift-ray show RUN_DIR``  |
 | ``tensorboard/``                  | driver (selfplay/*,         | TensorBoard                    |
 |                                   | buffer/*, eval/*), trainer  |                                |
 |                                   | rank 0 (train/*)            |                                |

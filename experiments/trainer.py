@@ -20,7 +20,8 @@ the run directory and the handles of the replay buffer, the weights store and th
 4. **publish** the weights to the store every ``run.publish_every`` steps (rank 0);
 5. **report** ``train/*`` metrics every ``run.report_every`` steps and **checkpoint**
    every ``run.checkpoint_every`` (rank 0: Ray Train checkpoint, ``checkpoints/latest.pt``,
-   ``checkpoints/best.pt`` = lowest smoothed loss so far, TensorBoard).
+   ``checkpoints/lowest_loss.pt`` = lowest smoothed train loss so far (not the strongest
+   model: that is the evaluator's ``promoted.pt``), TensorBoard).
 
 Every rank takes part in the same collectives in the same order whatever the buffer
 answers: one broadcast per iteration, then DDP's gradient all-reduce when training. All
@@ -60,7 +61,7 @@ from ringrift_ray.samples import policy_lag
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
 TRAIN, WAIT, STOP = 0, 1, 2  # `_decide`'s answers
-SMOOTHING = 0.05  # weight of the newest loss in the smoothed loss that picks best.pt
+SMOOTHING = 0.05  # weight of the newest loss in the smoothed loss that picks lowest_loss.pt
 
 
 def train_worker(config: dict) -> None:
@@ -175,7 +176,7 @@ def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
             checkpoint: bool, smooth: float | None, best: float) -> float:
     """``ray.train.report`` the metrics (``train/*``) from every rank; on rank 0 also log
     them to TensorBoard and, when ``checkpoint``, attach a checkpoint (`_save`) and write
-    ``best.pt`` if ``smooth`` beats ``best``. Returns the new best smoothed loss."""
+    ``lowest_loss.pt`` if ``smooth`` beats ``best``. Returns the new best smoothed loss."""
     out = {f"train/{k}": v for k, v in metrics.items()}
     ckpt = None
     if writer is not None:
@@ -187,7 +188,8 @@ def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
             if smooth is not None and smooth < best:
                 best = smooth
                 save_checkpoint(getattr(model, "module", model),
-                                run_dir / "checkpoints" / "best.pt", step=step, loss=smooth)
+                                run_dir / "checkpoints" / "lowest_loss.pt", step=step,
+                                loss=smooth)
     ray.train.report({**out, "step": step}, checkpoint=ckpt)
     return best
 

@@ -45,7 +45,7 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert summary["error"] is None and summary["train_step"] == 20 and summary["games"] > 0
     assert (run_dir / "config.yaml").exists()
     assert (run_dir / "checkpoints" / "latest.pt").exists()
-    assert (run_dir / "checkpoints" / "best.pt").exists()
+    assert (run_dir / "checkpoints" / "lowest_loss.pt").exists()
     assert list((run_dir / "replay").glob("square8_2p_*.parquet"))
     tags = _tags(run_dir)
     for tag in ("selfplay/games_per_s", "selfplay/nn_batch_fill", "selfplay/model_lag",
