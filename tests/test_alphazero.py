@@ -62,6 +62,9 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert oldest["promoted"] and league["best"] is not None  # the smoke gate always promotes
     assert (run_dir / "checkpoints" / "promoted.pt").exists()
     assert (run_dir / "checkpoints" / f"candidate_{oldest['version']}.pt").exists()
+    games = (run_dir / "games" / f"v{oldest['version']}.jsonl").read_text().splitlines()
+    assert games and json.loads(games[0])["moves"]  # the evaluator keeps its games
+    assert oldest["results"]["random"]["decision"] == "pass"  # the sequential gate's record
 
     second = _run(run_dir, tmp_path, "--train-steps", "30")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
