@@ -1,0 +1,257 @@
+"""Value-learning probe (issue 15): which value target and value-loss weight make the value
+head predict game results best, measured on held-out selfplay games (JSON on stdout).
+
+    python benchmarks/probe_value.py --net /tmp/probe_value/net_step176.pt
+
+1. Corpus (generated once, cached as ``CACHE_DIR/corpus_<net>_<games>_<seed>.npz``):
+   ``--games`` selfplay games of the main job's config (``--config``, default square8 2p:
+   its net preset, search and selfplay settings) played by ``--net`` (random init if not
+   given) with ``selfplay.play_steps``; every searched decision is recorded
+   (``full_search_prob`` 1). Per sample, seat-relative (seat 0 = the player to move),
+   `[N, P]` float32 in [-1, 1] unless said otherwise:
+   ``outcome`` (final ranks, ``selfplay._to_batch`` with q weight 0), ``q_mctx`` (the root
+   value in mctx's convention, ``search.SearchResult.root_value``: the root's network value
+   counted as its first visit), ``q_old`` (the convention before: backed-up values only,
+   ``((1 + N) q_mctx - v_root) / N``), ``elim`` and ``terr`` (final eliminated rings
+   credited to / territory spaces of each seat, counts), ``to_end`` `[N]` (plies from the
+   sample to the game's end) and ``game_id`` `[N]`.
+2. Games are split into training and held-out games (``--heldout`` fraction).
+3. Each variant trains a fresh net of the config's preset with ``train.train_step`` for
+   ``--steps`` minibatches (the config's ``train`` section; uniform sampling, symmetry
+   augmentation) on its value target, then reports on the held-out games: the Pearson
+   correlation of the net's value (seat 0) with the outcome in the last 10 plies and at
+   30-60 plies before the end (with a bootstrap standard error over held-out games), the
+   value MSE against the outcome (over seats) and the policy top-1 accuracy (argmax of the
+   net equals the improved policy's most probable move).
+
+Variants: ``outcome`` (q weight 0), ``q_old`` / ``q_mctx`` (``(1 - w) * outcome + w * root
+value`` with w 0.5, the two root-value conventions), ``q_mctx_vlw2`` / ``q_mctx_vlw4``
+(value-loss weight 2 and 4). The "average z and q" target follows Oracle's Connect-4
+AlphaZero study; the root-value convention is mctx's (Danihelka et al. 2022).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ringrift_ray import selfplay
+from ringrift_ray.config import AlphaZeroConfig, load_yaml
+from ringrift_ray.encoding import encode, expand, values_to_seats
+from ringrift_ray.game import constants as K
+from ringrift_ray.inference import Inference
+from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch
+from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.train import make_optimizer, to_tensors, train_step
+
+VARIANTS = {  # name: (q weight, root-value convention, value-loss weight)
+    "outcome": (0.0, "q_mctx", 1.0),
+    "q_old": (0.5, "q_old", 1.0),
+    "q_mctx": (0.5, "q_mctx", 1.0),
+    "q_mctx_vlw2": (0.5, "q_mctx", 2.0),
+    "q_mctx_vlw4": (0.5, "q_mctx", 4.0),
+}
+EXTRA = ("outcome", "q_mctx", "q_old", "elim", "terr", "to_end")
+
+
+def _finished_games(cfg: AlphaZeroConfig, evaluate, games: int, seed: int) -> list:
+    """Play ``games`` games with `selfplay.play_steps` and return its finished game slots
+    (final state and per-decision records), read where selfplay turns them into samples."""
+    finished: list = []
+    to_batch = selfplay._to_batch
+
+    def keep(game, slots, q_weight=0.0):
+        finished.extend(slots)
+        return to_batch(game, slots, q_weight)
+
+    sp = cfg.selfplay.model_copy(update={"full_search_prob": 1.0})
+    run = selfplay.new_run(cfg.game, cfg.search, sp, max_games=games)
+    rng = np.random.default_rng(seed)
+    selfplay._to_batch = keep
+    try:
+        while run.games_left or any(s is not None for s in run.slots):
+            selfplay.play_steps(run, evaluate, rng, min_games=sp.games_per_batch)
+    finally:
+        selfplay._to_batch = to_batch
+    return finished
+
+
+def make_corpus(cfg: AlphaZeroConfig, net: PolicyValueNet, games: int, seed: int
+                ) -> tuple[SampleBatch, dict[str, np.ndarray]]:
+    """``(samples, extra arrays)`` of ``games`` selfplay games (module docstring, step 1)."""
+    slots = _finished_games(cfg, network_evaluate(Inference(net, "auto")), games, seed)
+    players = cfg.game.players
+    outcome = selfplay._to_batch(cfg.game, slots, 0.0)
+    q_mctx = selfplay._to_batch(cfg.game, slots, 1.0).values[:, :players]
+    states = [rec[0] for slot in slots for rec in slot.records]
+    _, v_root = infer(net.eval(), encode(states))  # seat-relative, as searched
+    n = cfg.search.num_simulations
+    searched = (np.diff(outcome.policy_offsets) > 1)[:, None]
+    extra = {"outcome": outcome.values[:, :players], "q_mctx": q_mctx,
+             "q_old": np.where(searched, ((1 + n) * q_mctx - v_root) / n, v_root)}
+    elim, terr, to_end = [], [], []
+    for slot in slots:
+        final = slot.state
+        e = np.array([final.eliminated_rings(p + 1) for p in range(players)], np.float32)
+        t = np.array([final.territory(p + 1) for p in range(players)], np.float32)
+        for rec in slot.records:
+            elim.append(values_to_seats(rec[0], e))
+            terr.append(values_to_seats(rec[0], t))
+            to_end.append(int(final.meta[K.M_HISTORY]) - int(rec[0].meta[K.M_HISTORY]))
+    extra.update(elim=np.asarray(elim, np.float32), terr=np.asarray(terr, np.float32),
+                 to_end=np.asarray(to_end, np.int32))
+    return outcome, {k: np.asarray(v, np.float32 if k != "to_end" else np.int32)
+                     for k, v in extra.items()}
+
+
+def load_or_make_corpus(path: Path, cfg: AlphaZeroConfig, net: PolicyValueNet, games: int,
+                        seed: int) -> tuple[SampleBatch, dict[str, np.ndarray], float]:
+    """The cached corpus at ``path``, or a new one written there; plus seconds spent."""
+    t0 = time.perf_counter()
+    if path.is_file():
+        z = np.load(path)
+        batch = SampleBatch(str(z["board"]), int(z["players"]),
+                            **{f: z[f] for f in ARRAY_FIELDS})
+        return batch, {k: z[k] for k in EXTRA}, time.perf_counter() - t0
+    batch, extra = make_corpus(cfg, net, games, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, board=batch.board, players=batch.players,
+             **{f: getattr(batch, f) for f in ARRAY_FIELDS}, **extra)
+    return batch, extra, time.perf_counter() - t0
+
+
+def take(batch: SampleBatch, rows: np.ndarray) -> SampleBatch:
+    """The samples ``rows`` `[k]` of ``batch`` in that order (policy entries gathered)."""
+    starts, ends = batch.policy_offsets[rows], batch.policy_offsets[rows + 1]
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+    entry = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(offsets[-1])
+    return SampleBatch(batch.board, batch.players, policy_offsets=offsets,
+                       policy_indices=batch.policy_indices[entry],
+                       policy_values=batch.policy_values[entry],
+                       **{f: getattr(batch, f)[rows] for f in ARRAY_FIELDS
+                          if f not in ("policy_offsets", "policy_indices", "policy_values")})
+
+
+def train_variant(cfg: AlphaZeroConfig, batch: SampleBatch, target: np.ndarray,
+                  value_loss_weight: float, steps: int, seed: int) -> PolicyValueNet:
+    """A fresh net trained ``steps`` minibatches on ``batch`` with value target ``target``
+    `[N, P]` (seat-relative) by `train.train_step`."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    tcfg = cfg.train.model_copy(update={"value_loss_weight": value_loss_weight})
+    net = PolicyValueNet(NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset))
+    opt, sched = make_optimizer(net, tcfg)
+    values = batch.values.copy()
+    values[:, : batch.players] = target
+    batch = SampleBatch(**{**batch.__dict__, "values": values})
+    for _ in range(steps):
+        rows = rng.integers(len(batch), size=tcfg.batch_size)
+        train_step(net, opt, sched, to_tensors(take(batch, rows), rng, tcfg.augment), tcfg)
+    return net.eval()
+
+
+def _corr(v: np.ndarray, z: np.ndarray, games: np.ndarray, rng: np.random.Generator
+          ) -> tuple[float, float, int]:
+    """Pearson correlation of ``v`` with ``z``, its bootstrap standard error over games
+    (200 resamples), and the number of positions."""
+    if len(v) < 3 or v.std() == 0 or z.std() == 0:
+        return float("nan"), float("nan"), len(v)
+    ids = np.unique(games)
+    by_game = [np.flatnonzero(games == g) for g in ids]
+    boot = []
+    for _ in range(200):
+        rows = np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
+        if v[rows].std() > 0 and z[rows].std() > 0:
+            boot.append(np.corrcoef(v[rows], z[rows])[0, 1])
+    return float(np.corrcoef(v, z)[0, 1]), float(np.std(boot)), len(v)
+
+
+def value_report(v: np.ndarray, extra: dict, games: np.ndarray, seed: int) -> dict:
+    """Correlations of predicted values ``v`` `[N]` (seat 0) with the outcome (seat 0)."""
+    rng = np.random.default_rng(seed)
+    z, to_end = extra["outcome"][:, 0], extra["to_end"]
+    out = {}
+    for name, sel in (("corr_last10", to_end <= 10), ("corr_30_60", (to_end >= 30)
+                                                        & (to_end <= 60))):
+        r, se, n = _corr(v[sel], z[sel], games[sel], rng)
+        out[name], out[name + "_se"], out[name + "_n"] = round(r, 3), round(se, 3), n
+    return out
+
+
+def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int) -> dict:
+    """Held-out metrics of ``net`` (module docstring, step 3)."""
+    logits, values = [], []
+    for s in range(0, len(batch), 1024):
+        lg, v = infer(net, expand(batch.board, batch.cells[s:s + 1024],
+                                  batch.scalars[s:s + 1024]))
+        logits.append(lg)
+        values.append(v)
+    logits, values = np.concatenate(logits), np.concatenate(values)
+    top = np.array([batch.policy(i)[0][np.argmax(batch.policy(i)[1])]
+                    for i in range(len(batch))])
+    return {**value_report(values[:, 0], extra, batch.game_id, seed),
+            "value_mse": round(float(((values - extra["outcome"]) ** 2).mean()), 4),
+            "policy_top1": round(float((logits.argmax(axis=1) == top).mean()), 3)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", default="experiments/configs/square8_2p.yaml")
+    p.add_argument("--net", default=None, help="checkpoint that plays the corpus games")
+    p.add_argument("--games", type=int, default=800)
+    p.add_argument("--heldout", type=float, default=0.25)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--cache-dir", default="/tmp/probe_value")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = load_yaml(args.config, AlphaZeroConfig)
+    spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+    torch.manual_seed(args.seed)
+    net = load_checkpoint(args.net, spec)[0] if args.net else PolicyValueNet(spec)
+    tag = Path(args.net).stem if args.net else "random"
+    path = Path(args.cache_dir) / f"corpus_{tag}_{args.games}_{args.seed}.npz"
+    batch, extra, corpus_s = load_or_make_corpus(path, cfg, net, args.games, args.seed)
+    ids = np.unique(batch.game_id)
+    held = np.random.default_rng(args.seed).permutation(ids)[: int(len(ids) * args.heldout)]
+    test = np.isin(batch.game_id, held)
+    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+    ex_te = {k: v[te] for k, v in extra.items()}
+    report = {
+        "config": args.config, "net": args.net, "corpus": str(path),
+        "corpus_seconds": round(corpus_s, 1), "games": len(ids), "samples": len(batch),
+        "train_samples": len(tr), "heldout_samples": len(te), "heldout_games": len(held),
+        "steps": args.steps, "batch_size": cfg.train.batch_size,
+        "capped_games": int(len(np.unique(batch.game_id[np.abs(extra["outcome"][:, 0]) < 1]))),
+        "targets_on_heldout": {  # the root values themselves as predictors of the outcome
+            k: value_report(ex_te[k][:, 0], ex_te, batch.game_id[te], args.seed)
+            for k in ("q_mctx", "q_old")},
+        "final_diff_corr_with_outcome": {  # candidate auxiliary targets (future information)
+            k: round(float(np.corrcoef(ex_te[k][:, 0] - ex_te[k][:, 1],
+                                       ex_te["outcome"][:, 0])[0, 1]), 3)
+            for k in ("elim", "terr")},
+        "variants": {},
+    }
+    train_batch, test_batch = take(batch, tr), take(batch, te)
+    for name in args.variants.split(","):
+        w, conv, vlw = VARIANTS[name]
+        t0 = time.perf_counter()
+        target = (1 - w) * extra["outcome"][tr] + w * extra[conv][tr]
+        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.seed)
+        report["variants"][name] = {"q_weight": w, "root_value": conv, "value_loss_weight": vlw,
+                                    **evaluate_net(trained, test_batch, ex_te, args.seed),
+                                    "seconds": round(time.perf_counter() - t0, 1)}
+        print(json.dumps({name: report["variants"][name]}), flush=True)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
