@@ -71,6 +71,8 @@ class Evaluator:
 
     def __init__(self, candidates, promoted, run_dir: str, cfg: AlphaZeroConfig):
         torch.set_num_threads(max(1, int(cfg.eval.cpus)))  # more threads than cores: 50x slower
+        # eval.gpus > 0: Ray gave this actor a GPU (CUDA_VISIBLE_DEVICES); bf16 inference there
+        self.device = "cuda" if cfg.eval.gpus > 0 and torch.cuda.is_available() else "cpu"
         self.candidates, self.promoted = candidates, promoted
         self.run_dir = run_dir  # a path or a URI (`ringrift_ray.storage`)
         self.path = storage.join(run_dir, "league.json")
@@ -115,7 +117,7 @@ class Evaluator:
             reasons=tuple(entry["reasons"]), games=entry["games"])
 
     def _agent(self, net: PolicyValueNet, name: str):
-        return search_agent(net, self.cfg.eval.simulations, name=name, device="cpu")
+        return search_agent(net, self.cfg.eval.simulations, name=name, device=self.device)
 
     def _promote(self, version: int, weights: dict, net: PolicyValueNet,
                  checkpoint: Path | str) -> None:

@@ -197,7 +197,8 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     if cfg.eval.enabled:
         trainer_store = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
         evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"),
-                                      num_cpus=cfg.eval.cpus).remote(
+                                      num_cpus=cfg.eval.cpus,
+                                      num_gpus=cfg.eval.gpus).remote(
             trainer_store, store, str(run_dir), cfg)
         evals = EvalPump(evaluator, writer)
     warm = ray.put(weights) if cfg.train.init_checkpoint else None  # unused when resuming

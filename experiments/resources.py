@@ -35,8 +35,8 @@ def bundles(cfg: AlphaZeroConfig) -> dict[str, tuple[int, dict[str, float]]]:
         train["GPU"] = 1.0
     out = {"selfplay actor": (run.selfplay_workers, selfplay),
            "train worker": (run.train_workers, train)}
-    if cfg.eval.enabled and cfg.eval.cpus > 0:
-        out["evaluator"] = (1, {"CPU": cfg.eval.cpus})
+    if cfg.eval.enabled and (cfg.eval.cpus > 0 or cfg.eval.gpus > 0):
+        out["evaluator"] = (1, {"CPU": cfg.eval.cpus, "GPU": cfg.eval.gpus})
     return {k: (n, {r: v for r, v in res.items() if v > 0}) for k, (n, res) in out.items()}
 
 

@@ -249,6 +249,8 @@ class EvalConfig(_Frozen):
                              "gate's batch (its tests look after every batch)")
     cpus: float = Field(1.0, ge=0, description="CPUs reserved for the evaluator actor (0 "
                         "shares the selfplay/training CPUs, e.g. in tests)")
+    gpus: float = Field(0.0, ge=0, description="GPU fraction reserved for the evaluator actor; "
+                        "> 0 runs its networks on that GPU (bf16), 0 on the CPU")
     final_timeout_s: float = Field(600.0, ge=0, description="seconds the job waits after "
                                    "training for the newest candidate's evaluation")
     gate: GateConfig = Field(default_factory=GateConfig, description="promotion thresholds")

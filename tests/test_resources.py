@@ -18,6 +18,8 @@ def test_request_sums_selfplay_and_train_workers():
     assert total_request(gpu)["GPU"] == pytest.approx(4 * 0.25 + 2)
     assert bundles(cfg(**{"eval.enabled": True, "eval.cpus": 1}))["evaluator"] == (
         1, {"CPU": 1.0})
+    assert bundles(cfg(**{"eval.enabled": True, "eval.cpus": 1, "eval.gpus": 0.25}))[
+        "evaluator"] == (1, {"CPU": 1.0, "GPU": 0.25})
 
 
 def test_shortfall_names_the_missing_resource_and_the_bundle_that_fits_nowhere():
