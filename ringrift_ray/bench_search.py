@@ -49,14 +49,16 @@ def _timed(fn, bucket: list):
     return wrapped
 
 
-def standalone_rate(net, states, repeats: int = 3) -> float:
-    """Evaluations/s of encode + inference alone (``net``: obs -> outputs), same batch."""
+def standalone_rate(net, states, repeats: int = 3) -> tuple[float, float]:
+    """Evaluations per wall second and per CPU second of this process of encode + inference
+    alone (``net``: obs -> outputs), on the same batch."""
     obs = encode(states)
     net(obs)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         net(encode(states))
-    return repeats * len(states) / (time.perf_counter() - t)
+    n = repeats * len(states)
+    return n / (time.perf_counter() - t), n / max(time.process_time() - c, 1e-9)
 
 
 def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
@@ -79,10 +81,10 @@ def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
     cfg = SearchConfig(num_simulations=sims)
     gumbel_search(roots[:1], g, network_evaluate(net), cfg,
                   np.random.default_rng(0))  # warm up
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     gumbel_search(roots, timed_game, evaluate, cfg, np.random.default_rng(seed))
-    wall = time.perf_counter() - t
-    standalone = standalone_rate(net, roots)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    standalone, standalone_cpu = standalone_rate(net, roots)
     in_search = calls[0] / wall
     return {
         "board": board_type, "players": players, "preset": preset, "batch": batch,
@@ -92,6 +94,9 @@ def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
         "net_evals_per_s": round(in_search, 1),
         "standalone_evals_per_s": round(standalone, 1),
         "efficiency": round(in_search / standalone, 3),
+        # per CPU second of this process: robust to other processes on a shared machine
+        # (one thread; a GPU's work is not counted, so use the wall-clock ratio there)
+        "efficiency_cpu": round(calls[0] / cpu / standalone_cpu, 3),
         "time_split": {"net": round(net_t[0] / wall, 3), "rules": round(rules_t[0] / wall, 3),
                        "tree": round(1 - (net_t[0] + rules_t[0]) / wall, 3)},
     }

@@ -42,7 +42,8 @@ from ringrift_ray.game.records import record_to_move
 from ringrift_ray.game.state import GameState
 from ringrift_ray.gate import wilson_interval  # noqa: F401 (re-exported)
 from ringrift_ray.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
-from ringrift_ray.net import PolicyValueNet, infer, load_checkpoint, prepare_for_inference
+from ringrift_ray.inference import Inference
+from ringrift_ray.net import PolicyValueNet, load_checkpoint
 from ringrift_ray.search import EvaluateFn, gumbel_search
 from ringrift_ray.search_fns import cached_legal_actions, forced_record, game_fns, network_evaluate
 
@@ -100,14 +101,15 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
 
 def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
                  name: str, num_players: int | None = None, device: str | None = None,
-                 search: SearchConfig | None = None) -> Agent:
+                 search: SearchConfig | None = None, backend: str = "auto") -> Agent:
     """A network with Gumbel search; plays the search's chosen action (the
     sequential-halving winner). All states of one ``act`` call share each network batch;
     decisions with a single legal move are played without search (`forced_record`).
 
     Args:
-        model: a `PolicyValueNet` (in memory; moved to ``device`` for inference) or an
-            `EvaluateFn` (values in absolute seat order).
+        model: a `PolicyValueNet` (in memory; moved to ``device`` for inference; its
+            weights are read when the agent is made) or an `EvaluateFn` (values in absolute
+            seat order).
         num_simulations: search budget per decision (``SearchConfig.num_simulations``).
         name: result name (Elo, league table).
         num_players: P of the games; taken from the net's spec when ``model`` is a net,
@@ -115,15 +117,16 @@ def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
         device: torch device of a net; None = cuda when available, else cpu.
         search: the other search parameters (default `SearchConfig` defaults);
             ``num_simulations`` overrides its budget.
+        backend: inference backend of a net (`ringrift_ray.inference`; ``auto``: ONNX
+            Runtime on the CPU, eager torch on CUDA).
 
     Raises:
-        ValueError: an `EvaluateFn` without ``num_players``.
+        ValueError: an `EvaluateFn` without ``num_players``; a bad ``backend``.
     """
     if isinstance(model, PolicyValueNet):
         num_players = model.spec.players
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        net = prepare_for_inference(model, device)
-        evaluate = network_evaluate(lambda obs: infer(net, obs, device))
+        evaluate = network_evaluate(Inference(model, backend, device, torch.get_num_threads()))
     elif num_players is None:
         raise ValueError("search_agent with an EvaluateFn needs num_players")
     else:
