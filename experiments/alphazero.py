@@ -39,6 +39,14 @@ The run directory:
 | ``summary.json``                  | driver at the end           | the user, tests                |
 | ``tmp/``                          | Ray Train checkpoint        | Ray Train (copies them)        |
 |                                   | staging (``TMPDIR``)        |                                |
+
+The run directory may be a URI (``s3://bucket/run``, ``gs://bucket/run``, ``file:///data/
+run``; `ringrift_ray.storage`, through ``pyarrow.fs`` as Ray Train's ``storage_path``): every
+file above then goes there, so the nodes of a cluster share no file system. Two exceptions
+stay local: ``tmp/`` (a staging folder under the system's temporary directory) and the
+TensorBoard event files, which each writer (driver, trainer rank 0) writes to a local staging
+folder and uploads to ``tensorboard/`` every `tensorboard.SYNC_EVERY_S` seconds and when it
+closes. The store must be writable at start (checked; else exit 2 naming it).
 """
 
 from __future__ import annotations
@@ -58,7 +66,6 @@ import ray
 import yaml
 from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
-from torch.utils.tensorboard import SummaryWriter
 
 from actors.budget import Budget
 from actors.errors import call_with_retry
@@ -69,8 +76,9 @@ from actors.weights import WeightsStore
 from experiments.pumps import EvalPump, SelfplayPump
 from experiments.ray_session import NAMESPACE, connect
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
+from experiments.tensorboard import open_writer
 from experiments.trainer import train_worker
-from ringrift_ray import replay
+from ringrift_ray import replay, storage
 from ringrift_ray.buffer import BufferStats
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
@@ -82,7 +90,8 @@ log = logging.getLogger("alphazero")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="RingRift AlphaZero main job (selfplay + training)")
     ap.add_argument("--config", required=True, help="YAML config (experiments/configs/*.yaml)")
-    ap.add_argument("--run-dir", help="output directory (default runs/<config name>)")
+    ap.add_argument("--run-dir", help="output directory or URI (s3://, gs://, file://; "
+                    "default runs/<config name>)")
     ap.add_argument("--time-budget", type=float, help="override run.time_budget_s (seconds)")
     ap.add_argument("--train-steps", type=int, help="override run.train_steps")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -91,13 +100,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
+def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path | str]:
     """The config file with ``--set``, ``--time-budget`` and ``--train-steps`` applied,
-    and the run directory.
+    and the run directory (an absolute `Path`, or a URI string).
 
     Raises:
         FileNotFoundError: no config file.
-        ValueError: a bad config file, override key or value (the message names it).
+        ValueError: a bad config file, override key or value, or a run directory URI that
+            ``pyarrow.fs`` does not understand (the message names it).
     """
     overrides = parse_overrides(args.set)
     if args.time_budget is not None:
@@ -105,8 +115,11 @@ def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path]:
     if args.train_steps is not None:
         overrides["run.train_steps"] = args.train_steps
     cfg = with_overrides(load_yaml(args.config, AlphaZeroConfig), overrides)
-    run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
-    return cfg, run_dir
+    run_dir = args.run_dir or default_run_dir(args.config)
+    if storage.is_uri(run_dir):
+        storage.resolve(run_dir)  # a bad URI fails here, before Ray starts
+        return cfg, run_dir
+    return cfg, Path(run_dir).resolve()
 
 
 def default_run_dir(config_path: str) -> Path:
@@ -119,7 +132,7 @@ def default_run_dir(config_path: str) -> Path:
     return Path("runs") / name
 
 
-def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
+def initial_weights(cfg: AlphaZeroConfig, run_dir: Path | str) -> tuple[int, dict]:
     """Weights to start selfplay with: with evaluation on, the last promoted checkpoint of
     this run; else (or when none) the latest checkpoint; else ``train.init_checkpoint``
     (version 0, the trainer's step-0 weights too); else a fresh net.
@@ -129,10 +142,9 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
             message names the file and the mismatching board/players/preset).
     """
     spec = NetSpec.from_config(cfg.game, cfg.net)
-    checkpoints = run_dir / "checkpoints"
-    for path in ([checkpoints / "promoted.pt"] if cfg.eval.enabled else []) + [
-            checkpoints / "latest.pt"]:
-        if path.exists():
+    names = (["promoted.pt"] if cfg.eval.enabled else []) + ["latest.pt"]
+    for path in (storage.join(run_dir, "checkpoints", name) for name in names):
+        if storage.exists(path):
             net, extra = load_checkpoint(path, expect=spec)
             log.info("resuming from %s (step %s)", path, extra.get("step"))
             return int(extra.get("step", 0)), weights_numpy(net)
@@ -143,13 +155,14 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path) -> tuple[int, dict]:
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
-def named(cfg: AlphaZeroConfig, run_dir: Path, what: str) -> dict:
+def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
     """Actor options naming it ``<run name>:<what>`` in namespace `NAMESPACE` (operators and
     fault tests find it with ``ray.get_actor(name, namespace="ringrift")``)."""
-    return {"name": f"{cfg.run.name or run_dir.name}:{what}", "namespace": NAMESPACE}
+    return {"name": f"{cfg.run.name or storage.basename(run_dir)}:{what}",
+            "namespace": NAMESPACE}
 
 
-def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path, buffer, store) -> list:
+def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str, buffer, store) -> list:
     gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
     return [SelfplayWorker.options(**named(cfg, run_dir, f"selfplay_{i}"),
                                    num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
@@ -167,29 +180,30 @@ def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, ini
         scaling_config=ScalingConfig(
             num_workers=cfg.run.train_workers, use_gpu=cfg.run.use_gpu,
             resources_per_worker=bundles(cfg)["train worker"][1]),
-        run_config=RunConfig(name=cfg.run.name or run_dir.name,
-                             storage_path=str(run_dir / "ray_train"),
+        run_config=RunConfig(name=cfg.run.name or storage.basename(run_dir),
+                             storage_path=str(storage.join(run_dir, "ray_train")),
                              checkpoint_config=CheckpointConfig(num_to_keep=2),
                              failure_config=FailureConfig(max_failures=cfg.run.max_train_failures),
                              logging_config=LoggingConfig(log_level="WARNING")),
     )
 
 
-def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
+def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     """Run the job in ``run_dir`` (Ray must be initialized); returns the summary. SIGTERM
     or SIGINT (Ctrl-C, ``ray job stop``) ends training at its next step with a final
     checkpoint; the buffer is flushed and the summary written as on a normal end."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
-    os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
-    (run_dir / "tmp").mkdir(exist_ok=True)
-    rows_at_start = _rows_on_disk(run_dir / "replay")
+    storage.makedirs(run_dir)
+    storage.write_text(storage.join(run_dir, "config.yaml"),
+                       yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    os.environ.setdefault("TMPDIR", str(storage.staging_dir(run_dir, "tmp")))
+    replay_dir = storage.join(run_dir, "replay")
+    rows_at_start = _rows_on_disk(replay_dir)
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
-        cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k)
+        cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
     version, weights = initial_weights(cfg, run_dir)
     ray.get(store.publish.remote(version, weights))
-    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    writer = open_writer(run_dir, "driver")
     budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
         time.time() + cfg.run.time_budget_s)
     pump = SelfplayPump(start_selfplay(cfg, run_dir, buffer, store), writer)
@@ -211,7 +225,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     generated = pump.samples
     summary = {
         "games": pump.games, "samples_generated": generated,
-        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(run_dir / "replay")),
+        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(replay_dir)),
         "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
@@ -220,11 +234,12 @@ def run(cfg: AlphaZeroConfig, run_dir: Path) -> dict:
     }
     if evals is not None:
         summary.update({
-            "league": str(run_dir / "league.json"), "evaluated": evals.evaluated,
+            "league": str(storage.join(run_dir, "league.json")), "evaluated": evals.evaluated,
             "promoted": evals.promoted, "evaluator_failures": evals.failures,
             "selfplay_version": ray.get(store.version.remote()),
             "eval_error": None if evals.error is None else repr(evals.error)})
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    storage.write_text(storage.join(run_dir, "summary.json"),
+                       json.dumps(summary, indent=2, default=str))
     writer.close()
     return summary
 
@@ -276,11 +291,13 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _rows_on_disk(directory: Path) -> int:
+def _rows_on_disk(directory: Path | str) -> int:
     """Samples in the Parquet shards of ``directory`` (footer metadata only; 0 if none)."""
-    if not directory.is_dir():
+    if not storage.is_dir(directory):
         return 0
-    return sum(pq.read_metadata(path).num_rows for path in replay.list_shards(directory))
+    fs, _ = storage.resolve(directory)
+    return sum(pq.read_metadata(storage.resolve(path)[1], filesystem=fs).num_rows
+               for path in replay.list_shards(directory))
 
 
 class _FitThread(threading.Thread):
@@ -308,6 +325,7 @@ def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, budge
     step = max(call_with_retry(lambda: budget.train_step.remote(), "budget"), 0)
     writer.add_scalar("buffer/size", stats.size, pump.games)
     writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, pump.games)
+    writer.flush()  # an object-store run uploads its events at most every SYNC_EVERY_S
     window = stats.configs.get(f"{cfg.game.board}/{cfg.game.players}p")
     sampled = None if window is None else window.sampled_model_version
     published = max(ray.get(store.version.remote()), 0)
@@ -326,11 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         log.error("bad config: %s", e)
         return 2
+    try:
+        storage.check_writable(run_dir)
+    except OSError as e:
+        log.error("%s", e)
+        return 2
     try:  # a run directory to resume must hold readable checkpoints for this configuration
         spec = NetSpec.from_config(cfg.game, cfg.net)
         for name in ("latest.pt", "promoted.pt"):
-            if (run_dir / "checkpoints" / name).exists():
-                load_checkpoint(run_dir / "checkpoints" / name, expect=spec)
+            if storage.exists(path := storage.join(run_dir, "checkpoints", name)):
+                load_checkpoint(path, expect=spec)
     except ValueError as e:
         log.error("cannot resume %s: %s", run_dir, e)
         return 2
@@ -340,8 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
     except ResourcesUnavailable as e:
         log.error("%s", e)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "summary.json").write_text(json.dumps({"error": str(e)}, indent=2))
+        storage.write_text(storage.join(run_dir, "summary.json"),
+                           json.dumps({"error": str(e)}, indent=2))
         return 1
     summary = run(cfg, run_dir)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items() if k != "buffer"}))

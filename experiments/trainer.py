@@ -21,7 +21,9 @@ the run directory and the handles of the replay buffer, the weights store and th
 5. **report** ``train/*`` metrics every ``run.report_every`` steps and **checkpoint**
    every ``run.checkpoint_every`` (rank 0: Ray Train checkpoint, ``checkpoints/latest.pt``,
    ``checkpoints/lowest_loss.pt`` = lowest smoothed train loss so far (not the strongest
-   model: that is the evaluator's ``promoted.pt``), TensorBoard).
+   model: that is the evaluator's ``promoted.pt``), TensorBoard). The run directory
+   may be a URI (`ringrift_ray.storage`); TensorBoard then goes through a local staging
+   folder (`tensorboard.open_writer`).
 
 Every rank takes part in the same collectives in the same order whatever the buffer
 answers: one broadcast per iteration, then DDP's gradient all-reduce when training. All
@@ -49,6 +51,8 @@ from ray.train.v2._internal.execution import context as train_context
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
+from experiments.tensorboard import open_writer
+from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.net import (
     NetSpec,
@@ -68,7 +72,7 @@ def train_worker(config: dict) -> None:
     """Ray Train entry point; see the module docstring for ``config``."""
     _quiet_report_lines()
     cfg: AlphaZeroConfig = config["cfg"]
-    run_dir = Path(config["run_dir"])
+    run_dir = config["run_dir"]  # a path or a URI
     buffer, store, budget = config["buffer"], config["weights"], config["budget"]
     spec = NetSpec.from_config(cfg.game, cfg.net)
     ctx = ray.train.get_context()
@@ -134,9 +138,9 @@ def _quiet_report_lines() -> None:
     logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
 
 
-def _writer(run_dir: Path, step: int) -> SummaryWriter:
+def _writer(run_dir: str, step: int) -> SummaryWriter:
     """Rank 0's TensorBoard writer; logs ``train/resumed_at_step`` when resuming."""
-    writer = SummaryWriter(str(run_dir / "tensorboard"))
+    writer = open_writer(run_dir, "trainer")
     if step > 0:
         writer.add_scalar("train/resumed_at_step", step, step)
     return writer
@@ -172,7 +176,7 @@ def _publish(store, model, step: int, rank: int) -> int:
     return step
 
 
-def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
+def _report(step: int, metrics: dict, model, opt, sched, run_dir: str, writer,
             checkpoint: bool, smooth: float | None, best: float) -> float:
     """``ray.train.report`` the metrics (``train/*``) from every rank; on rank 0 also log
     them to TensorBoard and, when ``checkpoint``, attach a checkpoint (`_save`) and write
@@ -188,8 +192,8 @@ def _report(step: int, metrics: dict, model, opt, sched, run_dir: Path, writer,
             if smooth is not None and smooth < best:
                 best = smooth
                 save_checkpoint(getattr(model, "module", model),
-                                run_dir / "checkpoints" / "lowest_loss.pt", step=step,
-                                loss=smooth)
+                                storage.join(run_dir, "checkpoints", "lowest_loss.pt"),
+                                step=step, loss=smooth)
     ray.train.report({**out, "step": step}, checkpoint=ckpt)
     return best
 
@@ -212,11 +216,11 @@ def _decide(rank: int, world: int, budget, buffer, batch_size: int, spec: NetSpe
     return int(code.item())
 
 
-def _save(model, opt, sched, step: int, run_dir: Path) -> ray.train.Checkpoint:
+def _save(model, opt, sched, step: int, run_dir: str) -> ray.train.Checkpoint:
     """Write ``checkpoints/latest.pt`` and a Ray Train checkpoint (model, optimizer and
     scheduler state, step) of ``step``: the one place every checkpoint is made."""
     net = getattr(model, "module", model)
-    save_checkpoint(net, run_dir / "checkpoints" / "latest.pt", step=step)
+    save_checkpoint(net, storage.join(run_dir, "checkpoints", "latest.pt"), step=step)
     d = tempfile.mkdtemp(prefix="ckpt-", dir=os.environ.get("TMPDIR"))
     torch.save(net.state_dict(), Path(d) / "model.pt")
     torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ringrift_ray import replay
+from ringrift_ray import replay, storage
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.game.geometry import BOARD_TYPES
 from ringrift_ray.samples import SampleBatch
@@ -69,7 +69,8 @@ class ReplayStore:
 
     Args:
         cfg: buffer parameters (shared by every configuration).
-        spill_dir: where `save` writes Parquet shards; existing shards there are loaded
+        spill_dir: where `save` writes Parquet shards, a path or a URI
+            (`ringrift_ray.storage`); existing shards there are loaded
             now (`restore`). With a ``spill_dir``, `add` also flushes new samples every
             ``cfg.flush_every_s`` seconds or ``cfg.flush_every_samples`` samples, so a
             crash loses at most one flush interval.
@@ -78,10 +79,11 @@ class ReplayStore:
             ``policy_top_k``.
     """
 
-    def __init__(self, cfg: BufferConfig, spill_dir: str | Path | None = None,
+    def __init__(self, cfg: BufferConfig, spill_dir: storage.Location | None = None,
                  seed: int | None = None, policy_width: int = 32) -> None:
         self.cfg, self.policy_width = cfg, policy_width
-        self.spill_dir = None if spill_dir is None else Path(spill_dir)
+        self.spill_dir = (spill_dir if spill_dir is None or storage.is_uri(spill_dir)
+                          else Path(spill_dir))
         self.rng = np.random.default_rng(seed)
         self.stores: dict[tuple[str, int], SampleStore] = {}
         self.inserts, self.samples = RateMeter(), RateMeter()
@@ -176,7 +178,7 @@ class ReplayStore:
         Returns:
             Samples loaded.
         """
-        if self.spill_dir is None or not self.spill_dir.is_dir():
+        if self.spill_dir is None or not storage.is_dir(self.spill_dir):
             return 0
         loaded = 0
         for board in BOARD_TYPES:

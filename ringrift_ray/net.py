@@ -25,14 +25,15 @@ re-saving it adds the digest.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ringrift_ray import storage
 from ringrift_ray.config import GameConfig, NetConfig
 from ringrift_ray.encoding import ENCODING_VERSION, NUM_GLOBAL, NUM_PLANES, layout
 
@@ -168,30 +169,31 @@ def tensor_digest(state_dict: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def save_checkpoint(net: PolicyValueNet, path: str | Path, **extra) -> None:
+def save_checkpoint(net: PolicyValueNet, path: storage.Location, **extra) -> None:
     """Write weights + metadata + their `tensor_digest` (``extra`` may add e.g. ``version``,
-    ``step``); atomic: a temporary file renamed into place.
+    ``step``) to a path or a URI (`ringrift_ray.storage`); never half-written (a temporary
+    file renamed into place; on an object store one upload).
 
     Raises:
         OSError: the write failed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     state_dict = net.state_dict()
+    data = io.BytesIO()
     torch.save({"spec": asdict(net.spec), "state_dict": state_dict, "extra": extra,
-                "sha256": tensor_digest(state_dict)}, tmp)
-    tmp.replace(path)  # never leave a half-written checkpoint
+                "sha256": tensor_digest(state_dict)}, data)
+    storage.write_bytes(path, data.getvalue())
 
 
-def _read_checkpoint(path: Path, map_location) -> tuple[NetSpec, dict, dict]:
+def _read_checkpoint(path: storage.Location, map_location) -> tuple[NetSpec, dict, dict]:
     """``(spec, state_dict, extra)`` of a checkpoint file, its digest verified.
 
     Raises:
+        OSError: the file could not be read.
         ValueError: unreadable, not a ringrift-ray checkpoint, or a digest mismatch.
     """
+    raw = io.BytesIO(storage.read_bytes(path))
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        data = torch.load(raw, map_location=map_location, weights_only=True)
     except Exception as e:  # corrupt / truncated / foreign pickle
         raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(data, dict) or "spec" not in data or "state_dict" not in data:
@@ -213,7 +215,7 @@ def _read_checkpoint(path: Path, map_location) -> tuple[NetSpec, dict, dict]:
     return spec, state_dict, extra
 
 
-def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
+def load_checkpoint(path: storage.Location, expect: NetSpec | None = None,
                     map_location: str | torch.device = "cpu") -> tuple[PolicyValueNet, dict]:
     """Load a checkpoint written by `save_checkpoint`, verifying its tensor digest.
 
@@ -221,7 +223,7 @@ def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
     warning.
 
     Args:
-        path: checkpoint file.
+        path: checkpoint file: a path or a URI (`ringrift_ray.storage`).
         expect: if given, the board/players/preset/encoding the caller needs.
 
     Returns:
@@ -229,12 +231,12 @@ def load_checkpoint(path: str | Path, expect: NetSpec | None = None,
 
     Raises:
         FileNotFoundError: no such file.
+        OSError: the file could not be read (e.g. the store is unreachable).
         ValueError: (message naming the file) not a ringrift-ray checkpoint, corrupt,
             truncated, tampered (tensor SHA-256 mismatch), or built for another
             configuration (the message names the mismatching fields).
     """
-    path = Path(path)
-    if not path.is_file():
+    if not storage.is_file(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
     spec, state_dict, extra = _read_checkpoint(path, map_location)
     if spec.encoding_version != ENCODING_VERSION:

@@ -24,9 +24,11 @@ Schema metadata (bytes keys and values): ``board``, ``players``, ``num_cells`` (
 Shards are zstd Parquet files named ``<board>_<players>p_<rest>.parquet`` (board names hold
 no underscore, so the name alone says the configuration). They are written to a hidden
 temporary file and hard-linked into place, so a shard under its final name is always
-complete and an existing shard is never overwritten. Each data page carries a CRC-32,
-verified on read: a flipped bit is an error, not a silently changed sample (shards written
-without checksums still read).
+complete and an existing shard is never overwritten. A shard directory may also be a URI
+(``s3://``, ``gs://``, ``file://``; `ringrift_ray.storage`): on an object store the shard is
+uploaded straight to a free name (an object appears only once complete). Each data page
+carries a CRC-32, verified on read: a flipped bit is an error, not a silently changed sample
+(shards written without checksums still read).
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from ringrift_ray import storage
 from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION
 from ringrift_ray.game.geometry import BOARD_TYPES, board
 from ringrift_ray.samples import SEATS, SampleBatch, concat_batches
@@ -202,35 +206,58 @@ def shard_stem() -> str:
     return f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"
 
 
-def write_shard(batch: SampleBatch, directory: str | os.PathLike, stem: str | None = None
-                ) -> Path:
+def write_shard(batch: SampleBatch, directory: storage.Location, stem: str | None = None
+                ) -> Path | str:
     """Write a batch as a new zstd Parquet shard; atomic and never overwriting.
 
     The shard is ``<board>_<players>p_<stem>.parquet`` where ``stem`` defaults to
     `shard_stem` (names sort in write order); if
     that name is taken, ``_1``, ``_2``, ... is appended. The data goes to a hidden temporary
     file in ``directory`` (fsynced) that is hard-linked to the final name, so readers never
-    see a partial shard.
+    see a partial shard; on an object store it is uploaded to the first free name.
 
     Args:
         batch: the samples (may be empty).
-        directory: created if missing.
+        directory: created if missing; a path or a URI (`ringrift_ray.storage`).
         stem: optional name part after the ``<board>_<players>p_`` prefix.
 
     Returns:
-        The path of the new shard.
+        The new shard (a `Path`, or a URI string for a URI ``directory``).
 
     Raises:
         ValueError: an inconsistent batch (`batch_to_table`), or a ``stem`` that is not a
             plain file name part.
         OSError: the write failed (no file is left under any shard name).
     """
-    directory = Path(directory)
     base = f"{batch.board}_{batch.players}p_{stem or shard_stem()}"
     if not _SHARD_NAME.match(base + ".parquet") or Path(base).name != base:
         raise ValueError(f"bad shard name {base!r}: a board without '_', a stem without '/'")
-    directory.mkdir(parents=True, exist_ok=True)
     table = batch_to_table(batch)
+    fs, folder = storage.resolve(directory)
+    if isinstance(fs, pafs.LocalFileSystem):
+        name = _write_local(table, Path(folder), base).name
+    else:
+        name = _upload(table, directory, base)
+    return storage.join(directory, name)
+
+
+def _upload(table: pa.Table, directory: storage.Location, base: str) -> str:
+    """Upload ``table`` to the first free name ``base[_k].parquet`` of an object store
+    folder; returns the name."""
+    for k in itertools.count():
+        name = f"{base}.parquet" if k == 0 else f"{base}_{k}.parquet"
+        if not storage.exists(storage.join(directory, name)):
+            break
+    out = pa.BufferOutputStream()
+    pq.write_table(table, out, compression="zstd", write_page_checksum=True)
+    storage.write_bytes(storage.join(directory, name), out.getvalue().to_pybytes())
+    return name
+
+
+def _write_local(table: pa.Table, directory: Path, base: str) -> Path:
+    """Write ``table`` to a hidden temporary file of ``directory`` (fsynced), then
+    hard-link it to a free name (`_publish`)."""
+    directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{base}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "xb") as f:
@@ -258,7 +285,7 @@ def _publish(tmp: Path, directory: Path, base: str) -> Path:
     raise AssertionError("unreachable")
 
 
-def read_shard(path: str | os.PathLike) -> SampleBatch:
+def read_shard(path: storage.Location) -> SampleBatch:
     """Read one shard written by `write_shard`.
 
     Raises:
@@ -266,11 +293,12 @@ def read_shard(path: str | os.PathLike) -> SampleBatch:
         ValueError: (message naming the file) a corrupt (page checksum mismatch) or
             truncated file, a foreign schema, or an encoding / format version mismatch.
     """
-    path = Path(path)
-    if not path.is_file():
+    fs, where = storage.resolve(path)
+    if fs.get_file_info(where).type != pafs.FileType.File:
         raise FileNotFoundError(f"no shard {path}")
     try:
-        table = pq.read_table(path, page_checksum_verification=True)
+        with fs.open_input_file(where) as f:
+            table = pq.read_table(f, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as e:
         raise ValueError(f"{path}: corrupt or truncated Parquet shard: {e}") from e
     try:
@@ -279,32 +307,32 @@ def read_shard(path: str | os.PathLike) -> SampleBatch:
         raise ValueError(f"{path}: {e}") from e
 
 
-def list_shards(directory: str | os.PathLike, board: str | None = None,
-                players: int | None = None) -> list[Path]:
-    """Shards in ``directory`` (not recursive), sorted by name, filtered by their names.
+def list_shards(directory: storage.Location, board: str | None = None,
+                players: int | None = None) -> list[Path | str]:
+    """Shards in ``directory`` (not recursive), sorted by name, filtered by their names:
+    `Path` objects, or URI strings for a URI ``directory``.
 
     Temporary files of writes in progress are never listed.
 
     Raises:
         FileNotFoundError: ``directory`` is not a directory.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
+    if not storage.is_dir(directory):
         raise FileNotFoundError(f"no shard directory {directory}")
     shards = []
-    for path in sorted(directory.glob("*.parquet")):
-        m = _SHARD_NAME.match(path.name)
-        if m is None or not path.is_file():
+    for name in storage.list_files(directory):
+        m = _SHARD_NAME.match(name)
+        if m is None:
             continue
         if board is not None and m["board"] != board:
             continue
         if players is not None and int(m["players"]) != players:
             continue
-        shards.append(path)
+        shards.append(storage.join(directory, name))
     return shards
 
 
-def read_shards(directory: str | os.PathLike, board: str | None = None,
+def read_shards(directory: storage.Location, board: str | None = None,
                 players: int | None = None,
                 on_error: Literal["raise", "skip"] = "raise",
                 newest: int | None = None) -> SampleBatch | None:
@@ -344,7 +372,7 @@ def read_shards(directory: str | os.PathLike, board: str | None = None,
     return concat_batches(newest_first[::-1]) if newest_first else None
 
 
-def _set_aside(path: Path, error: Exception) -> None:
+def _set_aside(path: Path | str, error: Exception) -> None:
     """Log a skipped shard and quarantine it; a failed move is logged, never raised."""
     if isinstance(error, FileNotFoundError):  # gone since it was listed (another reader)
         log.warning("skipping shard %s: %s", path, error)
@@ -357,28 +385,39 @@ def _set_aside(path: Path, error: Exception) -> None:
     log.warning("skipping bad shard %s, moved to %s: %s", path, moved, error)
 
 
-def quarantine_shard(path: str | os.PathLike) -> Path:
+def quarantine_shard(path: storage.Location) -> Path | str:
     """Move a bad shard into ``quarantine/`` next to it (never deleted, never overwriting:
     a taken name gets ``_1``, ``_2``, ...). Quarantined shards are no longer listed.
 
     Returns:
-        The shard's new path.
+        The shard's new path (a URI string for a URI ``path``).
 
     Raises:
         OSError: the move failed (the shard stays where it was).
     """
-    path = Path(path)
-    folder = path.parent / QUARANTINE_DIR
-    folder.mkdir(exist_ok=True)
-    moved = _publish(path, folder, path.name.removesuffix(".parquet"))
-    path.unlink(missing_ok=True)  # linked (not renamed): drop the old name
-    return moved
+    parent, name = storage.split(path)
+    fs, where = storage.resolve(path)
+    if isinstance(fs, pafs.LocalFileSystem):
+        local = Path(where)
+        folder = local.parent / QUARANTINE_DIR
+        folder.mkdir(exist_ok=True)
+        moved = _publish(local, folder, name.removesuffix(".parquet")).name
+        local.unlink(missing_ok=True)  # linked (not renamed): drop the old name
+        return storage.join(parent, QUARANTINE_DIR, moved)
+    base = name.removesuffix(".parquet")
+    for k in itertools.count():
+        moved = storage.join(parent, QUARANTINE_DIR,
+                             f"{base}.parquet" if k == 0 else f"{base}_{k}.parquet")
+        if not storage.exists(moved):
+            storage.move(path, moved)
+            return moved
+    raise AssertionError("unreachable")
 
 
-def _read_named_shard(path: Path) -> SampleBatch:
+def _read_named_shard(path: Path | str) -> SampleBatch:
     """`read_shard`, checking that the samples are of the configuration the name says."""
     batch = read_shard(path)
-    name = _SHARD_NAME.match(path.name)
+    name = _SHARD_NAME.match(storage.basename(path))
     if (batch.board, batch.players) != (name["board"], int(name["players"])):
         raise ValueError(f"{path}: holds {batch.board}/{batch.players}p samples, "
                          "its name says otherwise")
