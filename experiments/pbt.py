@@ -64,13 +64,14 @@ from torch.utils.tensorboard import SummaryWriter
 from actors.population import Population
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from experiments.alphazero import default_run_dir, named, start_selfplay
+from experiments.alphazero import named, start_selfplay
+from experiments.launch import launch
 from experiments.pumps import SelfplayPump
-from experiments.ray_session import NAMESPACE, connect
+from experiments.ray_session import NAMESPACE
+from experiments.resources import ResourcesUnavailable, wait_for_resources
 from experiments.tune_config import PBTExperimentConfig
 from experiments.tune_member import MemberSetup, pbt_member
 from experiments.tune_pbt import KeepTrialResults, make_scheduler
-from ringrift_ray.config import load_yaml, parse_overrides, with_overrides
 from ringrift_ray.net import NetSpec, PolicyValueNet, weights_numpy
 from ringrift_ray.population import ranking
 
@@ -301,36 +302,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def resources_shortfall(cfg: PBTExperimentConfig) -> str | None:
-    """Why the cluster cannot run selfplay plus every member at once (a pending member is
-    hidden from PBT), or None."""
-    need = {"CPU": cfg.run.selfplay_workers * cfg.run.selfplay_cpus_per_worker
-            + cfg.pbt.population * cfg.pbt.member_cpus,
-            "GPU": cfg.pbt.population * cfg.pbt.member_gpus
-            + (cfg.run.selfplay_workers * cfg.run.selfplay_gpus_per_worker
-               if cfg.run.use_gpu else 0.0)}
-    have = ray.cluster_resources()
-    short = [f"{r}: needs {v:g}, cluster has {have.get(r, 0.0):g}" for r, v in need.items()
-             if v > have.get(r, 0.0) + 1e-9]
-    return "; ".join(short) or None
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    try:
-        cfg = with_overrides(load_yaml(args.config, PBTExperimentConfig),
-                             parse_overrides(args.set))
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad config: %s", e)
+    launched = launch(args, PBTExperimentConfig)
+    if launched is None:
         return 2
-    run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
-    connect(cfg.run)  # joins RAY_ADDRESS under `ray job submit`, else starts a local Ray
-    log.info("run directory: %s", run_dir)
-    short = resources_shortfall(cfg)
-    if short:
-        log.error("the cluster cannot run selfplay and all %d members at once (%s)",
-                  cfg.pbt.population, short)
+    cfg, run_dir, joined = launched
+    try:
+        wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
+    except ResourcesUnavailable as e:
+        log.error("%s", e)
         return 1
     summary = run(cfg, run_dir, args.time_budget or cfg.run.time_budget_s, args.stop_after)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items()

@@ -1,10 +1,12 @@
-"""What the main job asks the Ray cluster for, and whether the cluster can give it.
+"""What a job (the main job, or PBT) asks the Ray cluster for, and whether the cluster can
+give it.
 
-Ray Train retries a worker group it cannot place forever, and an actor that fits no node
-waits forever, so the driver checks the request first (`wait_for_resources`): on a local
-Ray it started itself the answer is final at once; on a cluster it joined (``ray job
-submit``, an autoscaling cluster) it waits up to ``run.startup_timeout_s`` for nodes to
-appear, then fails with a message that names the request and what the cluster has.
+Ray Train retries a worker group it cannot place forever, an actor that fits no node waits
+forever and PBT cannot rank a member that is still pending, so the driver checks the request
+first (`wait_for_resources`): on a local Ray it started itself the answer is final at once;
+on a cluster it joined (``ray job submit``, an autoscaling cluster) it waits up to
+``run.startup_timeout_s`` for nodes to appear, then fails with a message that names the
+request and what the cluster has.
 """
 
 from __future__ import annotations
@@ -26,17 +28,26 @@ class ResourcesUnavailable(RuntimeError):
 
 def bundles(cfg: AlphaZeroConfig) -> dict[str, tuple[int, dict[str, float]]]:
     """The job's placement requests: ``{what: (count, resources of one)}`` for the selfplay
-    actors, the Ray Train workers and the evaluator (when it reserves anything)."""
+    actors, then for the main job the Ray Train workers and the evaluator (when it reserves
+    anything), for a PBT job (a config with ``pbt``, `experiments.tune_config.
+    PBTExperimentConfig`) the population members, which must all run at once (a pending
+    member is hidden from PBT)."""
     run = cfg.run
     selfplay = {"CPU": run.selfplay_cpus_per_worker, **run.selfplay_resources}
-    train = {"CPU": run.train_cpus_per_worker, **run.train_resources}
     if run.use_gpu:
         selfplay["GPU"] = run.selfplay_gpus_per_worker
-        train["GPU"] = 1.0
-    out = {"selfplay actor": (run.selfplay_workers, selfplay),
-           "train worker": (run.train_workers, train)}
-    if cfg.eval.enabled and (cfg.eval.cpus > 0 or cfg.eval.gpus > 0):
-        out["evaluator"] = (1, {"CPU": cfg.eval.cpus, "GPU": cfg.eval.gpus})
+    out = {"selfplay actor": (run.selfplay_workers, selfplay)}
+    pbt = getattr(cfg, "pbt", None)
+    if pbt is not None:
+        out["population member"] = (pbt.population, {"CPU": pbt.member_cpus,
+                                                     "GPU": pbt.member_gpus})
+    else:
+        train = {"CPU": run.train_cpus_per_worker, **run.train_resources}
+        if run.use_gpu:
+            train["GPU"] = 1.0
+        out["train worker"] = (run.train_workers, train)
+        if cfg.eval.enabled and (cfg.eval.cpus > 0 or cfg.eval.gpus > 0):
+            out["evaluator"] = (1, {"CPU": cfg.eval.cpus, "GPU": cfg.eval.gpus})
     return {k: (n, {r: v for r, v in res.items() if v > 0}) for k, (n, res) in out.items()}
 
 

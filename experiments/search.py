@@ -41,11 +41,10 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from experiments.alphazero import default_run_dir
-from experiments.ray_session import connect
+from experiments.launch import launch
 from experiments.tune_config import SearchExperimentConfig
 from experiments.tune_trial import TrialSetup, search_trial
-from ringrift_ray.config import load_yaml, parse_overrides, with_overrides
+from ringrift_ray.config import with_overrides
 
 log = logging.getLogger("search")
 METRIC = "search/win_rate"
@@ -136,15 +135,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    try:
-        cfg = with_overrides(load_yaml(args.config, SearchExperimentConfig),
-                             parse_overrides(args.set))
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad config: %s", e)
+    launched = launch(args, SearchExperimentConfig)
+    if launched is None:
         return 2
-    run_dir = Path(args.run_dir or default_run_dir(args.config)).resolve()
-    connect(cfg.run)  # joins RAY_ADDRESS under `ray job submit`, else starts a local Ray
-    log.info("run directory: %s", run_dir)
+    cfg, run_dir, _ = launched
     summary = run(cfg, run_dir)
     best = summary["best"]
     log.info("%d trials, %d stopped early by ASHA, %d completed; best %s (win rate %.3f) -> %s",

@@ -2,7 +2,9 @@
 
 import pytest
 
-from experiments.resources import bundles, shortfall, total_request
+from experiments import resources
+from experiments.resources import ResourcesUnavailable, bundles, shortfall, total_request
+from experiments.tune_config import PBTExperimentConfig
 from ringrift_ray.config import AlphaZeroConfig, with_overrides
 
 
@@ -31,3 +33,22 @@ def test_shortfall_names_the_missing_resource_and_the_bundle_that_fits_nowhere()
     split = [{"CPU": 2.0, "trainer_node": 1.0}, {"CPU": 0.0, "selfplay_node": 1.0}]
     assert "no node can hold one selfplay actor" in shortfall(
         cfg(**{"run.selfplay_resources": {"selfplay_node": 1}}), split)
+
+
+def test_pbt_requests_selfplay_and_every_member_and_names_them_when_short(monkeypatch):
+    pbt = with_overrides(PBTExperimentConfig(), {
+        "run.selfplay_workers": 2, "run.selfplay_cpus_per_worker": 1.0,
+        "pbt.population": 4, "pbt.member_cpus": 1.0, "pbt.member_gpus": 0.5})
+    assert bundles(pbt) == {"selfplay actor": (2, {"CPU": 1.0}),
+                            "population member": (4, {"CPU": 1.0, "GPU": 0.5})}
+    assert total_request(pbt) == {"CPU": 6.0, "GPU": 2.0}  # no train workers, no evaluator
+    assert shortfall(pbt, [{"CPU": 8.0, "GPU": 2.0}]) is None
+    assert "no node can hold one population member" in shortfall(
+        pbt, [{"CPU": 8.0, "GPU": 0.25}] * 8)
+    monkeypatch.setattr(resources, "cluster_nodes", lambda: [{"CPU": 4.0, "GPU": 2.0}])
+    with pytest.raises(ResourcesUnavailable) as e:
+        resources.wait_for_resources(pbt, 0.0)
+    assert str(e.value) == (
+        "the cluster cannot run this job (CPU: needs 6, cluster has 4). Request: 2 x selfplay "
+        "actor {'CPU': 1.0}, 4 x population member {'CPU': 1.0, 'GPU': 0.5}. Cluster: 1 "
+        "node(s), {'CPU': 4.0, 'GPU': 2.0}")
