@@ -36,7 +36,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,7 @@ from ringrift_ray.evaluate import (
     play_match,
     random_agent,
 )
+from ringrift_ray.json_file import read_json, write_json
 
 FORMAT = 1
 OPPONENTS = ("random", "heuristic", "best")
@@ -77,14 +78,7 @@ def load_league(path: storage.Location) -> dict:
         FileNotFoundError: no such file.
         ValueError: not JSON, or not a league table of a known format.
     """
-    if not storage.is_file(path):
-        raise FileNotFoundError(f"league table not found: {path}")
-    try:
-        league = json.loads(storage.read_text(path))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply") from None
+    league = read_json(path, "league table")
     if not isinstance(league, dict) or league.get("format") != FORMAT:
         raise ValueError(f"{path}: not a format-{FORMAT} league table")
     missing = [k for k in ("board", "players", "versions", "pairs", "elo") if k not in league]
@@ -93,30 +87,32 @@ def load_league(path: storage.Location) -> dict:
     return league
 
 
-def load_or_new(path: storage.Location, board: str, players: int) -> dict:
-    """The league at ``path`` (resume), else a new one.
+def load_or_new(path: storage.Location, board: str, players: int,
+                load: Callable[[storage.Location], dict] = load_league,
+                new: Callable[[str, int], dict] = new_league) -> dict:
+    """The table at ``path`` (resume), else a new one: the league by default; the
+    population league passes its own ``load`` and ``new`` (`ringrift_ray.population`).
 
     Raises:
-        ValueError: the stored league is unreadable or for another board / player count.
+        ValueError: the stored table is unreadable or for another board / player count.
     """
     if not storage.exists(path):
-        return new_league(board, players)
-    league = load_league(path)
-    if (league["board"], league["players"]) != (board, players):
-        raise ValueError(f"{path}: league is for {league['board']} {league['players']}p, "
-                         f"not {board} {players}p")
-    return league
+        return new(board, players)
+    table = load(path)
+    if (table["board"], table["players"]) != (board, players):
+        raise ValueError(f"{path}: {table.get('kind', 'league')} is for {table['board']} "
+                         f"{table['players']}p, not {board} {players}p")
+    return table
 
 
 def save_league(league: dict, path: storage.Location) -> None:
     """Write ``league`` to ``path`` (a path or a URI) so that readers never see a
-    half-written table (`storage.write_text`: a temporary file renamed into place; on an
-    object store one upload).
+    half-written table (`json_file.write_json`).
 
     Raises:
         OSError: the write failed.
     """
-    storage.write_text(path, json.dumps(league, indent=1))
+    write_json(league, path)
 
 
 def last_version(league: dict) -> int:

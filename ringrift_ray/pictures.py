@@ -34,7 +34,6 @@ A picture is drawn in two layers, which ``html_replay.py`` renders separately: t
 from __future__ import annotations
 
 import io
-import json
 import math
 import textwrap
 from pathlib import Path
@@ -52,6 +51,7 @@ from ringrift_ray.game import GameState, Move, move_from_text
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.geometry import Board
 from ringrift_ray.game.interop import state_from_reference
+from ringrift_ray.json_file import read_json
 
 PLAYER_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")  # players 1..4
 EMPTY_COLOR = "#f6f3ea"
@@ -295,12 +295,7 @@ def load_state_file(path: str | Path) -> GameState:
         ValueError: not JSON, or not a valid serialized state (message names the path and
             the offending field).
     """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply") from None
+    data = read_json(path, "state file")
     if isinstance(data, dict) and isinstance(data.get("state"), dict):
         data, extras = data["state"], data.get("state_extras")
     else:

@@ -66,18 +66,12 @@ def load_population(path: str | Path) -> dict:
 
 
 def load_or_new(path: str | Path, board: str, players: int) -> dict:
-    """The population league at ``path`` (resume), else a new one.
+    """The population league at ``path`` (resume), else a new one (`league.load_or_new`).
 
     Raises:
         ValueError: the stored table is unreadable or for another board / player count.
     """
-    if not Path(path).exists():
-        return new_population(board, players)
-    table = load_population(path)
-    if (table["board"], table["players"]) != (board, players):
-        raise ValueError(f"{path}: population is for {table['board']} {table['players']}p, "
-                         f"not {board} {players}p")
-    return table
+    return league.load_or_new(path, board, players, load=load_population, new=new_population)
 
 
 def summarize(matches: Mapping[str, MatchResult]) -> tuple[list, dict]:
