@@ -73,6 +73,7 @@ from actors.evaluator import Evaluator
 from actors.replay_buffer import ReplayBuffer
 from actors.selfplay_worker import SelfplayWorker
 from actors.weights import WeightsStore
+from experiments import launch
 from experiments.pumps import EvalPump, SelfplayPump
 from experiments.ray_session import NAMESPACE, connect
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
@@ -80,7 +81,7 @@ from experiments.tensorboard import open_writer
 from experiments.trainer import train_worker
 from ringrift_ray import replay, storage
 from ringrift_ray.buffer import BufferStats
-from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
+from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
 from ringrift_ray.samples import policy_lag
 
@@ -102,34 +103,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path | str]:
     """The config file with ``--set``, ``--time-budget`` and ``--train-steps`` applied,
-    and the run directory (an absolute `Path`, or a URI string).
+    and the run directory (`launch.resolve_config`: an absolute `Path`, or a URI string).
 
     Raises:
         FileNotFoundError: no config file.
         ValueError: a bad config file, override key or value, or a run directory URI that
             ``pyarrow.fs`` does not understand (the message names it).
     """
-    overrides = parse_overrides(args.set)
-    if args.time_budget is not None:
-        overrides["run.time_budget_s"] = args.time_budget
-    if args.train_steps is not None:
-        overrides["run.train_steps"] = args.train_steps
-    cfg = with_overrides(load_yaml(args.config, AlphaZeroConfig), overrides)
-    run_dir = args.run_dir or default_run_dir(args.config)
-    if storage.is_uri(run_dir):
-        storage.resolve(run_dir)  # a bad URI fails here, before Ray starts
-        return cfg, run_dir
-    return cfg, Path(run_dir).resolve()
-
-
-def default_run_dir(config_path: str) -> Path:
-    """``runs/<config name>`` under the current directory; under ``ray job submit`` (whose
-    current directory is a temporary copy of the working dir) ``~/ringrift-runs/<config
-    name>`` on the node running the driver, which outlives the job."""
-    name = Path(config_path).stem
-    if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
-        return Path.home() / "ringrift-runs" / name
-    return Path("runs") / name
+    flags = {"run.time_budget_s": args.time_budget, "run.train_steps": args.train_steps}
+    return launch.resolve_config(args, AlphaZeroConfig,
+                                 {k: v for k, v in flags.items() if v is not None})
 
 
 def initial_weights(cfg: AlphaZeroConfig, run_dir: Path | str) -> tuple[int, dict]:

@@ -81,7 +81,7 @@ def test_job_submitted_to_a_multi_node_cluster_trains_with_two_ddp_workers(clust
 
 
 def test_default_run_dir_outlives_a_submitted_job(monkeypatch):
-    from experiments.alphazero import default_run_dir
+    from experiments.launch import default_run_dir
 
     monkeypatch.delenv("RAY_JOB_CONFIG_JSON_ENV_VAR", raising=False)
     assert default_run_dir("experiments/configs/smoke.yaml") == Path("runs") / "smoke"
