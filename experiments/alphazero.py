@@ -340,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         log.error("cannot resume %s: %s", run_dir, e)
         return 2
+    if cfg.train.init_checkpoint:  # the warm start must exist and fit this configuration
+        try:
+            load_checkpoint(cfg.train.init_checkpoint,
+                            expect=NetSpec.from_config(cfg.game, cfg.net))
+        except (FileNotFoundError, ValueError) as e:
+            log.error("bad train.init_checkpoint: %s", e)
+            return 2
     joined = connect(cfg.run)
     log.info("run directory: %s", run_dir)
     try:

@@ -157,6 +157,8 @@ def heuristic_samples(game: GameConfig, games: int, rng: np.random.Generator,
             apply_record_inplace(state, rec)
         final = None if state.is_active else rank_values(ranks(state), game.players)
         out.append(_game_batch(game, records, final, g))
+        if (g + 1) % max(1, games // 10) == 0:
+            log.info("heuristic games: %d/%d", g + 1, games)
     return concat_batches(out)
 
 

@@ -3,6 +3,10 @@ targets, seat-relative values), supervised steps that lower the held-out loss, t
 errors and checkpoint, and the main job starting from ``train.init_checkpoint``."""
 
 import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,8 +74,6 @@ def test_trace_samples_replay_the_played_moves(tmp_path):
                 break
     path = tmp_path / "one.jsonl"
     path.write_text("".join(lines))
-    import json
-
     steps = [json.loads(x) for x in lines if '"kind":"step"' in x]
     end = json.loads(lines[-1])
     b = trace_samples(path, GAME)
@@ -177,3 +179,14 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
     other = with_overrides(cfg, {"net.preset": "compact"})
     with pytest.raises(ValueError, match="preset"):
         initial_weights(other, tmp_path / "run")
+
+
+def test_main_job_rejects_a_mismatching_init_checkpoint_before_starting(tmp_path):
+    save_checkpoint(PolicyValueNet(NetSpec("square8", 2, "compact")), tmp_path / "warm.pt")
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.alphazero", "--config",
+         "experiments/configs/smoke.yaml", "--run-dir", str(tmp_path / "run"), "--set",
+         f"train.init_checkpoint={tmp_path / 'warm.pt'}"],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "init_checkpoint" in out.stderr and "preset" in out.stderr
