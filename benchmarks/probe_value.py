@@ -209,7 +209,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--cache-dir", default="/tmp/probe_value")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="corpus games and split")
+    p.add_argument("--train-seed", type=int, default=0, help="net init and minibatches")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -229,7 +230,7 @@ def main() -> None:
         "config": args.config, "net": args.net, "corpus": str(path),
         "corpus_seconds": round(corpus_s, 1), "games": len(ids), "samples": len(batch),
         "train_samples": len(tr), "heldout_samples": len(te), "heldout_games": len(held),
-        "steps": args.steps, "batch_size": cfg.train.batch_size,
+        "steps": args.steps, "train_seed": args.train_seed, "batch_size": cfg.train.batch_size,
         "capped_games": int(len(np.unique(batch.game_id[np.abs(extra["outcome"][:, 0]) < 1]))),
         "targets_on_heldout": {  # the root values themselves as predictors of the outcome
             k: value_report(ex_te[k][:, 0], ex_te, batch.game_id[te], args.seed)
@@ -245,7 +246,7 @@ def main() -> None:
         w, conv, vlw = VARIANTS[name]
         t0 = time.perf_counter()
         target = (1 - w) * extra["outcome"][tr] + w * extra[conv][tr]
-        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.seed)
+        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.train_seed)
         report["variants"][name] = {"q_weight": w, "root_value": conv, "value_loss_weight": vlw,
                                     **evaluate_net(trained, test_batch, ex_te, args.seed),
                                     "seconds": round(time.perf_counter() - t0, 1)}
