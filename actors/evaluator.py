@@ -4,7 +4,7 @@ The trainer publishes candidates to one `WeightsStore`; selfplay follows another
 *promoted* store). The driver keeps one `Evaluator.evaluate_next` call in flight; each call
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
 builds its network from the weights in memory and runs the promotion gate's sequential
-tests (`league.gate_candidate`, statistics in `ringrift_ray.gate`): batches of
+tests (`gate_matches.gate_candidate`, statistics in `ringrift_ray.gate`): batches of
 ``EvalConfig.concurrency`` games at ``EvalConfig.simulations`` simulations against random
 and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
 Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
@@ -28,7 +28,7 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
-from ringrift_ray import league, storage
+from ringrift_ray import gate_matches, league, run_records, storage
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.evaluate import search_agent
 from ringrift_ray.net import (
@@ -97,13 +97,14 @@ class Evaluator:
         save_checkpoint(net, checkpoint, step=version, version=version)
         best = self.league["best"]
         game = self.cfg.game
-        checks = league.gate_candidate(
+        checks = gate_matches.gate_candidate(
             self._agent(net, league.candidate_name(version)),
             self._agent(self.best_net, best["name"]) if best else None,
             game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
             swap_rule=game.swap_rule)
-        league.save_games(checks, storage.join(self.run_dir, "games", f"v{version}.jsonl"),
-                          version=version, swap_rule=game.swap_rule)
+        run_records.save_games(checks,
+                               storage.join(self.run_dir, "games", f"v{version}.jsonl"),
+                               version=version, swap_rule=game.swap_rule)
         entry = league.record_evaluation(self.league, version, version, str(checkpoint),
                                          checks)
         if entry["promoted"]:

@@ -40,7 +40,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
 from experiments.tune_config import PBTExperimentConfig
-from ringrift_ray import league, population
+from ringrift_ray import gate_matches, population
 from ringrift_ray.config import AlphaZeroConfig, TrainConfig, with_overrides
 from ringrift_ray.evaluate import search_agent
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_weights_numpy, weights_numpy
@@ -163,8 +163,8 @@ def _evaluate(net: PolicyValueNet, pop, cfg: AlphaZeroConfig, seed: int, device:
                                   search=cfg.search)
     me = search_agent(net, cfg.eval.simulations, name=population.CANDIDATE, device=device,
                       search=cfg.search)
-    matches = league.play_candidate(me, best_agent, cfg.game.board, cfg.game.players,
-                                    cfg.eval, seed=seed, swap_rule=cfg.game.swap_rule)
+    matches = gate_matches.play_candidate(me, best_agent, cfg.game.board, cfg.game.players,
+                                          cfg.eval, seed=seed, swap_rule=cfg.game.swap_rule)
     return population.summarize(matches)
 
 

@@ -12,6 +12,8 @@
     ringrift-ray elo RUN_DIR [--out elo.png]  (league table; Elo and loss curves)
     ringrift-ray pretrain --source shards:DIR|traces:PATH|heuristic:GAMES --out warm.pt
                           [--board square8] [--players 2] [--preset compact] [--steps 2000]
+
+Arguments are parsed here; ``show`` and ``elo`` run in ``cli_view.py``, the others here.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 
 import numpy as np
 
-from ringrift_ray import bench_rules, html_replay, npz_export, pictures, serving
+from ringrift_ray import bench_rules, cli_view, npz_export, serving
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_record_inplace,
@@ -220,120 +221,6 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
     return n
 
 
-def show(out: str, board_type: str, num_players: int, seed: int = 0,
-         state_file: str | None = None, moves_file: str | None = None,
-         max_moves: int | None = None) -> int:
-    """Draw a position (``.svg`` / ``.png``) or a game (``.html`` replay) to ``out``.
-
-    The source is ``state_file`` (one reference-format position), else ``moves_file`` (a
-    recorded game on ``board_type`` / ``num_players``), else a uniform-random game.
-
-    Returns:
-        The number of moves drawn.
-
-    Raises:
-        OSError: an unreadable input file.
-        ValueError: an unsupported ``out`` suffix, a malformed state file, or an unparseable
-            or illegal move (``IllegalMoveError``), named with its file and move number.
-    """
-    _check_suffix(out)
-    if state_file is not None:
-        states, moves = [pictures.load_state_file(state_file)], []
-        title = f"RingRift position {os.path.basename(state_file)}"
-    elif moves_file is not None:
-        moves = html_replay.load_moves_file(moves_file)
-        try:
-            states = html_replay.replay_from_moves(board_type, num_players, moves)
-        except ValueError as e:  # IllegalMoveError stays one
-            raise type(e)(f"{moves_file}: {e}") from None
-        title = f"RingRift {board_type} {num_players}p: {os.path.basename(moves_file)}"
-    else:
-        states, moves = html_replay.random_game(board_type, num_players, seed, max_moves)
-        title = f"RingRift {board_type} {num_players}p random game, seed {seed}"
-    return _draw(out, states, moves, title)
-
-
-def _check_suffix(out: str) -> None:
-    if os.path.splitext(out)[1].lower() not in (".html", ".svg", ".png"):
-        raise ValueError(f"--out {out}: expected a .html, .svg or .png file")
-
-
-def _draw(out: str, states: list, moves: list[str], title: str) -> int:
-    """Write the replay (``.html``) or the last position (``.svg`` / ``.png``); print a line;
-    return the number of moves."""
-    if out.lower().endswith(".html"):
-        html_replay.html_replay(states, moves, out, title=title)
-    else:
-        pictures.save_picture(states[-1], out, move=moves[-1] if moves else None,
-                              caption=f"after move {len(moves)}: {moves[-1]}" if moves else None)
-    print(f"wrote {out} ({len(moves)} moves, {len(states)} positions)")
-    return len(moves)
-
-
-def _games_file(run_dir: str, candidate: str | None) -> str:
-    """``RUN_DIR/games/<candidate>.jsonl``, default the newest candidate's.
-
-    Raises:
-        FileNotFoundError: no run directory, no games, or none for ``candidate``.
-    """
-    folder = os.path.join(run_dir, "games")
-    if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"run directory not found: {run_dir}")
-    names = [f[:-6] for f in os.listdir(folder) if f.endswith(".jsonl")] if os.path.isdir(
-        folder) else []
-    if not names:
-        raise FileNotFoundError(f"no evaluation games in {folder}")
-    if candidate is None:
-        candidate = max(names, key=lambda n: int(n[1:]) if n[1:].isdecimal() else -1)
-    path = os.path.join(folder, f"{candidate}.jsonl")
-    if candidate not in names:
-        raise FileNotFoundError(f"no games of {candidate} in {folder} (have "
-                                f"{', '.join(sorted(names))})")
-    return path
-
-
-def show_games(run_dir: str, game: int | None = None, out: str | None = None,
-               candidate: str | None = None) -> list[dict]:
-    """List the evaluation games of one candidate (``RUN_DIR/games/<candidate>.jsonl``,
-    kept by the evaluator), or with ``game`` draw game ``N`` of that list to ``out`` as
-    `show` does (``.html`` replay, or the final position as ``.svg`` / ``.png``).
-
-    Returns:
-        The candidate's games (`league.load_games`).
-
-    Raises:
-        FileNotFoundError: no run directory or no games (for ``candidate``).
-        ValueError: ``game`` out of range, no ``out`` with ``game``, a malformed games file
-            or an illegal move in it.
-    """
-    from ringrift_ray.league import load_games  # torch (via evaluate): see `match`
-
-    path = _games_file(run_dir, candidate)
-    games = load_games(path)
-    if game is None:
-        print(f"{path}: {len(games)} games")
-        for i, g in enumerate(games):
-            result = {1.0: "win", 0.0: "loss"}.get(g["score"], f"score {g['score']:g}")
-            print(f"{i:>4}  {g['candidate']} vs {g['opponent']:<10} seats "
-                  f"{' '.join(g['seats'])}: {result}, {len(g['moves'])} moves"
-                  + (" (capped)" if g.get("capped") else ""))
-        return games
-    if not 0 <= game < len(games):
-        raise ValueError(f"--game {game}: {path} has games 0..{len(games) - 1}")
-    if out is None:
-        raise ValueError("--game needs --out FILE (.html, .svg or .png)")
-    g = games[game]
-    _check_suffix(out)
-    try:
-        states = html_replay.replay_from_moves(g["board"], g["players"], g["moves"],
-                                               swap_rule=g.get("swap_rule", False))
-    except ValueError as e:  # IllegalMoveError stays one
-        raise type(e)(f"{path}, game {game}: {e}") from None
-    _draw(out, states, g["moves"], f"RingRift {g['board']} {g['players']}p: {g['candidate']} "
-          f"vs {g['opponent']}, game {game}, seats {' '.join(g['seats'])}")
-    return games
-
-
 def match(specs: list[str], board_type: str, num_players: int, games: int, seed: int = 0,
           sims: int = 32, concurrency: int = 16, max_moves: int = 100_000,
           device: str | None = None):
@@ -366,39 +253,6 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
     capped = sum(g.capped for g in result.games)
     print(f"{specs[0]} by seat: {seats}" + (f"; {capped} games capped (draws)" if capped else ""))
     return result
-
-
-def elo(run_dir: str, out: str) -> dict:
-    """Print the league table of ``run_dir`` and save the Elo plot to ``out``, with the
-    training-loss curves of the run's TensorBoard files (``train/*loss``) beside it. A PBT run
-    directory (``population.json``, ``experiments/pbt.py``) gets the population table and
-    one Elo line per member with its exploit events marked; a main-job run directory
-    (``league.json``) gets the candidates' table and plot.
-
-    Returns:
-        The league table (``ringrift_ray.league`` or ``ringrift_ray.population``).
-
-    Raises:
-        FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
-        ValueError: an unreadable ``league.json`` / ``population.json``.
-    """
-    if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"run directory not found: {run_dir}")
-    from ringrift_ray import league, population  # torch (via evaluate): see `match`
-
-    if os.path.exists(os.path.join(run_dir, "population.json")):
-        table = population.load_population(os.path.join(run_dir, "population.json"))
-        print(population.format_population(table))
-        population.plot_population(table, out)
-    else:
-        table = league.load_league(os.path.join(run_dir, "league.json"))
-        print(league.format_table(table))
-        losses = league.load_losses(run_dir)
-        if losses:
-            print(f"loss curves: {', '.join(t for t in losses if t.endswith('loss'))}")
-        league.plot_elo(table, out, losses)
-    print(f"wrote {out}")
-    return table
 
 
 def pretrain(source: str, out: str, board_type: str, num_players: int, preset: str,
@@ -458,19 +312,21 @@ def main(argv: list[str] | None = None) -> None:
         _run("export", lambda: export(args.shard_dir, args.out, args.board, args.players,
                                       args.skip_bad))
     elif args.command == "show" and args.run_dir is not None:
-        _run("show", lambda: show_games(args.run_dir, args.game, args.out, args.candidate),
+        _run("show", lambda: cli_view.show_games(args.run_dir, args.game, args.out,
+                                                 args.candidate),
              errors=(OSError, ValueError))
     elif args.command == "show" and (args.out is None or args.game is not None):
         parser.error("show needs --out FILE (and --game N only with RUN_DIR)")
     elif args.command == "show":
-        _run("show", lambda: show(args.out, args.board, args.players, args.seed, args.state,
-                                  args.moves, args.max_moves), errors=(OSError, ValueError))
+        _run("show", lambda: cli_view.show(args.out, args.board, args.players, args.seed,
+                                           args.state, args.moves, args.max_moves),
+             errors=(OSError, ValueError))
     elif args.command == "match":
         _run("match", lambda: match(args.agents, args.board, args.players, args.games,
                                     args.seed, args.sims, args.concurrency, args.max_moves,
                                     args.device))
     elif args.command == "elo":
-        _run("elo", lambda: elo(args.run_dir, args.out))
+        _run("elo", lambda: cli_view.elo(args.run_dir, args.out))
     elif args.command == "pretrain":
         _run("pretrain", lambda: pretrain(args.source, args.out, args.board, args.players,
                                           args.preset, args.steps, args.batch_size, args.lr,

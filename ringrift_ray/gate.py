@@ -1,7 +1,7 @@
 """Statistics of the promotion gate: Wilson intervals and the SPRT on Elo bounds.
 
-The evaluator (``actors/evaluator.py`` via `league.play_candidate`) plays a candidate in
-batches of games and asks, after every batch, whether the evidence decides:
+The evaluator (``actors/evaluator.py`` via `gate_matches.gate_candidate`) plays a candidate
+in batches of games and asks, after every batch, whether the evidence decides:
 
 | check           | test                                   | passes when                       |
 |-----------------|----------------------------------------|-----------------------------------|

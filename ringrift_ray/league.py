@@ -1,9 +1,10 @@
 """The league table of the main job: each evaluated candidate, its results, Elo, promotion.
 
 The evaluator (``actors/evaluator.py``) plays every new candidate against the baselines and
-the current best (`play_candidate`), records the matches (`record_evaluation`: refit Elo over
-all games so far, apply the promotion gate) and writes ``run_dir/league.json`` atomically
-after every evaluation (`save_league`); ``ringrift-ray elo RUN_DIR`` prints and plots it.
+the current best (`gate_matches.gate_candidate`), records the matches (`record_evaluation`:
+refit Elo over all games so far, apply the promotion gate) and writes ``run_dir/league.json``
+atomically after every evaluation (`save_league`); ``ringrift-ray elo RUN_DIR`` prints and
+plots it.
 
 ``league.json`` (format 1)::
 
@@ -31,29 +32,19 @@ are named ``v<version>``; Elo is anchored at random = 0.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ringrift_ray import gate, storage
-from ringrift_ray.config import EvalConfig, GateConfig
+from ringrift_ray import storage
 from ringrift_ray.elo import fit_elo
-from ringrift_ray.evaluate import (
-    Agent,
-    MatchResult,
-    heuristic_agent,
-    pairwise_outcomes,
-    play_match,
-    random_agent,
-)
+from ringrift_ray.evaluate import pairwise_outcomes
 from ringrift_ray.json_file import read_json, write_json
+
+if TYPE_CHECKING:
+    from ringrift_ray.gate_matches import Check
 
 FORMAT = 1
 OPPONENTS = ("random", "heuristic", "best")
@@ -141,136 +132,6 @@ def refit_elo(league: dict) -> dict[str, float]:
     return fit_elo(outcomes, anchor=league.get("anchor", "random"))
 
 
-def play_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
-                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False
-                   ) -> dict[str, MatchResult]:
-    """Play ``cfg.games`` games of ``candidate`` against random, heuristic and ``best``
-    (skipped when None), seats rotated, candidate as agent 0.
-
-    Returns:
-        ``{"random": MatchResult, "heuristic": ..., "best": ...}``.
-    """
-    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
-    if best is not None:
-        opponents["best"] = best
-    return {key: play_match([candidate, opp], board, players, cfg.games, seed + i,
-                            concurrency=cfg.concurrency, max_moves=cfg.max_moves,
-                            swap_rule=swap_rule)
-            for i, (key, opp) in enumerate(opponents.items())}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One gate check of a candidate against one opponent (candidate as agent 0).
-
-    Attributes:
-        match: the games played (all batches).
-        test: ``"wilson"`` (baselines), ``"sprt"`` (the best) or ``"none"`` (check off:
-            games for Elo only).
-        decision: ``"pass"``, ``"fail"``, ``"undecided"`` (cap reached: a fail) or
-            ``"info"`` (check off).
-        stats: the test's numbers for ``league.json``: Wilson ``interval`` and
-            ``threshold``; SPRT ``llr``, ``bounds`` (Wald's lower, upper) and ``elo0``,
-            ``elo1``, ``alpha``, ``beta``.
-        reason: one line for the console and the table.
-        seeds: `[games]` seed of each game's batch (`play_match`'s ``seed``).
-    """
-
-    match: MatchResult
-    test: str
-    decision: str
-    stats: dict
-    reason: str
-    seeds: tuple[int, ...] = ()
-
-    @property
-    def passed(self) -> bool:
-        return self.decision in ("pass", "info")
-
-
-def check(key: str, match: MatchResult, cfg: GateConfig, final: bool = True) -> Check:
-    """Apply the gate's test for opponent ``key`` to the games of ``match`` so far.
-
-    ``key`` ``"best"`` runs the SPRT (`gate.sprt_llr`); ``"random"`` / ``"heuristic"`` the
-    Wilson check (`gate.wilson_decision`) against ``cfg.min_vs_<key>``. With ``final``, a
-    test still undecided is ``"undecided"``, else ``"continue"``.
-    """
-    n, score = len(match.games), match.wins
-    lo, hi = gate.wilson_interval(score, n, cfg.z)
-    head = f"vs {key} ({match.names[1]}): {score:g}/{n}"
-    if key == "best":
-        if not cfg.vs_best:
-            return Check(match, "none", "info", {"interval": [lo, hi]}, f"{head}, not gated")
-        llr = gate.sprt_llr(score, n, cfg.elo0, cfg.elo1)
-        bounds = gate.sprt_bounds(cfg.alpha, cfg.beta)
-        decision = gate.sprt_decision(llr, cfg.alpha, cfg.beta)
-        stats = {"interval": [lo, hi], "llr": llr, "bounds": list(bounds), "elo0": cfg.elo0,
-                 "elo1": cfg.elo1, "alpha": cfg.alpha, "beta": cfg.beta}
-        text = (f"SPRT({cfg.elo0:g},{cfg.elo1:g}) LLR {llr:+.2f} in [{bounds[0]:.2f}, "
-                f"{bounds[1]:.2f}]")
-        test = "sprt"
-    else:
-        need = cfg.min_vs_random if key == "random" else cfg.min_vs_heuristic
-        if need is None:
-            return Check(match, "none", "info", {"interval": [lo, hi]},
-                         f"{head} [{lo:.2f}, {hi:.2f}], not gated")
-        decision = gate.wilson_decision(score, n, need, cfg.z)
-        stats = {"interval": [lo, hi], "threshold": need}
-        text = f"Wilson [{lo:.2f}, {hi:.2f}] vs {need:.2f}"
-        test = "wilson"
-    if decision == "continue" and final:
-        decision = "undecided"
-    return Check(match, test, decision, stats, f"{head}, {text}: {decision}")
-
-
-def judge(matches: Mapping[str, MatchResult], cfg: GateConfig) -> dict[str, Check]:
-    """`check` each finished match (``final``), e.g. matches played elsewhere or in tests."""
-    return {key: check(key, m, cfg) for key, m in matches.items()}
-
-
-def _batch_seed(seed: int, opponent: int, batch: int) -> int:
-    return int(np.random.SeedSequence([seed, opponent, batch]).generate_state(1)[0])
-
-
-def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
-                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False,
-                   keep_moves: bool = True) -> dict[str, Check]:
-    """Play the gate's sequential tests: random, then heuristic, then ``best``.
-
-    Each opponent gets batches of ``cfg.concurrency`` games (rounded up to even, so a batch
-    rotates seats evenly) until its test decides (`check`) or ``cfg.games`` games are
-    played; a check that is off plays one batch (for Elo). The first fail or undecided
-    check ends the evaluation: later opponents are not played.
-
-    Returns:
-        ``{"random": Check, "heuristic": ..., "best": ...}`` for the opponents played, in
-        that order; the candidate is agent 0 of every match.
-    """
-    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
-    if best is not None:
-        opponents["best"] = best
-    batch = cfg.concurrency + cfg.concurrency % 2
-    out: dict[str, Check] = {}
-    for i, (key, opp) in enumerate(opponents.items()):
-        match, seeds = MatchResult([candidate.name, opp.name], board, players), []
-        for b in itertools.count():
-            batch_seed = _batch_seed(seed, i, b)
-            games = min(batch, cfg.games - len(match.games))
-            part = play_match([candidate, opp], board, players, games, batch_seed,
-                              concurrency=cfg.concurrency, max_moves=cfg.max_moves,
-                              swap_rule=swap_rule, keep_moves=keep_moves)
-            match.games.extend(part.games)
-            seeds.extend([batch_seed] * len(part.games))
-            capped = len(match.games) >= cfg.games
-            result = check(key, match, cfg.gate, final=capped)
-            if result.decision != "continue":
-                break
-        out[key] = dataclasses.replace(result, seeds=tuple(seeds))
-        if not result.passed:
-            break
-    return out
-
-
 def record_evaluation(league: dict, version: int, step: int, checkpoint: str,
                       checks: Mapping[str, Check], now: float | None = None) -> dict:
     """Add one candidate's gate checks to ``league`` (in place): fold in its games, refit
@@ -280,7 +141,8 @@ def record_evaluation(league: dict, version: int, step: int, checkpoint: str,
         version: the candidate's published version (its train step in the main job).
         step: train step of the candidate.
         checkpoint: where its weights were saved (the best's file for later matches).
-        checks: `gate_candidate`'s (or `judge`'s) results, candidate as agent 0 in each.
+        checks: `gate_matches.gate_candidate`'s (or `gate_matches.judge`'s) results,
+            candidate as agent 0 in each.
         now: unix time of the evaluation (default: now).
 
     Returns:
@@ -353,74 +215,12 @@ def format_table(league: dict) -> str:
     return "\n".join(lines)
 
 
-def save_games(checks: Mapping[str, Check], path: str | Path, *, version: int,
-               swap_rule: bool = False) -> int:
-    """Append the games of a candidate's checks to ``path`` (JSON lines, one game each):
-    ``{"candidate", "version", "key", "opponent", "game", "seed", "seats", "ranks",
-    "score", "capped", "board", "players", "swap_rule", "moves": [move text, ...]}``.
-    ``seats`` names the agent at each seat (seat 0 = player 1), ``score`` is the
-    candidate's, ``seed`` the seed of the game's batch. Returns the games written."""
-    lines = []
-    for key, c in checks.items():
-        m = c.match
-        for i, g in enumerate(m.games):
-            seed = c.seeds[i] if i < len(c.seeds) else None
-            lines.append(json.dumps({
-                "candidate": m.names[0], "version": int(version), "key": key,
-                "opponent": m.names[1], "game": i, "seed": seed,
-                "seats": [m.names[a] for a in g.seat_agents], "ranks": list(g.seat_ranks),
-                "score": g.score(0), "capped": g.capped, "board": m.board,
-                "players": m.players, "swap_rule": swap_rule, "moves": list(g.move_texts)}))
-    old = storage.read_text(path) if storage.exists(path) else ""  # no append on S3
-    storage.write_text(path, old + "".join(line + "\n" for line in lines))
-    return len(lines)
-
-
-def load_games(path: str | Path) -> list[dict]:
-    """The games `save_games` wrote to ``path``, in order.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: a line that is not a game record (the message names file and line).
-    """
-    if not storage.is_file(path):
-        raise FileNotFoundError(f"games file not found: {path}")
-    games = []
-    for i, line in enumerate(storage.read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            game = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{i}: not JSON ({e})") from None
-        if not isinstance(game, dict) or not isinstance(game.get("moves"), list):
-            raise ValueError(f"{path}:{i}: not a game record (no move list)")
-        games.append(game)
-    return games
-
-
-def load_losses(run_dir: str | Path, prefix: str = "train/") -> dict[str, list[tuple]]:
-    """Scalar curves ``{tag: [(step, value), ...]}`` under ``prefix`` from the TensorBoard
-    event files in ``run_dir/tensorboard`` (tensorboard's ``EventAccumulator``), sorted by
-    step; ``{}`` when there are none."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    curves: dict[str, dict[int, float]] = {}
-    for f in sorted((Path(run_dir) / "tensorboard").glob("events.out.tfevents.*")):
-        acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
-        acc.Reload()
-        for tag in acc.Tags()["scalars"]:
-            if tag.startswith(prefix):
-                curves.setdefault(tag, {}).update((e.step, e.value) for e in acc.Scalars(tag))
-    return {tag: sorted(points.items()) for tag, points in sorted(curves.items())}
-
-
 def plot_elo(league: dict, out: str | Path,
              losses: Mapping[str, list[tuple]] | None = None) -> None:
     """Save a PNG of each version's Elo against wall time (hours since the league began)
-    and against training steps, promoted versions marked; with ``losses`` (`load_losses`:
-    ``{tag: [(step, value), ...]}``) a third panel plots the ``*loss`` curves against
-    training steps (log scale when all positive)."""
+    and against training steps, promoted versions marked; with ``losses``
+    (`run_records.load_losses`: ``{tag: [(step, value), ...]}``) a third panel plots the
+    ``*loss`` curves against training steps (log scale when all positive)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -2,8 +2,8 @@
 Elo scale, which member selfplay plays, and the exploit events.
 
 PBT members (``experiments/pbt.py``) each play ``eval.games`` games against random, the
-heuristic and the current best member (`ringrift_ray.league.play_candidate`) after every
-training iteration; the `Population` actor (``actors/population.py``) folds the games into
+heuristic and the current best member (`ringrift_ray.gate_matches.play_candidate`) after
+every training iteration; the `Population` actor (``actors/population.py``) folds the games into
 this table (`record`), refits Bradley-Terry Elo over all games so far (random = 0) and
 reports the member's Elo, which is the score PBT's exploit step ranks members by. The table
 is ``run_dir/population.json``; ``ringrift-ray elo RUN_DIR`` prints it (`format_population`)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import contract_vectors
 
-from ringrift_ray import cli, evaluate
+from ringrift_ray import cli, cli_view, evaluate
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.encoding import encode, index_to_move, move_to_index, num_actions
 from ringrift_ray.game import (
@@ -375,7 +375,7 @@ def test_cli_show_names_the_illegal_move_and_the_reason(tmp_path, capsys):
     assert f"{moves}: move 2 ('place_ring p1 to=4,4 n=1')" in err
     assert "place_ring is not legal in phase movement" in err
     with pytest.raises(IllegalMoveError, match="game.txt: move 2"):  # the type survives
-        cli.show(str(tmp_path / "g.svg"), "square8", 2, moves_file=str(moves))
+        cli_view.show(str(tmp_path / "g.svg"), "square8", 2, moves_file=str(moves))
 
 
 def test_an_empty_region_round_trips_through_text_and_json():

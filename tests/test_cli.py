@@ -72,7 +72,7 @@ def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
     from test_evaluator import first_checks, synthetic_match
     from torch.utils.tensorboard import SummaryWriter
 
-    from ringrift_ray import league
+    from ringrift_ray import gate_matches, league, run_records
     from ringrift_ray.config import GateConfig
 
     table = league.new_league("square8", 2, now=0.0)
@@ -80,7 +80,7 @@ def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
     second = {"random": synthetic_match("v20", "random", 24, 0),
               "heuristic": synthetic_match("v20", "heuristic", 15, 1),
               "best": synthetic_match("v20", "v10", 4, 6)}
-    league.record_evaluation(table, 20, 20, "c20", league.judge(second, GateConfig()),
+    league.record_evaluation(table, 20, 20, "c20", gate_matches.judge(second, GateConfig()),
                              now=1200.0)
     run_dir = tmp_path / "run"
     league.save_league(table, run_dir / "league.json")
@@ -89,7 +89,7 @@ def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
         writer.add_scalar("train/policy_loss", 3.0 / step, step)
         writer.add_scalar("train/value_loss", 1.0 / step, step)
     writer.close()
-    assert [s for s, _ in league.load_losses(run_dir)["train/value_loss"]] == [5, 10, 20]
+    assert [s for s, _ in run_records.load_losses(run_dir)["train/value_loss"]] == [5, 10, 20]
     proc = _cli("elo", str(run_dir), "--out", "elo.png", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()

@@ -1,13 +1,13 @@
 """The evaluator's league table (`ringrift_ray.league`, no Ray): pairwise statistics and
-Elo refits, the sequential gate and the best model, atomic persistence, candidate matches,
-kept games and loss curves.
+Elo refits, the sequential gate and the best model (`ringrift_ray.gate_matches`), atomic
+persistence, candidate matches, kept games (`ringrift_ray.run_records`).
 The `actors.evaluator.Evaluator` actor itself runs in the smoke test (test_alphazero.py)."""
 
 import json
 
 import pytest
 
-from ringrift_ray import league
+from ringrift_ray import gate_matches, league, run_records
 from ringrift_ray.config import EvalConfig, GateConfig
 from ringrift_ray.elo import fit_elo
 from ringrift_ray.evaluate import GameResult, MatchResult, pairwise_outcomes, random_agent
@@ -31,7 +31,7 @@ def first_matches(version: int = 10) -> dict:
 
 
 def first_checks(version: int = 10, gate: GateConfig | None = None) -> dict:
-    return league.judge(first_matches(version), gate or GateConfig())
+    return gate_matches.judge(first_matches(version), gate or GateConfig())
 
 
 def test_pairs_are_sufficient_statistics_of_the_elo_fit():
@@ -72,7 +72,7 @@ def test_sprt_decides_against_the_best_and_a_fail_keeps_it():
     second = {"random": synthetic_match("v20", "random", 24, 0),
               "heuristic": synthetic_match("v20", "heuristic", 15, 1),
               "best": synthetic_match("v20", "v10", 40, 56)}
-    entry = league.record_evaluation(table, 20, 20, "c20", league.judge(second, GateConfig()))
+    entry = league.record_evaluation(table, 20, 20, "c20", gate_matches.judge(second, GateConfig()))
     assert not entry["promoted"] and table["best"]["name"] == "v10"
     best = entry["results"]["best"]
     assert best["opponent"] == "v10" and best["test"] == "sprt" and best["decision"] == "fail"
@@ -85,22 +85,22 @@ def test_sprt_decides_against_the_best_and_a_fail_keeps_it():
         league.record_evaluation(table, 20, 20, "c20", first_checks())
     assert league.last_version(table) == 20
     # undecided at the cap is no promotion; a clear win promotes
-    even = league.judge({**second, "best": synthetic_match("v30", "v10", 8, 8)}, GateConfig())
+    even = gate_matches.judge({**second, "best": synthetic_match("v30", "v10", 8, 8)}, GateConfig())
     assert even["best"].decision == "undecided"
     assert not league.record_evaluation(table, 30, 30, "c30", even)["promoted"]
-    won = league.judge({**second, "best": synthetic_match("v40", "v10", 30, 2)}, GateConfig())
+    won = gate_matches.judge({**second, "best": synthetic_match("v40", "v10", 30, 2)}, GateConfig())
     assert league.record_evaluation(table, 40, 40, "c40", won)["promoted"]
     assert table["best"]["name"] == "v40"
 
 
 def test_a_check_that_is_off_informs_and_a_failed_baseline_blocks():
     gate = GateConfig(min_vs_random=0.6, min_vs_heuristic=None, vs_best=False)
-    checks = league.judge({"random": synthetic_match("v5", "random", 16, 0),
+    checks = gate_matches.judge({"random": synthetic_match("v5", "random", 16, 0),
                            "heuristic": synthetic_match("v5", "heuristic", 0, 16),
                            "best": synthetic_match("v5", "v1", 0, 16)}, gate)
     assert [c.decision for c in checks.values()] == ["pass", "info", "info"]
     assert all(c.passed for c in checks.values())
-    failed = league.judge({"random": synthetic_match("v5", "random", 4, 12)}, GateConfig())
+    failed = gate_matches.judge({"random": synthetic_match("v5", "random", 4, 12)}, GateConfig())
     table = league.new_league("square8", 2)
     entry = league.record_evaluation(table, 5, 5, "c5", failed)
     assert not entry["promoted"] and entry["results"]["random"]["decision"] == "fail"
@@ -129,19 +129,19 @@ def test_league_round_trips_atomically_and_checks_the_variant(tmp_path):
 
 def test_play_candidate_plays_each_opponent_with_the_candidate_first():
     cfg = EvalConfig(games=2, max_moves=40)
-    matches = league.play_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg)
+    matches = gate_matches.play_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg)
     assert list(matches) == ["random", "heuristic", "best"]
     for m in matches.values():
         assert m.names[0] == "v3" and len(m.games) == 2
     assert matches["best"].names[1] == "v1"
-    assert list(league.play_candidate(random_agent("v3"), None, "square8", 2, cfg)) == [
+    assert list(gate_matches.play_candidate(random_agent("v3"), None, "square8", 2, cfg)) == [
         "random", "heuristic"]
 
 
 def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_path):
     cfg = EvalConfig(games=8, concurrency=4, max_moves=30,
                      gate={"min_vs_random": 0.0, "min_vs_heuristic": 0.99})
-    checks = league.gate_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg,
+    checks = gate_matches.gate_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg,
                                    seed=7)
     # random: the lower bound >= 0 passes after one batch; the heuristic's 0.99 cannot be
     # reached in 30-move games (draws at best): fail or undecided at the cap, best not played
@@ -150,8 +150,8 @@ def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_
     assert checks["heuristic"].decision in ("fail", "undecided")
     assert len(checks["heuristic"].match.games) in (4, 8)
     path = tmp_path / "games" / "v3.jsonl"
-    n = league.save_games(checks, path, version=3)
-    games = league.load_games(path)
+    n = run_records.save_games(checks, path, version=3)
+    games = run_records.load_games(path)
     assert len(games) == n == sum(len(c.match.games) for c in checks.values())
     g = games[0]
     assert g["candidate"] == "v3" and g["key"] == "random" and len(g["moves"]) == 30
@@ -161,7 +161,7 @@ def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_
     assert len(replay_from_moves("square8", 2, g["moves"])) == 31  # the moves replay
     path.write_text("{not json\n")
     with pytest.raises(ValueError, match="v3.jsonl:1"):
-        league.load_games(path)
+        run_records.load_games(path)
 
 
 def test_format_table_lists_versions_and_baselines():

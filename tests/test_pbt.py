@@ -143,9 +143,9 @@ def test_stopped_population_restores_and_continues(pbt):
 
 def test_population_elo_plot(pbt, tmp_path, capsys):
     """`ringrift-ray elo RUN_DIR` on a PBT run: the member table and a PNG."""
-    from ringrift_ray import cli
+    from ringrift_ray import cli_view
 
-    table = cli.elo(str(pbt.run_dir), str(tmp_path / "elo.png"))
+    table = cli_view.elo(str(pbt.run_dir), str(tmp_path / "elo.png"))
     assert table["kind"] == "population"
     assert (tmp_path / "elo.png").stat().st_size > 1000
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""Replay shards and NPZ export on real selfplay samples (one tiny-net selfplay per config).
+"""Replay shards, their Arrow sample schema (`ringrift_ray.sample_schema`) and NPZ export on
+real selfplay samples (one tiny-net selfplay per config).
 Bad shards: ``test_replay_quarantine.py``."""
 
 import json
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from ringrift_ray import replay
+from ringrift_ray import replay, sample_schema
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import (
     ENCODING_VERSION,
@@ -25,15 +26,8 @@ from ringrift_ray.game import constants as K
 from ringrift_ray.game import new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.npz_export import NPZ_LAYOUT, export_directory, export_npz
-from ringrift_ray.replay import (
-    SAMPLE_SCHEMA,
-    batch_to_table,
-    list_shards,
-    read_shard,
-    read_shards,
-    table_to_batch,
-    write_shard,
-)
+from ringrift_ray.replay import list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.sample_schema import SAMPLE_SCHEMA, batch_to_table, table_to_batch
 from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
@@ -85,7 +79,7 @@ def test_table_round_trip_is_exact(config, request):
     assert meta[b"board"] == batch.board.encode()
     assert meta[b"players"] == str(batch.players).encode()
     assert meta[b"encoding_version"] == str(ENCODING_VERSION).encode()
-    assert meta[b"format_version"] == str(replay.FORMAT_VERSION).encode()
+    assert meta[b"format_version"] == str(sample_schema.FORMAT_VERSION).encode()
     # one row per sample: row i holds sample i's sparse policy
     i = len(batch) // 2
     assert table.column("policy_indices")[i].as_py() == batch.policy(i)[0].tolist()

@@ -14,7 +14,8 @@ from sample_data import make_batch
 from ringrift_ray import replay
 from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.replay import batch_to_table, list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.replay import list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.sample_schema import batch_to_table
 from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 
 HALVES = [make_batch(20, seed=1), make_batch(20, first_id=20, seed=2)]

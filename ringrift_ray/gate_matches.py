@@ -1,0 +1,153 @@
+"""The promotion gate's matches: a candidate against random, the heuristic and the best.
+
+The evaluator (``actors/evaluator.py``) plays every new candidate through `gate_candidate`:
+batches of games per opponent until the gate's test decides (`check`: the Wilson check
+against the baselines, the SPRT against the best; statistics in `ringrift_ray.gate`). The
+resulting `Check` per opponent goes to `league.record_evaluation` (Elo, promotion) and to
+`run_records.save_games` (the games file). `play_candidate` plays fixed-size matches without
+the sequential tests (PBT members, `experiments/tune_member.py`); `judge` applies the tests
+to finished matches. The candidate is agent 0 of every match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ringrift_ray import gate
+from ringrift_ray.config import EvalConfig, GateConfig
+from ringrift_ray.evaluate import Agent, MatchResult, heuristic_agent, play_match, random_agent
+
+
+def play_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
+                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False
+                   ) -> dict[str, MatchResult]:
+    """Play ``cfg.games`` games of ``candidate`` against random, heuristic and ``best``
+    (skipped when None), seats rotated, candidate as agent 0.
+
+    Returns:
+        ``{"random": MatchResult, "heuristic": ..., "best": ...}``.
+    """
+    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
+    if best is not None:
+        opponents["best"] = best
+    return {key: play_match([candidate, opp], board, players, cfg.games, seed + i,
+                            concurrency=cfg.concurrency, max_moves=cfg.max_moves,
+                            swap_rule=swap_rule)
+            for i, (key, opp) in enumerate(opponents.items())}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One gate check of a candidate against one opponent (candidate as agent 0).
+
+    Attributes:
+        match: the games played (all batches).
+        test: ``"wilson"`` (baselines), ``"sprt"`` (the best) or ``"none"`` (check off:
+            games for Elo only).
+        decision: ``"pass"``, ``"fail"``, ``"undecided"`` (cap reached: a fail) or
+            ``"info"`` (check off).
+        stats: the test's numbers for ``league.json``: Wilson ``interval`` and
+            ``threshold``; SPRT ``llr``, ``bounds`` (Wald's lower, upper) and ``elo0``,
+            ``elo1``, ``alpha``, ``beta``.
+        reason: one line for the console and the table.
+        seeds: `[games]` seed of each game's batch (`play_match`'s ``seed``).
+    """
+
+    match: MatchResult
+    test: str
+    decision: str
+    stats: dict
+    reason: str
+    seeds: tuple[int, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.decision in ("pass", "info")
+
+
+def check(key: str, match: MatchResult, cfg: GateConfig, final: bool = True) -> Check:
+    """Apply the gate's test for opponent ``key`` to the games of ``match`` so far.
+
+    ``key`` ``"best"`` runs the SPRT (`gate.sprt_llr`); ``"random"`` / ``"heuristic"`` the
+    Wilson check (`gate.wilson_decision`) against ``cfg.min_vs_<key>``. With ``final``, a
+    test still undecided is ``"undecided"``, else ``"continue"``.
+    """
+    n, score = len(match.games), match.wins
+    lo, hi = gate.wilson_interval(score, n, cfg.z)
+    head = f"vs {key} ({match.names[1]}): {score:g}/{n}"
+    if key == "best":
+        if not cfg.vs_best:
+            return Check(match, "none", "info", {"interval": [lo, hi]}, f"{head}, not gated")
+        llr = gate.sprt_llr(score, n, cfg.elo0, cfg.elo1)
+        bounds = gate.sprt_bounds(cfg.alpha, cfg.beta)
+        decision = gate.sprt_decision(llr, cfg.alpha, cfg.beta)
+        stats = {"interval": [lo, hi], "llr": llr, "bounds": list(bounds), "elo0": cfg.elo0,
+                 "elo1": cfg.elo1, "alpha": cfg.alpha, "beta": cfg.beta}
+        text = (f"SPRT({cfg.elo0:g},{cfg.elo1:g}) LLR {llr:+.2f} in [{bounds[0]:.2f}, "
+                f"{bounds[1]:.2f}]")
+        test = "sprt"
+    else:
+        need = cfg.min_vs_random if key == "random" else cfg.min_vs_heuristic
+        if need is None:
+            return Check(match, "none", "info", {"interval": [lo, hi]},
+                         f"{head} [{lo:.2f}, {hi:.2f}], not gated")
+        decision = gate.wilson_decision(score, n, need, cfg.z)
+        stats = {"interval": [lo, hi], "threshold": need}
+        text = f"Wilson [{lo:.2f}, {hi:.2f}] vs {need:.2f}"
+        test = "wilson"
+    if decision == "continue" and final:
+        decision = "undecided"
+    return Check(match, test, decision, stats, f"{head}, {text}: {decision}")
+
+
+def judge(matches: Mapping[str, MatchResult], cfg: GateConfig) -> dict[str, Check]:
+    """`check` each finished match (``final``), e.g. matches played elsewhere or in tests."""
+    return {key: check(key, m, cfg) for key, m in matches.items()}
+
+
+def _batch_seed(seed: int, opponent: int, batch: int) -> int:
+    return int(np.random.SeedSequence([seed, opponent, batch]).generate_state(1)[0])
+
+
+def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
+                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False,
+                   keep_moves: bool = True) -> dict[str, Check]:
+    """Play the gate's sequential tests: random, then heuristic, then ``best``.
+
+    Each opponent gets batches of ``cfg.concurrency`` games (rounded up to even, so a batch
+    rotates seats evenly) until its test decides (`check`) or ``cfg.games`` games are
+    played; a check that is off plays one batch (for Elo). The first fail or undecided
+    check ends the evaluation: later opponents are not played.
+
+    Returns:
+        ``{"random": Check, "heuristic": ..., "best": ...}`` for the opponents played, in
+        that order; the candidate is agent 0 of every match.
+    """
+    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
+    if best is not None:
+        opponents["best"] = best
+    batch = cfg.concurrency + cfg.concurrency % 2
+    out: dict[str, Check] = {}
+    for i, (key, opp) in enumerate(opponents.items()):
+        match, seeds = MatchResult([candidate.name, opp.name], board, players), []
+        for b in itertools.count():
+            batch_seed = _batch_seed(seed, i, b)
+            games = min(batch, cfg.games - len(match.games))
+            part = play_match([candidate, opp], board, players, games, batch_seed,
+                              concurrency=cfg.concurrency, max_moves=cfg.max_moves,
+                              swap_rule=swap_rule, keep_moves=keep_moves)
+            match.games.extend(part.games)
+            seeds.extend([batch_seed] * len(part.games))
+            capped = len(match.games) >= cfg.games
+            result = check(key, match, cfg.gate, final=capped)
+            if result.decision != "continue":
+                break
+        out[key] = dataclasses.replace(result, seeds=tuple(seeds))
+        if not result.passed:
+            break
+    return out
