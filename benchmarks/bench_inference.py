@@ -11,7 +11,6 @@ size), which is not timed. ONNX Runtime is skipped
 """
 
 import argparse
-import io
 import json
 import time
 
@@ -20,6 +19,7 @@ import torch
 
 from ringrift_ray.encoding import encode
 from ringrift_ray.game import new_game
+from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet
 
 
@@ -37,25 +37,18 @@ def _rate(fn, batch: int, seconds: float, repeats: int) -> float:
     return round(best, 1)
 
 
-def _ort_session(net: PolicyValueNet, obs: np.ndarray, threads: int):
+def _ort_session(net: PolicyValueNet, threads: int):
     try:
-        import onnxruntime as ort
+        return Inference(net, "onnxruntime", "cpu", threads).session
     except ImportError:
         return None
-    f = io.BytesIO()
-    torch.onnx.export(net, (torch.from_numpy(obs),), f, dynamo=False, input_names=["obs"],
-                      output_names=["logits", "values"],
-                      dynamic_axes={"obs": {0: "B"}, "logits": {0: "B"}, "values": {0: "B"}})
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    return ort.InferenceSession(f.getvalue(), opts, providers=["CPUExecutionProvider"])
 
 
 def _cells(args, preset: str, threads: int) -> list[dict]:
     torch.set_num_threads(threads)
     net = PolicyValueNet(NetSpec(args.board, args.players, preset)).eval()
     one = encode([new_game(args.board, args.players)])
-    session = _ort_session(net, one, threads) if "onnxruntime" in args.backends else None
+    session = _ort_session(net, threads) if "onnxruntime" in args.backends else None
     compiled = torch.compile(net, dynamic=True) if "compile" in args.backends else None
     rows = []
     for b in args.batches:

@@ -46,7 +46,7 @@ from ringrift_ray.encoding import encode, expand, values_to_seats
 from ringrift_ray.game import constants as K
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
-from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, take
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
@@ -124,18 +124,6 @@ def load_or_make_corpus(path: Path, cfg: AlphaZeroConfig, net: PolicyValueNet, g
     np.savez(path, board=batch.board, players=batch.players,
              **{f: getattr(batch, f) for f in ARRAY_FIELDS}, **extra)
     return batch, extra, time.perf_counter() - t0
-
-
-def take(batch: SampleBatch, rows: np.ndarray) -> SampleBatch:
-    """The samples ``rows`` `[k]` of ``batch`` in that order (policy entries gathered)."""
-    starts, ends = batch.policy_offsets[rows], batch.policy_offsets[rows + 1]
-    offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
-    entry = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(offsets[-1])
-    return SampleBatch(batch.board, batch.players, policy_offsets=offsets,
-                       policy_indices=batch.policy_indices[entry],
-                       policy_values=batch.policy_values[entry],
-                       **{f: getattr(batch, f)[rows] for f in ARRAY_FIELDS
-                          if f not in ("policy_offsets", "policy_indices", "policy_values")})
 
 
 def train_variant(cfg: AlphaZeroConfig, batch: SampleBatch, target: np.ndarray,

@@ -53,7 +53,7 @@ from ringrift_ray.game import constants as K
 from ringrift_ray.game.interop import state_from_reference
 from ringrift_ray.net import NetSpec, PolicyValueNet
 from ringrift_ray.replay import read_shards
-from ringrift_ray.samples import ARRAY_FIELDS, SEATS, SampleBatch, concat_batches
+from ringrift_ray.samples import SEATS, SampleBatch, concat_batches, take
 from ringrift_ray.search_fns import cached_legal_actions, rank_values
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
@@ -255,20 +255,6 @@ def _trace_record(state, chosen: str) -> np.ndarray:
 
 
 # ---- training ------------------------------------------------------------------------------
-
-
-def take(batch: SampleBatch, rows: np.ndarray) -> SampleBatch:
-    """The samples ``rows`` `[k]` of ``batch``, in that order (policy offsets rebuilt)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    starts, ends = batch.policy_offsets[rows], batch.policy_offsets[rows + 1]
-    lengths = ends - starts
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    entry = (np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])).astype(np.int64)
-    fields = {f: getattr(batch, f)[rows] for f in ARRAY_FIELDS
-              if f not in ("policy_offsets", "policy_indices", "policy_values")}
-    return SampleBatch(batch.board, batch.players, policy_offsets=offsets,
-                       policy_indices=batch.policy_indices[entry],
-                       policy_values=batch.policy_values[entry], **fields)
 
 
 def split_by_game(batch: SampleBatch, heldout_fraction: float, rng: np.random.Generator

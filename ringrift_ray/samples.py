@@ -87,6 +87,19 @@ def concat_batches(batches: list[SampleBatch]) -> SampleBatch:
     return SampleBatch(b0.board, b0.players, policy_offsets=np.concatenate(offsets), **cat)
 
 
+def take(batch: SampleBatch, rows: np.ndarray) -> SampleBatch:
+    """The samples ``rows`` `[k]` of ``batch``, in that order (policy offsets rebuilt)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, ends = batch.policy_offsets[rows], batch.policy_offsets[rows + 1]
+    lengths = ends - starts
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    entry = (np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])).astype(np.int64)
+    return SampleBatch(batch.board, batch.players, policy_offsets=offsets,
+                       policy_indices=batch.policy_indices[entry],
+                       policy_values=batch.policy_values[entry],
+                       **{f: getattr(batch, f)[rows] for f in ROW_FIELDS})
+
+
 def policy_lag(newest_version: int, sampled_versions: np.ndarray | SampleBatch | float
                ) -> float:
     """Versions (train steps) between ``newest_version`` and the mean model version of the

@@ -13,7 +13,6 @@ TorchScript extra file ``metadata.json``.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 
 from ringrift_ray.encoding import encode, num_actions
 from ringrift_ray.game import new_game
+from ringrift_ray.inference import onnx_bytes
 from ringrift_ray.net import PolicyValueNet, load_checkpoint
 
 FORMATS = ("onnx", "torchscript")
@@ -59,19 +59,15 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict[str,
     net, extra = load_checkpoint(checkpoint)
     net.eval()
     meta = model_metadata(net, extra)
-    example = torch.from_numpy(encode([new_game(net.spec.board, net.spec.players)]))
     if fmt == "torchscript":
+        example = torch.from_numpy(encode([new_game(net.spec.board, net.spec.players)]))
         with torch.no_grad():
             traced = torch.jit.trace(net, example)
         torch.jit.save(traced, str(out), _extra_files={"metadata.json": json.dumps(meta)})
         return meta
     import onnx  # optional at import time: only the ONNX export needs it
 
-    buf = io.BytesIO()
-    torch.onnx.export(net, (example,), buf, dynamo=False, input_names=["obs"],
-                      output_names=["logits", "values"],
-                      dynamic_axes={"obs": {0: "B"}, "logits": {0: "B"}, "values": {0: "B"}})
-    model = onnx.load_from_string(buf.getvalue())
+    model = onnx.load_from_string(onnx_bytes(net))
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(out))
