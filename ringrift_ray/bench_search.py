@@ -98,8 +98,11 @@ def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
         # per CPU second of this process: robust to other processes on a shared machine
         # (one thread; a GPU's work is not counted, so use the wall-clock ratio there)
         "efficiency_cpu": round(calls[0] / cpu / standalone_cpu, 3),
-        "time_split": {"net": round(net_t[0] / wall, 3), "rules": round(rules_t[0] / wall, 3),
-                       "tree": round(1 - (net_t[0] + rules_t[0]) / wall, 3)},
+        # fractions of wall time: the network thread busy / idle, and the rules (partly
+        # during the network call: the leaves' legal actions are generated alongside it)
+        "time_split": {"net": round(net_t[0] / wall, 3),
+                       "net_idle": round(1 - net_t[0] / wall, 3),
+                       "rules": round(rules_t[0] / wall, 3)},
     }
 
 

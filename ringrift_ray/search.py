@@ -28,7 +28,9 @@ that visit; ``SearchResult.root_value`` adds it for the root). Terminal nodes us
 values given by ``GameFns.terminal_values``.
 
 Batching: each simulation step walks all B trees to a leaf and evaluates every non-terminal
-leaf with one ``EvaluateFn`` call (the network; this module never imports it).
+leaf with one ``EvaluateFn`` call (the network; this module never imports it). The call runs
+on a second thread while this one generates the leaves' legal actions, so the rules' share
+of a step overlaps the network's.
 `start_search` / `search_step` expose the steps, so continuous selfplay can start new roots
 while others are mid-search. A root with a single legal action is not searched.
 """
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
@@ -235,19 +238,30 @@ def _root_choice(tree: Tree, gumbel: np.ndarray, considered_visit: int,
                             cfg.c_scale, cfg.rescale_values))
 
 
-def _leaf_values(states: list[State], game: GameFns, evaluate: EvaluateFn
+@cache
+def _network_thread() -> ThreadPoolExecutor:
+    """The thread that runs ``evaluate`` while the caller's thread generates the leaves'
+    legal actions (ONNX Runtime and torch release the GIL inside a network call)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-network")
+
+
+def _leaf_values(states: list[State], terminal: list[np.ndarray | None], game: GameFns,
+                 evaluate: EvaluateFn
                  ) -> tuple[list, list[np.ndarray | None], list[np.ndarray | None]]:
-    """Legal actions, logits and values of leaf states; terminal states skip the network."""
-    terminal = [game.terminal_values(s) for s in states]
+    """Legal actions, logits and values of leaf states (``terminal``: their exact values,
+    None while live); terminal states skip the network. The network call runs on
+    `_network_thread` while this thread generates the live leaves' legal actions."""
     live = [i for i, t in enumerate(terminal) if t is None]
     actions: list = [None] * len(states)
     logits: list = [None] * len(states)
     values: list = list(terminal)
     if live:
-        batch_logits, batch_values = map(np.asarray, evaluate([states[i] for i in live]))
+        pending = _network_thread().submit(evaluate, [states[i] for i in live])
+        for i in live:
+            actions[i] = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
+        batch_logits, batch_values = map(np.asarray, pending.result())
         for j, i in enumerate(live):
-            actions[i] = a = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
-            logits[i] = batch_logits[j, a].astype(np.float64)
+            logits[i] = batch_logits[j, actions[i]].astype(np.float64)
             values[i] = batch_values[j].astype(np.float64)
     return actions, logits, values
 
@@ -300,17 +314,19 @@ def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: Evaluat
     Raises:
         ValueError: a root has no legal action.
     """
-    paths, leaves, owners = [], [], []
+    paths, leaves, leaf_terminal, owners = [], [], [], []
     for k, s in enumerate(searches):
         if s.done:
             continue
-        path, leaf = ([0], s.tree.states[0]) if s.tree.edge_count[0] == 0 else _simulate(
-            s.tree, s.gumbel, s.sim, game, s.cfg)
+        path, leaf, exact = ([0], s.tree.states[0], None) if s.tree.edge_count[0] == 0 \
+            else _simulate(s.tree, s.gumbel, s.sim, game, s.cfg)
         paths.append((k, path))
         if leaf is not None:
             leaves.append(leaf)
+            leaf_terminal.append(exact)
             owners.append(len(paths) - 1)
-    leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, game, evaluate)
+    leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, leaf_terminal, game,
+                                                          evaluate)
     value_of_path: dict[int, np.ndarray] = {}
     for j, i in enumerate(owners):
         k, path = paths[i]
@@ -366,7 +382,8 @@ def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
 
 def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: SearchConfig):
     """Select from the root to a new leaf; returns (path of node ids, leaf state or None when
-    the path ends on an already known terminal node)."""
+    the path ends on an already known terminal node, the new leaf's exact values `[P]` if it
+    is a finished game else None)."""
     k = min(cfg.max_num_considered_actions, int(tree.edge_count[0]))
     considered_visit = visit_schedule(k, cfg.num_simulations)[sim]
     e = _root_choice(tree, gumbel, considered_visit, cfg)
@@ -376,14 +393,14 @@ def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sear
         child = tree.edge_child[edge]
         if child < 0:
             state = game.apply(tree.states[node], int(tree.edge_action[edge]))
-            child = tree.add_node(state, game.to_play(state) if game.terminal_values(state)
-                                  is None else 0)
+            exact = game.terminal_values(state)
+            child = tree.add_node(state, game.to_play(state) if exact is None else 0)
             tree.edge_child[edge] = child
             path.append(child)
-            return path, state
+            return path, state, exact
         path.append(child)
         if tree.terminal[child]:
-            return path, None
+            return path, None, None
         node = child
         e = _interior_choice(tree, node, cfg)
 
