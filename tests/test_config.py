@@ -44,3 +44,16 @@ def test_override_items_need_key_and_equals():
             parse_overrides([bad])
     assert parse_overrides(["run.name=my run", "net.preset=tiny"]) == {
         "run.name": "my run", "net.preset": "tiny"}
+
+
+def test_every_main_job_config_loads_for_its_variant():
+    from pathlib import Path
+
+    from ringrift_ray.config import load_yaml
+    configs = Path(__file__).parents[1] / "experiments" / "configs"
+    named = [p for p in configs.glob("*_[234]p.yaml") if not p.name.startswith(("pbt_", "search_"))]
+    assert len(named) == 12  # 4 boards x 2-4 players
+    for path in named:
+        cfg = load_yaml(path, AlphaZeroConfig)
+        board, players = path.stem.rsplit("_", 1)
+        assert (cfg.game.board, f"{cfg.game.players}p") == (board, players), path.name
