@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--backend", choices=BACKENDS, default="torch",
                     help="inference backend (ringrift_ray/inference.py)")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="selfplay.pipeline: two halves of the slots alternate their steps")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     inference = Inference(PolicyValueNet(NetSpec(args.board, args.players, args.preset)),
@@ -72,13 +74,17 @@ def main() -> None:
     game = GameConfig(board=args.board, players=args.players)
     play_games(game, evaluate, SearchConfig(num_simulations=2),
                SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
+    pipeline = {"pipeline": True} if args.pipeline else {}  # the old tree has no such field
+    per_call = (args.games + 1) // 2 if args.pipeline else args.games  # slots per network call
     stats, wall, cpu, nbytes = _measure(args, game, evaluate,
                                         SearchConfig(num_simulations=args.sims),
-                                        SelfplayConfig(games_per_batch=args.games))
+                                        SelfplayConfig(games_per_batch=args.games,
+                                                       **pipeline))
     print(json.dumps({
         "benchmark": "selfplay", "mode": args.mode, "board": args.board,
         "players": args.players, "preset": args.preset, "num_simulations": args.sims,
-        "games_per_batch": args.games, "torch_threads": args.threads, "device": args.device,
+        "games_per_batch": args.games, "pipeline": args.pipeline,
+        "torch_threads": args.threads, "device": args.device,
         "backend": inference.backend, "seconds": args.seconds, "wall_s": round(wall, 2),
         "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         "cpu_s": round(cpu, 2), "library": ringrift_ray.__file__,
@@ -89,7 +95,7 @@ def main() -> None:
         "simulations_per_s": round(getattr(stats, "simulations", 0) / wall, 1),
         "net_evals_per_s": round(stats.net_positions / wall, 1),
         "samples_per_s": round(stats.samples / wall, 2),
-        "nn_batch_fill": round(stats.nn_batch_fill / args.games, 3),
+        "nn_batch_fill": round(stats.nn_batch_fill / per_call, 3),
         "bytes_per_sample": round(nbytes / max(stats.samples, 1), 1),
     }, indent=2))
 

@@ -62,7 +62,8 @@ def standalone_rate(net, states, repeats: int = 3) -> tuple[float, float]:
 
 
 def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
-              seed: int, backend: str = "torch", device: str = "cpu") -> dict:
+              seed: int, backend: str = "torch", device: str = "cpu",
+              pipeline: bool = False) -> dict:
     torch.manual_seed(seed)
     net = Inference(PolicyValueNet(NetSpec(board_type, players, preset)), backend, device,
                     torch.get_num_threads())
@@ -83,13 +84,13 @@ def bench_one(board_type: str, players: int, preset: str, batch: int, sims: int,
     # positions that need them; selfplay's steady state never pays that again
     gumbel_search(roots, g, network_evaluate(net), cfg, np.random.default_rng(seed + 1))
     t, c = time.perf_counter(), time.process_time()
-    gumbel_search(roots, timed_game, evaluate, cfg, np.random.default_rng(seed))
+    gumbel_search(roots, timed_game, evaluate, cfg, np.random.default_rng(seed), pipeline=pipeline)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     standalone, standalone_cpu = standalone_rate(net, roots)
     in_search = calls[0] / wall
     return {
         "board": board_type, "players": players, "preset": preset, "batch": batch,
-        "backend": net.backend, "device": device,
+        "backend": net.backend, "device": device, "pipeline": pipeline,
         "num_simulations": sims, "wall_s": round(wall, 3),
         "simulations_per_s": round(batch * sims / wall, 1),
         "net_evals_per_s": round(in_search, 1),
@@ -118,10 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--backend", choices=BACKENDS, default="torch",
                     help="inference backend (ringrift_ray/inference.py)")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="search the batch as two alternating halves (gumbel_search pipeline)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = [bench_one(args.board, args.players, p, b, args.sims, args.seed, args.backend,
-                      args.device)
+                      args.device, args.pipeline)
             for p in args.presets for b in args.batches]
     print(json.dumps({"benchmark": "search", "torch_threads": args.threads, "results": rows},
                      indent=2))

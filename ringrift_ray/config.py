@@ -76,6 +76,10 @@ class SelfplayConfig(_Frozen):
     weights_poll_s: float = Field(
         2.0, gt=0.0, description="seconds between checks for newer weights inside a reporting "
         "interval (weights change only between search steps)")
+    pipeline: bool = Field(
+        False, description="play the game slots in two halves whose search steps alternate: "
+        "one half's network call runs beside the other half's tree and rules work (two calls "
+        "of half the slots per step); pays off when the network runs on a GPU or a spare core")
 
 
 class BufferConfig(_Frozen):

@@ -29,25 +29,31 @@ values given by ``GameFns.terminal_values``.
 
 Batching: each simulation step walks all B trees to a leaf and evaluates every non-terminal
 leaf with one ``EvaluateFn`` call (the network; this module never imports it). The call runs
-on a second thread while this one generates the leaves' legal actions, so the rules' share
-of a step overlaps the network's.
-`start_search` / `search_step` expose the steps, so continuous selfplay can start new roots
-while others are mid-search. A root with a single legal action is not searched.
+on `network_thread` while this thread generates the leaves' legal actions. `begin_step` /
+`end_step` (together: `search_step`) expose the steps, so continuous selfplay can start new
+roots while others are mid-search, and two groups of searches can alternate (pipelining:
+one group's tree and rules work runs during the other's network call). A root with a single
+legal action is not searched.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 
 from ringrift_ray.config import SearchConfig
+from ringrift_ray.search_select import (
+    completed_qvalues,
+    interior_choice,
+    node_stats,
+    root_choice,
+    visit_schedule,
+)
 from ringrift_ray.search_tree import Tree
 
 State = Any
@@ -99,171 +105,18 @@ class SearchResult:
     searched: bool
 
 
-@cache
-def visit_schedule(max_num_considered_actions: int, num_simulations: int) -> tuple[int, ...]:
-    """Sequential-halving schedule: the visit count an action must have to be chosen at each
-    simulation (paper §4). Rounds give every considered action
-    ``max(1, floor(n / (ceil(log2 k) * m)))`` more visits, then halve ``m`` (never below 2)."""
-    k = max_num_considered_actions
-    if k <= 1:
-        return tuple(range(num_simulations))
-    rounds_log = math.ceil(math.log2(k))
-    schedule: list[int] = []
-    visits = [0] * k
-    m = k
-    while len(schedule) < num_simulations:
-        extra = max(1, num_simulations // (rounds_log * m))
-        for _ in range(extra):
-            schedule.extend(visits[:m])
-            for i in range(m):
-                visits[i] += 1
-        m = max(2, m // 2)
-    return tuple(schedule[:num_simulations])
-
-
 def _softmax(x: np.ndarray) -> np.ndarray:
     z = np.exp(x - x.max())
     return z / z.sum()
 
 
-@numba.njit(cache=True)
-def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
-    """sigma(completed Q) `[L]` from per-action visits and Q-values (see completed_qvalues)."""
-    n = logits.shape[0]
-    total = 0
-    top = 0
-    for i in range(n):
-        total += visits[i]
-        top = max(top, visits[i])
-    mixed = raw_value
-    if total > 0:
-        m = logits.max()
-        z = 0.0
-        for i in range(n):
-            z += np.exp(logits[i] - m)
-        num = 0.0
-        den = 0.0
-        for i in range(n):
-            if visits[i] > 0:
-                pr = np.exp(logits[i] - m) / z
-                num += pr * q[i]
-                den += pr
-        mixed = (raw_value + total * num / max(den, 1e-12)) / (total + 1)
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = q[i] if visits[i] > 0 else mixed
-    if rescale:
-        lo, hi = out.min(), out.max()
-        out = (out - lo) / max(hi - lo, 1e-8)
-    return (c_visit + top) * c_scale * out
-
-
-@numba.njit(cache=True)
-def _child_stats(children, node_visits, value_sum, player):
-    n = children.shape[0]
-    visits = np.zeros(n, dtype=np.int64)
-    q = np.zeros(n)
-    for i in range(n):
-        ch = children[i]
-        if ch >= 0 and node_visits[ch] > 0:
-            visits[i] = node_visits[ch]
-            q[i] = value_sum[ch, player] / node_visits[ch]
-    return visits, q
-
-
-@numba.njit(cache=True)
-def _interior_kernel(logits, children, node_visits, value_sum, player, raw_value, c_visit,
-                     c_scale, rescale):
-    """argmax(pi'(a) - N(a) / (1 + sum N)), pi' = softmax(logits + sigma)."""
-    visits, q = _child_stats(children, node_visits, value_sum, player)
-    x = logits + _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale)
-    x = np.exp(x - x.max())
-    x /= x.sum()
-    total = visits.sum()
-    return np.argmax(x - visits / (1.0 + total))
-
-
-@numba.njit(cache=True)
-def _root_kernel(logits, children, node_visits, value_sum, player, raw_value, gumbel,
-                 considered_visit, c_visit, c_scale, rescale):
-    """argmax of g + logits + sigma among actions with ``considered_visit`` visits."""
-    visits, q = _child_stats(children, node_visits, value_sum, player)
-    sigma = _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale)
-    best = -1
-    best_score = -np.inf
-    for i in range(logits.shape[0]):
-        if visits[i] == considered_visit:
-            score = max(-1e9, gumbel[i] + logits[i] + sigma[i])
-            if score > best_score:
-                best = i
-                best_score = score
-    return best
-
-
-def _node_stats(tree: Tree, node: int) -> tuple[np.ndarray, np.ndarray]:
-    """Child visit counts `[L]` and Q-values `[L]` for the node's player (0 if unvisited)."""
-    return _child_stats(tree.edge_child[tree.edges(node)], tree.visits, tree.value_sum,
-                        tree.to_play[node])
-
-
-def completed_qvalues(logits: np.ndarray, visits: np.ndarray, q: np.ndarray, raw_value: float,
-                      cfg: SearchConfig) -> np.ndarray:
-    """``sigma(completed Q)`` for one node: `[L]` (paper App. D, mixed value completion).
-
-    Args:
-        logits: `[L]` prior logits of the legal actions.
-        visits: `[L]` visit counts; q: `[L]` Q-values (ignored where unvisited).
-        raw_value: the network value of the node for its player to move, in [-1, 1].
-    """
-    return _sigma(np.asarray(logits, dtype=np.float64), np.asarray(visits, dtype=np.int64),
-                  np.asarray(q, dtype=np.float64), float(raw_value), cfg.c_visit, cfg.c_scale,
-                  cfg.rescale_values)
-
-
-def _interior_choice(tree: Tree, node: int, cfg: SearchConfig) -> int:
-    """Edge offset chosen at a non-root node: argmax(pi'(a) - N(a) / (1 + sum N))."""
-    e = tree.edges(node)
-    p = tree.to_play[node]
-    return int(_interior_kernel(tree.edge_logit[e], tree.edge_child[e], tree.visits,
-                                tree.value_sum, p, tree.raw_value[node, p], cfg.c_visit,
-                                cfg.c_scale, cfg.rescale_values))
-
-
-def _root_choice(tree: Tree, gumbel: np.ndarray, considered_visit: int,
-                 cfg: SearchConfig) -> int:
-    e = tree.edges(0)
-    p = tree.to_play[0]
-    return int(_root_kernel(tree.edge_logit[e], tree.edge_child[e], tree.visits, tree.value_sum,
-                            p, tree.raw_value[0, p], gumbel, considered_visit, cfg.c_visit,
-                            cfg.c_scale, cfg.rescale_values))
-
-
 @cache
-def _network_thread() -> ThreadPoolExecutor:
-    """The thread that runs ``evaluate`` while the caller's thread generates the leaves'
-    legal actions (ONNX Runtime and torch release the GIL inside a network call)."""
+def network_thread() -> ThreadPoolExecutor:
+    """The one thread (per process) that runs ``evaluate`` calls, in submission order, while
+    the caller's thread does tree and rules work (ONNX Runtime and torch release the GIL
+    inside a network call). Anything that must not overlap a network call (loading new
+    weights) can be submitted to it too."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-network")
-
-
-def _leaf_values(states: list[State], terminal: list[np.ndarray | None], game: GameFns,
-                 evaluate: EvaluateFn
-                 ) -> tuple[list, list[np.ndarray | None], list[np.ndarray | None]]:
-    """Legal actions, logits and values of leaf states (``terminal``: their exact values,
-    None while live); terminal states skip the network. The network call runs on
-    `_network_thread` while this thread generates the live leaves' legal actions."""
-    live = [i for i, t in enumerate(terminal) if t is None]
-    actions: list = [None] * len(states)
-    logits: list = [None] * len(states)
-    values: list = list(terminal)
-    if live:
-        pending = _network_thread().submit(evaluate, [states[i] for i in live])
-        for i in live:
-            actions[i] = np.asarray(game.legal_actions(states[i]), dtype=np.int64)
-        batch_logits, batch_values = map(np.asarray, pending.result())
-        for j, i in enumerate(live):
-            logits[i] = batch_logits[j, actions[i]].astype(np.float64)
-            values[i] = batch_values[j].astype(np.float64)
-    return actions, logits, values
 
 
 @dataclass
@@ -305,16 +158,25 @@ def start_search(root: State, game: GameFns, cfg: SearchConfig) -> RootSearch:
     return RootSearch(tree, cfg)
 
 
-def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: EvaluateFn,
-                rng: np.random.Generator) -> None:
-    """Advance every unfinished search by one step with at most one ``evaluate`` call on all
-    their leaves: an unexpanded root is expanded (and draws its Gumbel noise from ``rng``,
-    in order), any other search runs one simulation. Searches may have different budgets.
+@dataclass
+class StepInFlight:
+    """A search step between `begin_step` and `end_step`: the selected paths and the
+    network call on their live leaves (running on `network_thread`)."""
 
-    Raises:
-        ValueError: a root has no legal action.
-    """
-    paths, leaves, leaf_terminal, owners = [], [], [], []
+    searches: Sequence[RootSearch]
+    paths: list  # (index into searches, path of node ids) per unfinished search
+    owners: list  # index into paths of each new leaf
+    terminal: list  # exact values [P] of each new leaf, None while live
+    actions: list  # legal actions [L] of each live leaf (None: terminal)
+    pending: Future | None  # the network call: (logits [n, A], values [n, P])
+
+
+def begin_step(searches: Sequence[RootSearch], game: GameFns,
+               evaluate: EvaluateFn) -> StepInFlight:
+    """Select one leaf per unfinished search (an unexpanded root is its own leaf), submit
+    ONE ``evaluate`` call on the live leaves to `network_thread` and, meanwhile, generate
+    their legal actions. The trees must not be touched until `end_step`."""
+    paths, leaves, terminal, owners = [], [], [], []
     for k, s in enumerate(searches):
         if s.done:
             continue
@@ -323,25 +185,44 @@ def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: Evaluat
         paths.append((k, path))
         if leaf is not None:
             leaves.append(leaf)
-            leaf_terminal.append(exact)
+            terminal.append(exact)
             owners.append(len(paths) - 1)
-    leaf_actions, leaf_logits, leaf_values = _leaf_values(leaves, leaf_terminal, game,
-                                                          evaluate)
+    live = [leaf for leaf, t in zip(leaves, terminal, strict=True) if t is None]
+    pending = network_thread().submit(evaluate, live) if live else None
+    actions = [None if t is not None else np.asarray(game.legal_actions(leaf), dtype=np.int64)
+               for leaf, t in zip(leaves, terminal, strict=True)]
+    return StepInFlight(searches, paths, owners, terminal, actions, pending)
+
+
+def end_step(step: StepInFlight, rng: np.random.Generator) -> None:
+    """Wait for the step's network call, expand its leaves (new roots draw their Gumbel
+    noise from ``rng``, in order) and back up one simulation per searched tree.
+
+    Raises:
+        ValueError: a root has no legal action.
+        Any error of the ``evaluate`` call.
+    """
+    batch_logits, batch_values = (None, None) if step.pending is None else map(
+        np.asarray, step.pending.result())
+    searches, paths, live = step.searches, step.paths, 0
     value_of_path: dict[int, np.ndarray] = {}
-    for j, i in enumerate(owners):
+    for j, i in enumerate(step.owners):
         k, path = paths[i]
-        s, node = searches[k], path[-1]
-        if len(path) == 1:  # a root expansion
-            if len(leaf_actions[j]) == 0:
-                raise ValueError(f"root {k} has no legal action")
-            s.tree.expand(0, leaf_actions[j], leaf_logits[j], leaf_values[j])
-            s.gumbel = s.cfg.gumbel_scale * rng.gumbel(size=len(leaf_actions[j]))
-        elif leaf_actions[j] is None:
+        s, node, actions = searches[k], path[-1], step.actions[j]
+        if actions is None:  # a finished game: exact values, no expansion
             s.tree.terminal[node] = True
-            s.tree.raw_value[node] = leaf_values[j]
+            s.tree.raw_value[node] = value_of_path[i] = step.terminal[j]
+            continue
+        logits = batch_logits[live, actions].astype(np.float64)
+        value_of_path[i] = value = batch_values[live].astype(np.float64)
+        live += 1
+        if len(path) == 1:  # a root expansion
+            if len(actions) == 0:
+                raise ValueError(f"root {k} has no legal action")
+            s.tree.expand(0, actions, logits, value)
+            s.gumbel = s.cfg.gumbel_scale * rng.gumbel(size=len(actions))
         else:
-            s.tree.expand(node, leaf_actions[j], leaf_logits[j], leaf_values[j])
-        value_of_path[i] = leaf_values[j]
+            s.tree.expand(node, actions, logits, value)
     for i, (k, path) in enumerate(paths):
         if len(path) > 1:  # back up a simulation
             tree, v = searches[k].tree, value_of_path.get(i, searches[k].tree.raw_value[path[-1]])
@@ -350,9 +231,23 @@ def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: Evaluat
             searches[k].sim += 1
 
 
+def search_step(searches: Sequence[RootSearch], game: GameFns, evaluate: EvaluateFn,
+                rng: np.random.Generator) -> None:
+    """Advance every unfinished search by one step with at most one ``evaluate`` call on all
+    their leaves: an unexpanded root is expanded (and draws its Gumbel noise from ``rng``,
+    in order), any other search runs one simulation. Searches may have different budgets.
+    (`begin_step` then `end_step`.)
+
+    Raises:
+        ValueError: a root has no legal action.
+    """
+    end_step(begin_step(searches, game, evaluate), rng)
+
+
 def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
                   cfg: SearchConfig, rng: np.random.Generator,
-                  budgets: Sequence[int] | None = None) -> list[SearchResult]:
+                  budgets: Sequence[int] | None = None, pipeline: bool = False
+                  ) -> list[SearchResult]:
     """Search ``B = len(roots)`` live positions at once.
 
     Args:
@@ -362,6 +257,9 @@ def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
         cfg: search parameters; rng: source of the root Gumbel noise.
         budgets: `[B]` simulations per root (default: ``cfg.num_simulations`` for all); a
             root with budget n is searched exactly as alone with ``num_simulations = n``.
+        pipeline: search the roots in two halves whose steps alternate, so one half's
+            network call runs while the other half's tree and rules work is done (two calls
+            of about B/2 per step). The results are the same as without.
 
     Returns:
         One `SearchResult` per root.
@@ -375,8 +273,14 @@ def gumbel_search(roots: Sequence[State], game: GameFns, evaluate: EvaluateFn,
     cfgs = [cfg] * len(roots) if budgets is None else [
         cfg.model_copy(update={"num_simulations": int(n)}) for n in budgets]
     searches = [start_search(s, game, c) for s, c in zip(roots, cfgs, strict=True)]
-    while not all(s.done for s in searches):
-        search_step(searches, game, evaluate, rng)
+    half = (len(searches) + 1) // 2
+    groups = [searches[:half], searches[half:]] if pipeline and len(searches) > 1 else [searches]
+    steps = [begin_step(g, game, evaluate) for g in groups]
+    while steps:  # one group's end_step runs while the next group's network call runs
+        step = steps.pop(0)
+        end_step(step, rng)
+        if not all(s.done for s in step.searches):
+            steps.append(begin_step(step.searches, game, evaluate))
     return [s.result() for s in searches]
 
 
@@ -386,7 +290,7 @@ def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sear
     is a finished game else None)."""
     k = min(cfg.max_num_considered_actions, int(tree.edge_count[0]))
     considered_visit = visit_schedule(k, cfg.num_simulations)[sim]
-    e = _root_choice(tree, gumbel, considered_visit, cfg)
+    e = root_choice(tree, gumbel, considered_visit, cfg)
     node, path = 0, [0]
     while True:
         edge = tree.edge_start[node] + e
@@ -402,13 +306,13 @@ def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sear
         if tree.terminal[child]:
             return path, None, None
         node = child
-        e = _interior_choice(tree, node, cfg)
+        e = interior_choice(tree, node, cfg)
 
 
 def _result(tree: Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
     actions = tree.edge_action[tree.edges(0)].copy()
     logits = tree.edge_logit[tree.edges(0)]
-    visits, q = _node_stats(tree, 0)
+    visits, q = node_stats(tree, 0)
     if not searched:
         return SearchResult(int(actions[0]), actions, np.ones(1), visits, q,
                             tree.raw_value[0].copy(), False)

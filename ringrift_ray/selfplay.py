@@ -8,6 +8,8 @@ search of it (`search.start_search`); one `search.search_step` then expands the 
 and runs one simulation of every search in flight with ONE network call for all slots. A
 finished search plays its move; a finished game (or one reaching ``max_moves``) becomes
 samples at once and a new game takes its slot, so the network batch stays full.
+With ``selfplay.pipeline`` the slots are two halves whose search steps alternate, so one
+half's network call runs while the other half's tree and rules work is done.
 
 Playout-cap randomization (KataGo), per searched decision: with probability
 ``full_search_prob`` the search gets the full ``num_simulations`` and its decision becomes a
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +43,16 @@ from ringrift_ray.encoding import compact, values_to_seats
 from ringrift_ray.game import apply_record, new_game, ranks
 from ringrift_ray.game import constants as K
 from ringrift_ray.samples import SEATS, SampleBatch
-from ringrift_ray.search import EvaluateFn, GameFns, RootSearch, search_step, start_search
+from ringrift_ray.search import (
+    EvaluateFn,
+    GameFns,
+    RootSearch,
+    StepInFlight,
+    begin_step,
+    end_step,
+    network_thread,
+    start_search,
+)
 from ringrift_ray.search_fns import forced_record, game_fns, rank_values
 
 
@@ -129,6 +141,10 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     Unfinished games stay in their slots for the next call. ``between_steps`` runs before
     every search step (e.g. to load newer weights into the network behind ``evaluate``) and
     returns the model version that plays from then on; it replaces ``model_version``.
+    With ``cfg.pipeline`` the slots play in two halves whose steps alternate (`search`'s
+    pipelining); ``between_steps`` then runs on `search.network_thread` between two network
+    calls (and once on this thread at the start), and a search records the version
+    returned by the latest call that had finished.
 
     Args:
         run: the slots (mutated).
@@ -147,20 +163,40 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     counted = _counting(evaluate, stats)
     target = run.cfg.games_per_batch if min_games is None else min_games
     finished: list[_Slot] = []
-    while len(finished) < target:
-        if max_seconds is not None and time.perf_counter() - t0 >= max_seconds:
+    n = len(run.slots)
+    groups = [range(0, (n + 1) // 2), range((n + 1) // 2, n)] if run.cfg.pipeline and n > 1 \
+        else [range(n)]
+    steps: list[StepInFlight | None] = [None] * len(groups)
+    poll: Future | None = None  # pipelined: between_steps queued behind the network calls
+    if between_steps is not None and len(groups) > 1:
+        model_version = between_steps()  # nothing in flight yet
+    while True:
+        for g, slots in enumerate(groups):
+            if steps[g] is not None:
+                end_step(steps[g], rng)
+                steps[g] = None
+                for i in slots:
+                    if run.slots[i] is not None and run.slots[i].search.done:
+                        _play_searched(run, run.slots[i], model_version, rng, stats)
+            if len(finished) >= target or (max_seconds is not None
+                                           and time.perf_counter() - t0 >= max_seconds):
+                continue  # finish the steps in flight, start no more
+            if between_steps is not None and len(groups) == 1:
+                model_version = between_steps()
+            elif between_steps is not None and (poll is None or poll.done()):
+                # the other group's network call may be running: new weights are loaded on
+                # the network thread, between two calls
+                model_version = model_version if poll is None else poll.result()
+                poll = network_thread().submit(between_steps)
+            for i in slots:
+                _advance(run, i, rng, finished, stats)
+            searches = [run.slots[i].search for i in slots if run.slots[i] is not None]
+            if searches:
+                steps[g] = begin_step(searches, run.fns, counted)
+        if all(step is None for step in steps):
             break
-        if between_steps is not None:
-            model_version = between_steps()
-        for i in range(len(run.slots)):
-            _advance(run, i, rng, finished, stats)
-        searches = [s.search for s in run.slots if s is not None]
-        if not searches:
-            break
-        search_step(searches, run.fns, counted, rng)
-        for slot in run.slots:
-            if slot is not None and slot.search.done:
-                _play_searched(run, slot, model_version, rng, stats)
+    if poll is not None:
+        poll.result()
     batch = _to_batch(run.game, finished, run.cfg.value_target_q_weight)
     stats.games, stats.samples = len(finished), len(batch)
     stats.capped_games = sum(1 for s in finished if s.state.is_active)

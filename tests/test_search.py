@@ -197,3 +197,32 @@ def test_search_step_starts_roots_beside_searches_in_flight():
     assert second.result().action == alone.action
     with pytest.raises(ValueError, match="terminal"):
         start_search((0, 0, 0), game, cfg)
+
+
+def test_pipelined_search_equals_serial_with_two_calls_per_step():
+    """Pipelining alternates two halves of the roots (one's network call beside the other's
+    tree work): the same results as one batch, Gumbel noise included, in calls of ~B/2."""
+    game = _tree_game(2, 4, 5, lambda s: [0.1 * sum(s) - 0.3, 0.3 - 0.1 * sum(s)])
+    cfg = SearchConfig(num_simulations=8, max_num_considered_actions=4)
+    roots = [(), (1,), (2,), (3,), (4,)]
+    serial_calls: list[int] = []
+    piped_calls: list[int] = []
+    serial = gumbel_search(roots, game, _noisy_net(5, serial_calls), cfg,
+                           np.random.default_rng(5))
+    piped = gumbel_search(roots, game, _noisy_net(5, piped_calls), cfg,
+                          np.random.default_rng(5), pipeline=True)
+    assert sorted(piped_calls[:2]) == [2, 3] and max(piped_calls) <= 3
+    assert sum(piped_calls) == sum(serial_calls) and len(piped_calls) == 2 * len(serial_calls)
+    for a, b in zip(serial, piped, strict=True):
+        assert a.action == b.action and np.array_equal(a.visits, b.visits)
+        assert np.allclose(a.policy, b.policy) and np.allclose(a.root_value, b.root_value)
+
+
+def test_network_errors_reach_the_caller():
+    def broken(states):
+        raise RuntimeError("network exploded")
+
+    game = _tree_game(1, 3, 3, lambda s: [0.0])
+    with pytest.raises(RuntimeError, match="network exploded"):
+        gumbel_search([(), (1,)], game, broken, SearchConfig(num_simulations=4),
+                      np.random.default_rng(0), pipeline=True)

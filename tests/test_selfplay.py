@@ -134,3 +134,45 @@ def test_play_steps_time_bound_and_weights_between_steps():
     batch, stats = play_steps(run, net, rng, min_games=1, between_steps=between_steps)
     assert stats.games >= 1 and len(steps) > 1
     assert set(batch.model_version.tolist()) <= set(steps) and batch.model_version.max() > 1
+
+
+def test_pipelined_slots_alternate_halves_and_load_weights_between_calls():
+    """With ``pipeline`` the slots play as two halves (network calls of half the slots);
+    ``between_steps`` runs on the network thread, never during a network call, and the
+    samples record versions it returned."""
+    import threading
+
+    net = _evaluate("square8", 2)
+    calls: list[int] = []
+    busy = threading.Lock()
+    threads: set[str] = set()
+
+    def evaluate(states):
+        with busy:
+            calls.append(len(states))
+            return net(states)
+
+    versions = iter(range(1, 10**6))
+    returned: list[int] = []
+
+    def between_steps() -> int:
+        assert busy.acquire(blocking=False)  # no network call is running
+        busy.release()
+        threads.add(threading.current_thread().name)
+        returned.append(next(versions))
+        return returned[-1]
+
+    cfg = SelfplayConfig(games_per_batch=6, full_search_prob=0.5, cheap_simulations=2,
+                         temperature_moves=4, pipeline=True)
+    run = new_run(GameConfig(), SearchConfig(num_simulations=4), cfg)
+    batch, stats = play_steps(run, evaluate, np.random.default_rng(0), min_games=4,
+                              between_steps=between_steps)
+    assert stats.games >= 4 and len(batch) > 0 and max(calls) == 3
+    assert np.mean(calls) > 0.85 * 3  # both halves stay full
+    assert set(batch.model_version.tolist()) <= set(returned) and len(returned) > 2
+    assert any(name.startswith("search-network") for name in threads)
+    # no step left half done: every node but the root came with a finished simulation
+    assert all(s.search.tree.num_nodes <= s.search.sim + 1 for s in run.slots
+               if s is not None and s.search is not None)
+    again, _ = play_steps(run, evaluate, np.random.default_rng(1), min_games=1)
+    assert len(again) > 0  # the slots continue in the next call
