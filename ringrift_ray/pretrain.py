@@ -197,27 +197,39 @@ def trace_samples(path: str | Path, game: GameConfig) -> SampleBatch | None:
     ``.jsonl[.gz]`` file or a directory of them), replayed through our engine from the first
     step's state. Where the reference ends territory processing without a move our engine
     offers ``skip_territory_processing`` (a documented divergence, ``tests/replay.py``), the
-    skip is applied. Value targets come from the trace's ``ranks``. Game ids count up over
-    all games read. None when no game matches.
+    skip is applied. A game with a played move our engine cannot replay is left out whole
+    (a warning names the file, game, step and move; its outcome would not be ours). Value
+    targets come from the trace's ``ranks``. Game ids count up over all games kept. None
+    when no game matches.
 
     Raises:
         FileNotFoundError: ``path`` is missing (or a directory without traces).
-        ValueError: an unreadable line, or a played move our engine cannot replay (the
-            message names the file, game and step).
+        ValueError: an unreadable line, or games that match but none can be replayed (the
+            message names the first failure).
     """
-    out = []
+    out, failures = [], []
     for file in _trace_files(path):
         for start, steps, end in _trace_games(file):
             if (start.get("board_type"), start.get("num_players")) != (game.board,
                                                                          game.players):
                 continue
             where = f"{file.name} game {start.get('game')}"
-            records = _replay_trace(steps, where)
+            try:
+                records = _replay_trace(steps, where)
+            except ValueError as e:
+                log.warning("left out %s", e)
+                failures.append(str(e))
+                continue
             final = None
             if end.get("game_status") == "completed" and end.get("ranks"):
                 final = rank_values({int(p): r for p, r in end["ranks"].items()},
                                     game.players)
             out.append(_game_batch(game, records, final, len(out)))
+    if failures and not out:
+        raise ValueError(f"no trace game could be replayed ({len(failures)} tried); first: "
+                         f"{failures[0]}")
+    if failures:
+        log.warning("traces: %d games replayed, %d left out", len(out), len(failures))
     return concat_batches(out) if out else None
 
 

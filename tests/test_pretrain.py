@@ -88,6 +88,21 @@ def test_trace_samples_replay_the_played_moves(tmp_path):
     with pytest.raises(ValueError, match="no hex8 2p samples"):
         load_source(f"traces:{path}", GameConfig(board="hex8", players=2))
 
+    # a game with a move our engine cannot replay is left out whole, with a warning
+    broken = [json.loads(x) for x in lines]
+    step = next(x for x in broken[5:] if x.get("kind") == "step")
+    step["chosen"] = "place_ring a1 x9 p1"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(x) + "\n" for x in broken))
+    with pytest.raises(ValueError, match=r"no trace game could be replayed.*bad.jsonl game"):
+        trace_samples(bad, GAME)
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / "a.jsonl").write_text("".join(lines))
+    (both / "b.jsonl").write_text(bad.read_text())
+    kept = trace_samples(both, GAME)
+    assert len(np.unique(kept.game_id)) == 1 and len(kept) == len(b)
+
 
 def test_shard_source_reads_our_replay_files(tmp_path, heuristic_batch):
     write_shard(heuristic_batch, tmp_path)
