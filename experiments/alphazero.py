@@ -79,10 +79,17 @@ from experiments.ray_session import NAMESPACE, connect
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
 from experiments.tensorboard import open_writer
 from experiments.trainer import train_worker
-from ringrift_ray import replay, storage
+from ringrift_ray import league, replay, storage
 from ringrift_ray.buffer import BufferStats
 from ringrift_ray.config import AlphaZeroConfig
-from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, weights_numpy
+from ringrift_ray.net import (
+    NetSpec,
+    PolicyValueNet,
+    load_checkpoint,
+    load_weights_numpy,
+    save_checkpoint,
+    weights_numpy,
+)
 from ringrift_ray.samples import policy_lag
 
 log = logging.getLogger("alphazero")
@@ -138,6 +145,28 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path | str) -> tuple[int, dic
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
+def warm_start_best(cfg: AlphaZeroConfig, run_dir: Path | str, weights: dict) -> bool:
+    """With ``train.init_checkpoint`` and evaluation on, make the warm-start net the league's
+    first best (``checkpoints/warm_start.pt``, named ``warm``), so the first candidate must
+    pass the gate's test against it before selfplay switches to it. Done once: a league
+    with a best or with evaluated candidates (a resumed run) is left alone.
+
+    Returns:
+        True when the warm net became the best.
+    """
+    path = storage.join(run_dir, "league.json")
+    table = league.load_or_new(path, cfg.game.board, cfg.game.players)
+    if not (cfg.eval.enabled and cfg.train.init_checkpoint) or table["best"] or table["versions"]:
+        return False
+    net = PolicyValueNet(NetSpec.from_config(cfg.game, cfg.net))
+    load_weights_numpy(net, weights)
+    checkpoint = storage.join(run_dir, "checkpoints", "warm_start.pt")
+    save_checkpoint(net, checkpoint, step=0, version=0, source=str(cfg.train.init_checkpoint))
+    table["best"] = {"version": 0, "name": "warm", "checkpoint": str(checkpoint)}
+    league.save_league(table, path)
+    return True
+
+
 def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
     """Actor options naming it ``<run name>:<what>`` in namespace `NAMESPACE` (operators and
     fault tests find it with ``ray.get_actor(name, namespace="ringrift")``)."""
@@ -186,6 +215,8 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
     version, weights = initial_weights(cfg, run_dir)
     ray.get(store.publish.remote(version, weights))
+    if warm_start_best(cfg, run_dir, weights):
+        log.info("the warm start is the first best (checkpoints/warm_start.pt)")
     writer = open_writer(run_dir, "driver")
     budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
         time.time() + cfg.run.time_budget_s)

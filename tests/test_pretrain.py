@@ -196,6 +196,37 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
         initial_weights(other, tmp_path / "run")
 
 
+def test_warm_start_is_the_first_best_of_a_new_league(tmp_path):
+    from experiments.alphazero import warm_start_best
+    from ringrift_ray import league
+    from ringrift_ray.net import load_checkpoint, weights_numpy
+
+    spec = NetSpec("square8", 2, "tiny")
+    torch.manual_seed(3)
+    warm = PolicyValueNet(spec)
+    save_checkpoint(warm, tmp_path / "warm.pt")
+    base = AlphaZeroConfig.model_validate(
+        {"game": {"board": "square8", "players": 2}, "net": {"preset": "tiny"}})
+    cfg = with_overrides(base, {"train.init_checkpoint": str(tmp_path / "warm.pt"),
+                                "eval.enabled": True})
+    run = tmp_path / "run"
+    assert not warm_start_best(base, run, weights_numpy(warm))  # no warm start: no best
+    assert not warm_start_best(with_overrides(cfg, {"eval.enabled": False}), run,
+                               weights_numpy(warm))
+    assert warm_start_best(cfg, run, weights_numpy(warm))
+    table = league.load_league(run / "league.json")
+    assert table["best"]["name"] == "warm" and table["best"]["version"] == 0
+    net, extra = load_checkpoint(table["best"]["checkpoint"], expect=spec)
+    assert extra["source"] == str(tmp_path / "warm.pt")
+    for k, v in warm.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k
+    table["best"] = None  # a resumed run with candidates evaluated keeps its league
+    table["versions"].append({"version": 200, "name": "v200"})
+    league.save_league(table, run / "league.json")
+    assert not warm_start_best(cfg, run, weights_numpy(warm))
+    assert league.load_league(run / "league.json")["best"] is None
+
+
 def test_main_job_rejects_a_mismatching_init_checkpoint_before_starting(tmp_path):
     save_checkpoint(PolicyValueNet(NetSpec("square8", 2, "compact")), tmp_path / "warm.pt")
     out = subprocess.run(
