@@ -26,8 +26,13 @@ head predict game results best, measured on held-out selfplay games (JSON on std
 
 Variants: ``outcome`` (q weight 0), ``q_old`` / ``q_mctx`` (``(1 - w) * outcome + w * root
 value`` with w 0.5, the two root-value conventions), ``q_mctx_vlw2`` / ``q_mctx_vlw4``
-(value-loss weight 2 and 4). The "average z and q" target follows Oracle's Connect-4
-AlphaZero study; the root-value convention is mctx's (Danihelka et al. 2022).
+(value-loss weight 2 and 4), ``q_mctx_aux`` (``q_mctx`` plus KataGo-style auxiliary targets:
+a linear head on the value head's hidden layer predicts each seat's final eliminated rings
+and territory spaces, standardized, loss weight `AUX_WEIGHT`; the head is dropped after
+training), ``outcome_aux`` (the same on ``outcome``). The "average z and q" target follows
+Oracle's Connect-4 AlphaZero study; the root-value convention is mctx's (Danihelka et al.
+2022); auxiliary targets follow KataGo (Wu 2019, "Accelerating Self-Play Learning in Go":
+ownership and score targets).
 """
 
 from __future__ import annotations
@@ -48,14 +53,18 @@ from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
 from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, take
 from ringrift_ray.search_fns import network_evaluate
-from ringrift_ray.train import make_optimizer, to_tensors, train_step
+from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
-VARIANTS = {  # name: (q weight, root-value convention, value-loss weight)
-    "outcome": (0.0, "q_mctx", 1.0),
-    "q_old": (0.5, "q_old", 1.0),
-    "q_mctx": (0.5, "q_mctx", 1.0),
-    "q_mctx_vlw2": (0.5, "q_mctx", 2.0),
-    "q_mctx_vlw4": (0.5, "q_mctx", 4.0),
+AUX_WEIGHT = 0.25  # weight of the auxiliary loss (MSE of standardized targets)
+
+VARIANTS = {  # name: (q weight, root-value convention, value-loss weight, aux weight)
+    "outcome": (0.0, "q_mctx", 1.0, 0.0),
+    "q_old": (0.5, "q_old", 1.0, 0.0),
+    "q_mctx": (0.5, "q_mctx", 1.0, 0.0),
+    "q_mctx_vlw2": (0.5, "q_mctx", 2.0, 0.0),
+    "q_mctx_vlw4": (0.5, "q_mctx", 4.0, 0.0),
+    "q_mctx_aux": (0.5, "q_mctx", 1.0, AUX_WEIGHT),
+    "outcome_aux": (0.0, "q_mctx", 1.0, AUX_WEIGHT),
 }
 EXTRA = ("outcome", "q_mctx", "q_old", "elim", "terr", "to_end")
 
@@ -127,21 +136,50 @@ def load_or_make_corpus(path: Path, cfg: AlphaZeroConfig, net: PolicyValueNet, g
 
 
 def train_variant(cfg: AlphaZeroConfig, batch: SampleBatch, target: np.ndarray,
-                  value_loss_weight: float, steps: int, seed: int) -> PolicyValueNet:
+                  value_loss_weight: float, steps: int, seed: int,
+                  aux: np.ndarray | None = None, aux_weight: float = 0.0) -> PolicyValueNet:
     """A fresh net trained ``steps`` minibatches on ``batch`` with value target ``target``
-    `[N, P]` (seat-relative) by `train.train_step`."""
+    `[N, P]` (seat-relative) by `train.train_step`; with ``aux`` `[N, K]` (standardized
+    auxiliary targets) and ``aux_weight`` > 0, a linear head on the value head's hidden layer
+    also learns ``aux`` (loss += aux_weight * MSE; KataGo's auxiliary targets) and is dropped
+    after training: only its effect on the shared layers remains."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     tcfg = cfg.train.model_copy(update={"value_loss_weight": value_loss_weight})
     net = PolicyValueNet(NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset))
-    opt, sched = make_optimizer(net, tcfg)
     values = batch.values.copy()
     values[:, : batch.players] = target
     batch = SampleBatch(**{**batch.__dict__, "values": values})
+    if aux is None or aux_weight <= 0:
+        opt, sched = make_optimizer(net, tcfg)
+        for _ in range(steps):
+            rows = rng.integers(len(batch), size=tcfg.batch_size)
+            train_step(net, opt, sched, to_tensors(take(batch, rows), rng, tcfg.augment), tcfg)
+        return net.eval()
+    hidden: dict[str, torch.Tensor] = {}
+    hook = net.value_fc[1].register_forward_hook(lambda m, i, o: hidden.update(h=o))
+    head = torch.nn.Linear(net.value_fc[2].in_features, aux.shape[1])
+    opt, sched = make_optimizer(torch.nn.ModuleList([net, head]), tcfg)
+    aux_t = torch.from_numpy(aux.astype(np.float32))
     for _ in range(steps):
         rows = rng.integers(len(batch), size=tcfg.batch_size)
-        train_step(net, opt, sched, to_tensors(take(batch, rows), rng, tcfg.augment), tcfg)
+        net.train()
+        out = losses(net, to_tensors(take(batch, rows), rng, tcfg.augment), value_loss_weight)
+        aux_loss = ((head(hidden["h"]) - aux_t[rows]) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        (out["loss"] + aux_weight * aux_loss).backward()
+        torch.nn.utils.clip_grad_norm_([*net.parameters(), *head.parameters()], tcfg.grad_clip)
+        opt.step()
+        sched.step()
+    hook.remove()
     return net.eval()
+
+
+def aux_targets(extra: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """`[n, 2P]` auxiliary targets of ``rows``: final eliminated rings and territory spaces
+    per seat (seat-relative), each standardized over ``rows``."""
+    a = np.concatenate([extra["elim"][rows], extra["terr"][rows]], axis=1)
+    return (a - a.mean(axis=0)) / np.maximum(a.std(axis=0), 1e-6)
 
 
 def _corr(v: np.ndarray, z: np.ndarray, games: np.ndarray, rng: np.random.Generator
@@ -231,11 +269,13 @@ def main() -> None:
     }
     train_batch, test_batch = take(batch, tr), take(batch, te)
     for name in args.variants.split(","):
-        w, conv, vlw = VARIANTS[name]
+        w, conv, vlw, aux_w = VARIANTS[name]
         t0 = time.perf_counter()
         target = (1 - w) * extra["outcome"][tr] + w * extra[conv][tr]
-        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.train_seed)
+        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.train_seed,
+                                aux_targets(extra, tr) if aux_w else None, aux_w)
         report["variants"][name] = {"q_weight": w, "root_value": conv, "value_loss_weight": vlw,
+                                    "aux_weight": aux_w,
                                     **evaluate_net(trained, test_batch, ex_te, args.seed),
                                     "seconds": round(time.perf_counter() - t0, 1)}
         print(json.dumps({name: report["variants"][name]}), flush=True)
