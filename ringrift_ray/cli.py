@@ -127,8 +127,8 @@ def _add_export(sub) -> None:
 def _add_show(sub) -> None:
     s = sub.add_parser("show", help="draw a game (HTML replay) or a position (SVG / PNG)")
     s.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
-                   help="main-job run directory: list its evaluation games (games/*.jsonl), "
-                   "or with --game N draw one")
+                   help="main-job run directory (a path or an s3:// / gs:// / file:// URI): "
+                   "list its evaluation games (games/*.jsonl), or with --game N draw one")
     s.add_argument("--game", type=int, default=None, metavar="N",
                    help="with RUN_DIR: the game to draw (index in the listing)")
     s.add_argument("--candidate", default=None, metavar="vV",
@@ -166,8 +166,8 @@ def _add_match(sub) -> None:
 def _add_elo(sub) -> None:
     r = sub.add_parser("elo", help="print a run's league table and plot Elo over time/steps "
                        "(a PBT run: one line per member, exploits marked)")
-    r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json) "
-                   "or PBT run directory (population.json)")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="main-job run directory (league.json; "
+                   "a path or a storage URI) or PBT run directory (population.json)")
     r.add_argument("--out", default="elo.png", metavar="FILE.png",
                    help="PNG of Elo against wall time and training steps (default elo.png)")
 

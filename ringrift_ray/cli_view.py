@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ringrift_ray import html_replay, pictures, run_records
+from ringrift_ray import html_replay, pictures, run_records, storage
 
 
 def show(out: str, board_type: str, num_players: int, seed: int = 0,
@@ -72,16 +72,16 @@ def _games_file(run_dir: str, candidate: str | None) -> str:
     Raises:
         FileNotFoundError: no run directory, no games, or none for ``candidate``.
     """
-    folder = os.path.join(run_dir, "games")
-    if not os.path.isdir(run_dir):
+    folder = storage.join(run_dir, "games")
+    if not storage.is_dir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    names = [f[:-6] for f in os.listdir(folder) if f.endswith(".jsonl")] if os.path.isdir(
-        folder) else []
+    names = [f[:-6] for f in storage.list_files(folder) if f.endswith(".jsonl")] \
+        if storage.is_dir(folder) else []
     if not names:
         raise FileNotFoundError(f"no evaluation games in {folder}")
     if candidate is None:
         candidate = max(names, key=lambda n: int(n[1:]) if n[1:].isdecimal() else -1)
-    path = os.path.join(folder, f"{candidate}.jsonl")
+    path = str(storage.join(folder, f"{candidate}.jsonl"))
     if candidate not in names:
         raise FileNotFoundError(f"no games of {candidate} in {folder} (have "
                                 f"{', '.join(sorted(names))})")
@@ -142,16 +142,16 @@ def elo(run_dir: str, out: str) -> dict:
         FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
         ValueError: an unreadable ``league.json`` / ``population.json``.
     """
-    if not os.path.isdir(run_dir):
+    if not storage.is_dir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
     from ringrift_ray import league, population  # torch (via evaluate): see `cli.match`
 
-    if os.path.exists(os.path.join(run_dir, "population.json")):
-        table = population.load_population(os.path.join(run_dir, "population.json"))
+    if storage.exists(storage.join(run_dir, "population.json")):
+        table = population.load_population(storage.join(run_dir, "population.json"))
         print(population.format_population(table))
         population.plot_population(table, out)
     else:
-        table = league.load_league(os.path.join(run_dir, "league.json"))
+        table = league.load_league(storage.join(run_dir, "league.json"))
         print(league.format_table(table))
         losses = run_records.load_losses(run_dir)
         if losses:

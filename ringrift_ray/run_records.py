@@ -12,6 +12,7 @@ RUN_DIR`` plots the loss curves beside the league's Elo (`league.plot_elo`).
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,17 +69,27 @@ def load_games(path: str | Path) -> list[dict]:
     return games
 
 
-def load_losses(run_dir: str | Path, prefix: str = "train/") -> dict[str, list[tuple]]:
+def load_losses(run_dir: storage.Location, prefix: str = "train/") -> dict[str, list[tuple]]:
     """Scalar curves ``{tag: [(step, value), ...]}`` under ``prefix`` from the TensorBoard
-    event files in ``run_dir/tensorboard`` (tensorboard's ``EventAccumulator``), sorted by
-    step; ``{}`` when there are none."""
+    event files in ``run_dir/tensorboard`` (a path or a storage URI; tensorboard's
+    ``EventAccumulator`` reads local copies of files on object stores), sorted by step;
+    ``{}`` when there are none."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    folder = storage.join(run_dir, "tensorboard")
+    names = [n for n in (storage.list_files(folder) if storage.is_dir(folder) else [])
+             if n.startswith("events.out.tfevents.")]
     curves: dict[str, dict[int, float]] = {}
-    for f in sorted((Path(run_dir) / "tensorboard").glob("events.out.tfevents.*")):
-        acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
-        acc.Reload()
-        for tag in acc.Tags()["scalars"]:
-            if tag.startswith(prefix):
-                curves.setdefault(tag, {}).update((e.step, e.value) for e in acc.Scalars(tag))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            path = storage.join(folder, name)
+            if not storage.is_local(path):
+                (Path(tmp) / name).write_bytes(storage.read_bytes(path))
+            local = storage.resolve(path)[1] if storage.is_local(path) else Path(tmp) / name
+            acc = EventAccumulator(str(local), size_guidance={"scalars": 0})
+            acc.Reload()
+            for tag in acc.Tags()["scalars"]:
+                if tag.startswith(prefix):
+                    curves.setdefault(tag, {}).update((e.step, e.value)
+                                                      for e in acc.Scalars(tag))
     return {tag: sorted(points.items()) for tag, points in sorted(curves.items())}

@@ -226,6 +226,13 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     tags = _tags(run_dir, tmp)
     for tag in ("selfplay/games_per_s", "buffer/size", "train/policy_loss", "eval/elo"):
         assert tag in tags, (tag, sorted(tags))  # driver's and trainer's files both uploaded
+    # the viewing commands read the run directory where it is
+    from ringrift_ray import cli_view, run_records
+
+    assert "train/policy_loss" in run_records.load_losses(run_dir)
+    assert cli_view.elo(run_dir, str(tmp / "elo.png"))["versions"]
+    assert (tmp / "elo.png").stat().st_size > 0
+    assert cli_view.show_games(run_dir)  # the newest candidate's evaluation games
     return summary
 
 
