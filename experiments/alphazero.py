@@ -138,10 +138,10 @@ def initial_weights(cfg: AlphaZeroConfig, run_dir: Path | str) -> tuple[int, dic
             net, extra = load_checkpoint(path, expect=spec)
             log.info("resuming from %s (step %s)", path, extra.get("step"))
             return int(extra.get("step", 0)), weights_numpy(net)
-    if cfg.train.init_checkpoint:
-        net, _ = load_checkpoint(cfg.train.init_checkpoint, expect=spec)
+    warm = launch.warm_start_weights(cfg)
+    if warm is not None:
         log.info("warm start from %s", cfg.train.init_checkpoint)
-        return 0, weights_numpy(net)
+        return 0, warm
     return 0, weights_numpy(PolicyValueNet(spec))
 
 
@@ -371,13 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         log.error("cannot resume %s: %s", run_dir, e)
         return 2
-    if cfg.train.init_checkpoint:  # the warm start must exist and fit this configuration
-        try:
-            load_checkpoint(cfg.train.init_checkpoint,
-                            expect=NetSpec.from_config(cfg.game, cfg.net))
-        except (FileNotFoundError, ValueError) as e:
-            log.error("bad train.init_checkpoint: %s", e)
-            return 2
+    try:  # a warm start must exist and fit this configuration
+        launch.warm_start_weights(cfg)
+    except (FileNotFoundError, ValueError) as e:
+        log.error("bad train.init_checkpoint: %s", e)
+        return 2
     joined = connect(cfg.run)
     log.info("run directory: %s", run_dir)
     try:

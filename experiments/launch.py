@@ -12,7 +12,14 @@ from typing import Any
 
 from experiments.ray_session import connect
 from ringrift_ray import storage
-from ringrift_ray.config import ConfigT, load_yaml, parse_overrides, with_overrides
+from ringrift_ray.config import (
+    AlphaZeroConfig,
+    ConfigT,
+    load_yaml,
+    parse_overrides,
+    with_overrides,
+)
+from ringrift_ray.net import NetSpec, load_checkpoint, weights_numpy
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +75,19 @@ def launch(args: argparse.Namespace, model: type[ConfigT]) -> tuple[ConfigT, Pat
     joined = connect(cfg.run)
     log.info("run directory: %s", run_dir)
     return cfg, run_dir, joined
+
+
+def warm_start_weights(cfg: AlphaZeroConfig) -> dict | None:
+    """The ``train.init_checkpoint`` net's weights (`net.weights_numpy` form), checked
+    against the configuration's board, players and preset; None without a warm start.
+
+    Raises:
+        FileNotFoundError: the checkpoint is missing.
+        ValueError: an unreadable checkpoint, or one for another board, player count or
+            preset (the message names the file and the mismatch).
+    """
+    if not cfg.train.init_checkpoint:
+        return None
+    net, _ = load_checkpoint(cfg.train.init_checkpoint, expect=NetSpec.from_config(cfg.game,
+                                                                                  cfg.net))
+    return weights_numpy(net)

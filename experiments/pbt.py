@@ -65,7 +65,7 @@ from actors.population import Population
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
 from experiments.alphazero import named, start_selfplay
-from experiments.launch import launch
+from experiments.launch import launch, warm_start_weights
 from experiments.pumps import SelfplayPump
 from experiments.ray_session import NAMESPACE
 from experiments.resources import ResourcesUnavailable, wait_for_resources
@@ -115,14 +115,16 @@ def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     (run_dir / "tmp").mkdir(exist_ok=True)
     os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
-    shared = _start_shared(cfg, run_dir)
+    warm = warm_start_weights(cfg)  # members without a checkpoint start from it
+    shared = _start_shared(cfg, run_dir, warm)
     writer = SummaryWriter(str(run_dir / "tensorboard" / "selfplay"))
     stop = _Interrupt(time_budget_s)
     pump = _SelfplayThread(cfg, SelfplayPump(shared["workers"], writer), shared, stop,
                            stop_after)
     setup = MemberSetup(cfg=cfg, run_dir=str(run_dir), namespace=NAMESPACE,
                         buffer=named(cfg, run_dir, "replay_buffer")["name"],
-                        population=named(cfg, run_dir, "population")["name"])
+                        population=named(cfg, run_dir, "population")["name"],
+                        init_weights=warm)
     restored = tune.Tuner.can_restore(str(run_dir / "tune" / run_name(cfg, run_dir)))
     # Tune needs a current directory when fit ends; under `ray job submit` on a Cluster of
     # several nodes on one machine the job's working_dir copy was deleted by then
@@ -143,10 +145,11 @@ def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
     return summary
 
 
-def _start_shared(cfg: PBTExperimentConfig, run_dir: Path) -> dict:
+def _start_shared(cfg: PBTExperimentConfig, run_dir: Path, warm: dict | None) -> dict:
     """The shared actors: replay buffer (restores ``replay/``), selfplay weights store,
     `Population` (restores ``population.json``, publishes the best member), the selfplay
-    workers. A fresh population starts selfplay with a fresh network."""
+    workers. A fresh population starts selfplay with the warm start ``warm``
+    (``train.init_checkpoint``) or a fresh network."""
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
         cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()
@@ -154,7 +157,8 @@ def _start_shared(cfg: PBTExperimentConfig, run_dir: Path) -> dict:
     population = Population.options(**named(cfg, run_dir, "population"), num_cpus=0).remote(
         str(run_dir), spec, store, cfg.pbt.selfplay_top_k)
     if ray.get(population.ready.remote()) < 0:
-        ray.get(store.publish.remote(0, weights_numpy(PolicyValueNet(spec))))
+        ray.get(store.publish.remote(0, warm if warm is not None
+                                     else weights_numpy(PolicyValueNet(spec))))
     workers = start_selfplay(cfg.main_config(), run_dir, buffer, store)
     return {"buffer": buffer, "store": store, "population": population, "workers": workers}
 
@@ -309,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     if launched is None:
         return 2
     cfg, run_dir, joined = launched
+    try:  # a warm start must exist and fit this configuration
+        warm_start_weights(cfg)
+    except (FileNotFoundError, ValueError) as e:
+        log.error("bad train.init_checkpoint: %s", e)
+        return 2
     try:
         wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
     except ResourcesUnavailable as e:

@@ -41,7 +41,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from experiments.launch import launch
+from experiments.launch import launch, warm_start_weights
 from experiments.tune_config import SearchExperimentConfig
 from experiments.tune_trial import TrialSetup, search_trial
 from ringrift_ray.config import with_overrides
@@ -55,7 +55,8 @@ def make_tuner(cfg: SearchExperimentConfig, run_dir: Path) -> tune.Tuner:
     with ``training_iteration`` as time, ``tuning.max_concurrent`` trials at once."""
     t = cfg.tuning
     trainable = tune.with_resources(
-        tune.with_parameters(search_trial, setup=TrialSetup(cfg=cfg, run_dir=str(run_dir))),
+        tune.with_parameters(search_trial, setup=TrialSetup(
+            cfg=cfg, run_dir=str(run_dir), init_weights=warm_start_weights(cfg))),
         {"cpu": t.trial_cpus})
     return tune.Tuner(
         trainable,
@@ -139,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     if launched is None:
         return 2
     cfg, run_dir, _ = launched
+    try:  # a warm start must exist and fit this configuration
+        warm_start_weights(cfg)
+    except (FileNotFoundError, ValueError) as e:
+        log.error("bad train.init_checkpoint: %s", e)
+        return 2
     summary = run(cfg, run_dir)
     best = summary["best"]
     log.info("%d trials, %d stopped early by ASHA, %d completed; best %s (win rate %.3f) -> %s",

@@ -193,6 +193,10 @@ class SearchExperimentConfig(AlphaZeroConfig):
         if not self.tuning.space:
             raise ValueError("tuning.space must name at least one key")
         validate_space(self.main_config(), self.tuning.space, SEARCHABLE)
+        searched_net = sorted(k for k in self.tuning.space if k.startswith("net."))
+        if self.train.init_checkpoint and searched_net:
+            raise ValueError(f"train.init_checkpoint fixes the net: tuning.space cannot "
+                             f"search {', '.join(searched_net)}")
         return self
 
     def main_config(self) -> AlphaZeroConfig:

@@ -1,6 +1,8 @@
 """One member of the PBT population: a Ray Tune function trainable (`pbt_member`).
 
-Each Tune iteration of a member is, in order:
+A new member (no Tune checkpoint) starts from the ``train.init_checkpoint`` net when the
+config names one (loaded and checked by the driver: `MemberSetup.init_weights`), else from
+a fresh net. Each Tune iteration of a member is, in order:
 
 1. **train** ``pbt.steps_per_iteration`` steps of its own network on batches sampled from the
    *shared* `ReplayBuffer` (found by name; the buffer's replay-ratio budget counts every
@@ -19,7 +21,8 @@ values: the optimizer state is kept, the learning-rate schedule continues at the
 with the new ``train.lr``, ``train.weight_decay`` is set, and the first report after it says
 ``pbt/exploited = 1``, ``pbt/exploited_from = <source member>`` and
 ``pbt/restored_checkpoint = <the checkpoint directory Tune handed it>`` (the first report
-after any restore names that directory).
+after any restore names that directory). A new member's first report after a warm start says
+``pbt/warm_start = 1``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class MemberSetup:
     buffer: str  # name of the shared ReplayBuffer actor
     population: str  # name of the Population actor
     namespace: str
+    init_weights: dict | None = None  # train.init_checkpoint's weights: a new member's start
 
 
 def member_name(trial_id: str) -> str:
@@ -87,6 +91,9 @@ def pbt_member(config: dict, setup: MemberSetup) -> None:
     net = PolicyValueNet(spec).to(device)
     opt, sched = make_optimizer(net, cfg.train)
     ckpt = tune.get_checkpoint()
+    warm = ckpt is None and setup.init_weights is not None  # a new member: the warm start
+    if warm:
+        load_weights_numpy(net, setup.init_weights)
     step, iteration, source = _restore(ckpt, net, opt, sched, cfg.train)
     exploited_from = source if source not in (None, member) else None
     restored = "" if ckpt is None else ckpt.path
@@ -109,7 +116,7 @@ def pbt_member(config: dict, setup: MemberSetup) -> None:
         metrics.update({
             "pbt/elo": rec["elo"], "pbt/rank": rec["rank"], "pbt/step": step,
             "pbt/eval_s": time.perf_counter() - t0, "pbt/started_at": started_at,
-            "pbt/exploited": int(exploited_from is not None),
+            "pbt/exploited": int(exploited_from is not None), "pbt/warm_start": int(warm),
             "pbt/exploited_from": exploited_from or "", "pbt/restored_checkpoint": restored,
             "pbt/version": rec["version"]})
         for k, v in metrics.items():
@@ -117,7 +124,7 @@ def pbt_member(config: dict, setup: MemberSetup) -> None:
                 writer.add_scalar(k, v, step)
         writer.flush()
         _report(metrics, net, opt, step, iteration, member)
-        exploited_from, restored = None, ""
+        exploited_from, restored, warm = None, "", False
 
 
 def _train(net, opt, sched, buffer, cfg: AlphaZeroConfig, spec: NetSpec, step: int,

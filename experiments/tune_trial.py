@@ -16,6 +16,8 @@ The trial's configuration is the main config with the sampled values applied
    (``run_dir/tensorboard/<trial id>``).
 
 No checkpoints: ASHA only stops trials, and the result is a configuration, not a network.
+With ``train.init_checkpoint`` every trial's network starts from that net (the driver loads
+and checks it; `TrialSetup.init_weights`), and the space may not search ``net.*``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from experiments.tune_config import SearchExperimentConfig
 from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import AlphaZeroConfig, with_overrides
 from ringrift_ray.evaluate import heuristic_agent, play_match, random_agent, search_agent
-from ringrift_ray.net import NetSpec, PolicyValueNet, infer
+from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_weights_numpy
 from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
@@ -46,6 +48,7 @@ class TrialSetup:
 
     cfg: SearchExperimentConfig
     run_dir: str
+    init_weights: dict | None = None  # train.init_checkpoint's weights: every trial's start
 
 
 def search_trial(config: dict, setup: TrialSetup) -> None:
@@ -68,6 +71,8 @@ def search_trial(config: dict, setup: TrialSetup) -> None:
     rng = np.random.default_rng(seed)
     spec = NetSpec.from_config(cfg.game, cfg.net)
     net = PolicyValueNet(spec)
+    if setup.init_weights is not None:
+        load_weights_numpy(net, setup.init_weights)
     opt, sched = make_optimizer(net, cfg.train)
     store = ReplayStore(cfg.buffer, seed=seed, policy_width=cfg.selfplay.policy_top_k)
     opponent = heuristic_agent() if t.opponent == "heuristic" else random_agent()

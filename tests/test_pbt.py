@@ -20,14 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "experiments/configs/pbt_smoke.yaml"
 
 
-def _run(run_dir: Path, tmp: Path, stop_after: int, budget: float = 600):
+def _run(run_dir: Path, tmp: Path, stop_after: int, budget: float = 600,
+         extra: tuple[str, ...] = ()):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
     ray_tmp = tempfile.mkdtemp(prefix="rp", dir="/tmp")  # AF_UNIX paths must stay short
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=ray_tmp, TMPDIR=str(tmp))
     try:
         out = subprocess.run(
             [sys.executable, "-m", "experiments.pbt", "--config", CONFIG, "--run-dir",
-             str(run_dir), "--time-budget", str(budget), "--stop-after", str(stop_after)],
+             str(run_dir), "--time-budget", str(budget), "--stop-after", str(stop_after),
+             *extra],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=budget + 240)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
@@ -41,13 +43,19 @@ def pbt(tmp_path_factory):
     synchronous PBT rounds of 4 members: the bottom half copied the top half after round
     1), the second restores it and stops after 8 more.
     Returns the run dir, both summaries and Tune's per-trial results."""
+    import torch
     from ray.tune import ExperimentAnalysis
+
+    from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
 
     tmp = tmp_path_factory.mktemp("pbt")
     run_dir = tmp / "run"
-    first = _run(run_dir, tmp, 8)
+    torch.manual_seed(11)
+    save_checkpoint(PolicyValueNet(NetSpec("square8", 2, "tiny")), tmp / "warm.pt")
+    warm = ("--set", f"train.init_checkpoint={tmp / 'warm.pt'}")  # new members start from it
+    first = _run(run_dir, tmp, 8, extra=warm)
     rows_after_first = sum(1 for _ in _shard_rows(run_dir))
-    second = _run(run_dir, tmp, 8)
+    second = _run(run_dir, tmp, 8, extra=warm)
     analysis = ExperimentAnalysis(str(run_dir / "tune" / "run"))
     frames = {t.trial_id: df for t in analysis.trials
               for path, df in analysis.trial_dataframes.items() if t.trial_id in path}
@@ -97,6 +105,14 @@ def test_exploit_and_explore_read_from_tune_results(pbt):
         explored += all(any(row[k] != after[k] for k in keys) for _, row in copied.iterrows())
     assert changed >= 1 and explored >= 1, (changed, explored, len(exploits))
     assert pbt.first["exploits"] + pbt.second["exploits"] >= len(exploits)
+
+
+def test_new_members_start_from_the_warm_start(pbt):
+    """Each member's first report (a new member) says it started from
+    ``train.init_checkpoint``; later ones, after a restore or an exploit, do not."""
+    for trial_id, df in pbt.frames.items():
+        rows = df.sort_values("training_iteration")["pbt/warm_start"].tolist()
+        assert rows[0] == 1 and sum(rows[1:]) == 0, (trial_id, rows)
 
 
 def test_shared_buffer_holds_the_one_selfplay_stream_only(pbt):

@@ -75,6 +75,25 @@ def test_search_config_validates_the_space():
         "net.preset": Distribution(values=["tiny", "compact"]),
         "search.c_visit": Distribution(low=10, high=100, log=True)}))
     assert cfg.main_config().net.preset == cfg.net.preset
+    with pytest.raises(ValueError, match="init_checkpoint fixes the net.*net.preset"):
+        SearchExperimentConfig(train={"init_checkpoint": "warm.pt"}, tuning=SearchSettings(
+            space={"net.preset": Distribution(values=["tiny", "compact"])}))
+
+
+def test_search_rejects_a_warm_start_for_another_net(tmp_path):
+    from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
+
+    save_checkpoint(PolicyValueNet(NetSpec("hex8", 2, "tiny")), tmp_path / "warm.pt")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    env.update(RAY_USAGE_STATS_ENABLED="0")
+    for entry, config in (("experiments.search", CONFIG),
+                          ("experiments.pbt", "experiments/configs/pbt_smoke.yaml")):
+        out = subprocess.run([sys.executable, "-m", entry, "--config", config, "--run-dir",
+                              str(tmp_path / entry), "--set",
+                              f"train.init_checkpoint={tmp_path / 'warm.pt'}"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        assert out.returncode == 2, entry
+        assert "init_checkpoint" in out.stderr and "hex8" in out.stderr, out.stderr[-2000:]
 
 
 def test_best_trial_prefers_survivors():
