@@ -79,13 +79,16 @@ def load_losses(run_dir: storage.Location, prefix: str = "train/") -> dict[str, 
     folder = storage.join(run_dir, "tensorboard")
     names = [n for n in (storage.list_files(folder) if storage.is_dir(folder) else [])
              if n.startswith("events.out.tfevents.")]
+    on_disk = storage.is_local(folder)  # else: read local copies of the files
     curves: dict[str, dict[int, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             path = storage.join(folder, name)
-            if not storage.is_local(path):
-                (Path(tmp) / name).write_bytes(storage.read_bytes(path))
-            local = storage.resolve(path)[1] if storage.is_local(path) else Path(tmp) / name
+            if on_disk:
+                local = storage.resolve(path)[1]
+            else:
+                local = Path(tmp) / name
+                local.write_bytes(storage.read_bytes(path))
             acc = EventAccumulator(str(local), size_guidance={"scalars": 0})
             acc.Reload()
             for tag in acc.Tags()["scalars"]:
