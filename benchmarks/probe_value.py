@@ -40,10 +40,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ringrift_ray import selfplay
 from ringrift_ray.config import AlphaZeroConfig, load_yaml
@@ -56,15 +58,37 @@ from ringrift_ray.search_fns import network_evaluate
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
 AUX_WEIGHT = 0.25  # weight of the auxiliary loss (MSE of standardized targets)
+EMA_DECAY = 0.995  # weight averaging: horizon ~ 1 / (1 - decay) = 200 steps
 
-VARIANTS = {  # name: (q weight, root-value convention, value-loss weight, aux weight)
-    "outcome": (0.0, "q_mctx", 1.0, 0.0),
-    "q_old": (0.5, "q_old", 1.0, 0.0),
-    "q_mctx": (0.5, "q_mctx", 1.0, 0.0),
-    "q_mctx_vlw2": (0.5, "q_mctx", 2.0, 0.0),
-    "q_mctx_vlw4": (0.5, "q_mctx", 4.0, 0.0),
-    "q_mctx_aux": (0.5, "q_mctx", 1.0, AUX_WEIGHT),
-    "outcome_aux": (0.0, "q_mctx", 1.0, AUX_WEIGHT),
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to learn the value: target ``(1 - q_weight) * outcome + q_weight * root
+    value`` (``root_value``: "q_mctx" or "q_old"), the value loss (``value_loss`` "mse" or
+    "bce", weight ``value_loss_weight``), auxiliary targets (``aux_weight``) and weight
+    averaging (``ema_decay``: the net evaluated is the exponential moving average of the
+    trained weights and BatchNorm statistics; 0 = the last weights)."""
+
+    q_weight: float = 0.5
+    root_value: str = "q_mctx"
+    value_loss_weight: float = 1.0
+    aux_weight: float = 0.0
+    value_loss: str = "mse"
+    ema_decay: float = 0.0
+
+
+VARIANTS = {
+    "outcome": Variant(q_weight=0.0),
+    "q_old": Variant(root_value="q_old"),
+    "q_mctx": Variant(),
+    "q_mctx_vlw2": Variant(value_loss_weight=2.0),
+    "q_mctx_vlw4": Variant(value_loss_weight=4.0),
+    "q_mctx_aux": Variant(aux_weight=AUX_WEIGHT),
+    "outcome_aux": Variant(q_weight=0.0, aux_weight=AUX_WEIGHT),
+    "q_mctx_bce": Variant(value_loss="bce"),
+    "outcome_bce": Variant(q_weight=0.0, value_loss="bce"),
+    "q_mctx_ema": Variant(ema_decay=EMA_DECAY),
+    "outcome_ema": Variant(q_weight=0.0, ema_decay=EMA_DECAY),
 }
 EXTRA = ("outcome", "q_mctx", "q_old", "elim", "terr", "to_end")
 
@@ -135,44 +159,55 @@ def load_or_make_corpus(path: Path, cfg: AlphaZeroConfig, net: PolicyValueNet, g
     return batch, extra, time.perf_counter() - t0
 
 
-def train_variant(cfg: AlphaZeroConfig, batch: SampleBatch, target: np.ndarray,
-                  value_loss_weight: float, steps: int, seed: int,
-                  aux: np.ndarray | None = None, aux_weight: float = 0.0) -> PolicyValueNet:
+def train_variant(cfg: AlphaZeroConfig, batch: SampleBatch, target: np.ndarray, v: Variant,
+                  steps: int, seed: int, aux: np.ndarray | None = None) -> PolicyValueNet:
     """A fresh net trained ``steps`` minibatches on ``batch`` with value target ``target``
-    `[N, P]` (seat-relative) by `train.train_step`; with ``aux`` `[N, K]` (standardized
-    auxiliary targets) and ``aux_weight`` > 0, a linear head on the value head's hidden layer
-    also learns ``aux`` (loss += aux_weight * MSE; KataGo's auxiliary targets) and is dropped
-    after training: only its effect on the shared layers remains."""
+    `[N, P]` (seat-relative), the value loss and weight of ``v``, by `train.train_step`.
+    With ``aux`` `[N, K]` (standardized auxiliary targets) and ``v.aux_weight`` > 0, a linear
+    head on the value head's hidden layer also learns ``aux`` (loss += aux_weight * MSE;
+    KataGo's auxiliary targets) and is dropped after training: only its effect on the shared
+    layers remains. With ``v.ema_decay`` > 0 the exponential moving average of the weights
+    and buffers (`torch.optim.swa_utils.AveragedModel`) is returned instead of the last
+    weights."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    tcfg = cfg.train.model_copy(update={"value_loss_weight": value_loss_weight})
+    tcfg = cfg.train.model_copy(update={"value_loss_weight": v.value_loss_weight,
+                                        "value_loss": v.value_loss})
     net = PolicyValueNet(NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset))
     values = batch.values.copy()
     values[:, : batch.players] = target
     batch = SampleBatch(**{**batch.__dict__, "values": values})
-    if aux is None or aux_weight <= 0:
+    ema = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(v.ema_decay), use_buffers=True)
+           if v.ema_decay > 0 else None)
+    use_aux = aux is not None and v.aux_weight > 0
+    if use_aux:
+        hidden: dict[str, torch.Tensor] = {}
+        hook = net.value_fc[1].register_forward_hook(lambda m, i, o: hidden.update(h=o))
+        head = torch.nn.Linear(net.value_fc[2].in_features, aux.shape[1])
+        opt, sched = make_optimizer(torch.nn.ModuleList([net, head]), tcfg)
+        aux_t = torch.from_numpy(aux.astype(np.float32))
+    else:
         opt, sched = make_optimizer(net, tcfg)
-        for _ in range(steps):
-            rows = rng.integers(len(batch), size=tcfg.batch_size)
-            train_step(net, opt, sched, to_tensors(take(batch, rows), rng, tcfg.augment), tcfg)
-        return net.eval()
-    hidden: dict[str, torch.Tensor] = {}
-    hook = net.value_fc[1].register_forward_hook(lambda m, i, o: hidden.update(h=o))
-    head = torch.nn.Linear(net.value_fc[2].in_features, aux.shape[1])
-    opt, sched = make_optimizer(torch.nn.ModuleList([net, head]), tcfg)
-    aux_t = torch.from_numpy(aux.astype(np.float32))
     for _ in range(steps):
         rows = rng.integers(len(batch), size=tcfg.batch_size)
-        net.train()
-        out = losses(net, to_tensors(take(batch, rows), rng, tcfg.augment), value_loss_weight)
-        aux_loss = ((head(hidden["h"]) - aux_t[rows]) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        (out["loss"] + aux_weight * aux_loss).backward()
-        torch.nn.utils.clip_grad_norm_([*net.parameters(), *head.parameters()], tcfg.grad_clip)
-        opt.step()
-        sched.step()
-    hook.remove()
-    return net.eval()
+        t = to_tensors(take(batch, rows), rng, tcfg.augment)
+        if not use_aux:
+            train_step(net, opt, sched, t, tcfg)
+        else:
+            net.train()
+            out = losses(net, t, v.value_loss_weight, v.value_loss)
+            aux_loss = ((head(hidden["h"]) - aux_t[rows]) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            (out["loss"] + v.aux_weight * aux_loss).backward()
+            torch.nn.utils.clip_grad_norm_([*net.parameters(), *head.parameters()],
+                                           tcfg.grad_clip)
+            opt.step()
+            sched.step()
+        if ema is not None:
+            ema.update_parameters(net)
+    if use_aux:
+        hook.remove()
+    return (ema.module if ema is not None else net).eval()
 
 
 def aux_targets(extra: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
@@ -210,8 +245,10 @@ def value_report(v: np.ndarray, extra: dict, games: np.ndarray, seed: int) -> di
     return out
 
 
-def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int) -> dict:
-    """Held-out metrics of ``net`` (module docstring, step 3)."""
+def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int
+                 ) -> tuple[dict, np.ndarray]:
+    """Held-out metrics of ``net`` (module docstring, step 3) and its value for the player
+    to move `[N]` (seat 0)."""
     logits, values = [], []
     for s in range(0, len(batch), 1024):
         lg, v = infer(net, expand(batch.board, batch.cells[s:s + 1024],
@@ -223,7 +260,70 @@ def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int
                     for i in range(len(batch))])
     return {**value_report(values[:, 0], extra, batch.game_id, seed),
             "value_mse": round(float(((values - extra["outcome"]) ** 2).mean()), 4),
-            "policy_top1": round(float((logits.argmax(axis=1) == top).mean()), 3)}
+            "policy_top1": round(float((logits.argmax(axis=1) == top).mean()), 3)
+            }, values[:, 0]
+
+
+def _paired_metrics(v: np.ndarray, z: np.ndarray, to_end: np.ndarray) -> np.ndarray:
+    """``[corr last 10 plies, corr 30-60 plies, -MSE]`` of values ``v`` `[N]` against results
+    ``z`` `[N]` (player to move): larger is better for all three."""
+    out = []
+    for sel in (to_end <= 10, (to_end >= 30) & (to_end <= 60)):
+        out.append(np.corrcoef(v[sel], z[sel])[0, 1] if sel.sum() > 2 else np.nan)
+    out.append(-float(((v - z) ** 2).mean()))
+    return np.asarray(out)
+
+
+PAIRED = ("corr_last10", "corr_30_60", "neg_value_mse")
+
+
+def paired_differences(preds: dict[str, np.ndarray], baseline: str, extra: dict,
+                       games: np.ndarray, seed: int, resamples: int = 200) -> dict:
+    """Each variant against ``baseline`` on the same held-out positions.
+
+    Args:
+        preds: ``{variant: [S, N] float32}`` held-out values (player to move) of the nets of
+            S training seeds (the same seeds for every variant).
+        extra: held-out extra arrays (``outcome`` `[N, P]`, ``to_end`` `[N]`).
+        games: `[N]` game id of each held-out position.
+
+    Returns:
+        ``{variant: {metric: {"diff", "se", "se_games", "seed_sd", "per_seed"}}}`` for the
+        metrics of `PAIRED` (correlations with the result, minus the value MSE against it):
+        ``diff`` is the variant's minus the baseline's metric averaged over seeds;
+        ``se_games`` the bootstrap standard error of that average over held-out games
+        (``resamples`` resamples, the same for every variant: the games' own noise largely
+        cancels in the difference); ``seed_sd`` the spread of the per-seed differences;
+        ``se`` = sqrt(se_games^2 + seed_sd^2 / S).
+    """
+    z, to_end = extra["outcome"][:, 0], extra["to_end"]
+    ids = np.unique(games)
+    by_game = [np.flatnonzero(games == g) for g in ids]
+    rng = np.random.default_rng(seed)
+    draws = [np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
+             for _ in range(resamples)]
+
+    def diffs(name: str, rows: np.ndarray | None) -> np.ndarray:  # [S, 3]
+        r = slice(None) if rows is None else rows
+        return np.stack([_paired_metrics(a[r], z[r], to_end[r]) - _paired_metrics(b[r], z[r],
+                                                                                   to_end[r])
+                         for a, b in zip(preds[name], preds[baseline], strict=True)])
+
+    out = {}
+    for name in preds:
+        if name == baseline:
+            continue
+        full = diffs(name, None)
+        boot = np.stack([np.nanmean(diffs(name, rows), axis=0) for rows in draws])
+        se_games, seed_sd = np.nanstd(boot, axis=0), (
+            full.std(axis=0, ddof=1) if len(full) > 1 else np.zeros(full.shape[1]))
+        se = np.sqrt(se_games ** 2 + seed_sd ** 2 / len(full))
+        out[name] = {m: {"diff": round(float(full[:, k].mean()), 4),
+                         "se": round(float(se[k]), 4), "se_games": round(float(se_games[k]), 4),
+                         "seed_sd": round(float(seed_sd[k]), 4),
+                         "per_seed": [round(float(x), 4) for x in full[:, k]]}
+                     for k, m in enumerate(PAIRED)}
+    return out
 
 
 def main() -> None:
@@ -234,11 +334,20 @@ def main() -> None:
     p.add_argument("--heldout", type=float, default=0.25)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--baseline", default="q_mctx",
+                   help="the variant the others are compared with (the default config's)")
     p.add_argument("--cache-dir", default="/tmp/probe_value")
     p.add_argument("--seed", type=int, default=0, help="corpus games and split")
-    p.add_argument("--train-seed", type=int, default=0, help="net init and minibatches")
+    p.add_argument("--train-seeds", default="0,1,2", help="net init and minibatches")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
+    names = args.variants.split(",")
+    unknown = [n for n in [*names, args.baseline] if n not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s) {unknown}; expected some of {list(VARIANTS)}")
+    if args.baseline not in names:
+        names.insert(0, args.baseline)
+    seeds = [int(x) for x in args.train_seeds.split(",")]
     torch.set_num_threads(args.threads)
     cfg = load_yaml(args.config, AlphaZeroConfig)
     spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
@@ -256,7 +365,8 @@ def main() -> None:
         "config": args.config, "net": args.net, "corpus": str(path),
         "corpus_seconds": round(corpus_s, 1), "games": len(ids), "samples": len(batch),
         "train_samples": len(tr), "heldout_samples": len(te), "heldout_games": len(held),
-        "steps": args.steps, "train_seed": args.train_seed, "batch_size": cfg.train.batch_size,
+        "steps": args.steps, "train_seeds": seeds, "batch_size": cfg.train.batch_size,
+        "baseline": args.baseline,
         "capped_games": int(len(np.unique(batch.game_id[np.abs(extra["outcome"][:, 0]) < 1]))),
         "targets_on_heldout": {  # the root values themselves as predictors of the outcome
             k: value_report(ex_te[k][:, 0], ex_te, batch.game_id[te], args.seed)
@@ -268,17 +378,23 @@ def main() -> None:
         "variants": {},
     }
     train_batch, test_batch = take(batch, tr), take(batch, te)
-    for name in args.variants.split(","):
-        w, conv, vlw, aux_w = VARIANTS[name]
-        t0 = time.perf_counter()
-        target = (1 - w) * extra["outcome"][tr] + w * extra[conv][tr]
-        trained = train_variant(cfg, train_batch, target, vlw, args.steps, args.train_seed,
-                                aux_targets(extra, tr) if aux_w else None, aux_w)
-        report["variants"][name] = {"q_weight": w, "root_value": conv, "value_loss_weight": vlw,
-                                    "aux_weight": aux_w,
-                                    **evaluate_net(trained, test_batch, ex_te, args.seed),
-                                    "seconds": round(time.perf_counter() - t0, 1)}
-        print(json.dumps({name: report["variants"][name]}), flush=True)
+    preds: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for seed in seeds:
+        for name in names:
+            v = VARIANTS[name]
+            t0 = time.perf_counter()
+            target = (1 - v.q_weight) * extra["outcome"][tr] + v.q_weight * extra[v.root_value][tr]
+            trained = train_variant(cfg, train_batch, target, v, args.steps, seed,
+                                    aux_targets(extra, tr) if v.aux_weight else None)
+            metrics, pred = evaluate_net(trained, test_batch, ex_te, args.seed)
+            preds[name].append(pred)
+            entry = report["variants"].setdefault(name, {**asdict(v), "seeds": {}})
+            entry["seeds"][seed] = {**metrics, "seconds": round(time.perf_counter() - t0, 1)}
+            print(json.dumps({name: {"train_seed": seed, **entry["seeds"][seed]}}), flush=True)
+    paired = paired_differences({n: np.stack(p) for n, p in preds.items()}, args.baseline,
+                                ex_te, batch.game_id[te], args.seed)
+    for name, diff in paired.items():
+        report["variants"][name]["vs_baseline"] = diff
     print(json.dumps(report, indent=1))
 
 

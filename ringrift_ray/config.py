@@ -132,7 +132,10 @@ class TrainConfig(_Frozen):
     warmup_steps: int = Field(100, ge=0, description="linear warmup steps")
     total_steps: int = Field(10_000, ge=1, description="steps of the cosine schedule")
     final_lr_fraction: float = Field(0.1, ge=0, le=1, description="lr at the end / peak lr")
-    value_loss_weight: float = Field(1.0, ge=0, description="weight of the value MSE")
+    value_loss_weight: float = Field(1.0, ge=0, description="weight of the value loss")
+    value_loss: Literal["mse", "bce"] = Field(
+        "mse", description="value loss: mse (squared error of the per-seat values) or bce "
+        "(binary cross-entropy of win probabilities (v + 1) / 2)")
     augment: bool = Field(True, description="random board symmetry per sample")
     grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
     init_checkpoint: str | None = Field(

@@ -2,9 +2,11 @@
 publishes and checkpoints around `train_step` is ``experiments/trainer.py``).
 
 Loss = policy cross-entropy against the sparse improved-policy targets
-``-sum_a pi(a) log softmax(logits)_a`` + ``value_loss_weight`` * mean squared error of the
-per-seat values (seats beyond the player count are ignored); weight decay via AdamW;
-learning rate with linear warmup then cosine decay to ``lr * final_lr_fraction``.
+``-sum_a pi(a) log softmax(logits)_a`` + ``value_loss_weight`` * the value loss of the
+per-seat values (seats beyond the player count are ignored): their mean squared error, or
+with ``value_loss: bce`` the binary cross-entropy of win probabilities ``(v + 1) / 2``
+(value learning as classification: Farebrother et al. 2024, "Stop Regressing"); weight
+decay via AdamW; learning rate with linear warmup then cosine decay to ``lr * final_lr_fraction``.
 
 Symmetry augmentation draws one random board symmetry per sample and maps planes and
 policy indices with `symmetry.action_maps`; samples whose target involves a line or
@@ -83,27 +85,40 @@ def augment_samples(board: str, obs: np.ndarray, rows: np.ndarray, index: np.nda
     return out.reshape(b, c, h, w), mapped, g
 
 
-def losses(net: torch.nn.Module, t: dict[str, torch.Tensor], value_loss_weight: float
-           ) -> dict[str, torch.Tensor]:
-    """``policy_loss`` (cross-entropy vs sparse targets), ``value_loss`` (MSE over seats),
-    ``loss`` (their weighted sum), ``policy_entropy`` of the network."""
+def losses(net: torch.nn.Module, t: dict[str, torch.Tensor], value_loss_weight: float,
+           value_loss: str = "mse") -> dict[str, torch.Tensor]:
+    """``policy_loss`` (cross-entropy vs sparse targets), ``value_loss`` (``"mse"``: mean
+    squared error over seats; ``"bce"``: binary cross-entropy of ``(v + 1) / 2`` against
+    ``(target + 1) / 2``, mean over seats), ``value_mse`` (always the MSE), ``loss``
+    (policy + weight * value loss) and ``policy_entropy`` of the network.
+
+    Raises:
+        ValueError: ``value_loss`` is neither ``"mse"`` nor ``"bce"``.
+    """
     logits, values = net(t["obs"])
     logz = torch.logsumexp(logits, dim=1)  # [B]
     picked = logits[t["pi_row"], t["pi_index"]]  # [T]
     dot = torch.zeros_like(logz).index_add_(0, t["pi_row"], t["pi_prob"] * picked)
     policy_loss = (logz - dot).mean()
-    value_loss = ((values - t["values"]) ** 2).mean()
+    value_mse = ((values - t["values"]) ** 2).mean()
+    if value_loss == "mse":
+        value = value_mse
+    elif value_loss == "bce":
+        win = ((values + 1) / 2).clamp(1e-6, 1 - 1e-6)
+        value = torch.nn.functional.binary_cross_entropy(win, (t["values"] + 1) / 2)
+    else:
+        raise ValueError(f"value_loss must be 'mse' or 'bce', got {value_loss!r}")
     with torch.no_grad():
         logp = torch.log_softmax(logits, dim=1)
         entropy = -(logp.exp() * logp).sum(dim=1).mean()
-    return {"policy_loss": policy_loss, "value_loss": value_loss,
-            "loss": policy_loss + value_loss_weight * value_loss, "policy_entropy": entropy}
+    return {"policy_loss": policy_loss, "value_loss": value, "value_mse": value_mse,
+            "loss": policy_loss + value_loss_weight * value, "policy_entropy": entropy}
 
 
 def train_step(net, opt, sched, t: dict[str, torch.Tensor], cfg: TrainConfig) -> dict[str, float]:
     """One optimizer step; returns float metrics (``train/...`` names without the prefix)."""
     net.train()
-    out = losses(net, t, cfg.value_loss_weight)
+    out = losses(net, t, cfg.value_loss_weight, cfg.value_loss)
     opt.zero_grad(set_to_none=True)
     out["loss"].backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

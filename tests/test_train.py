@@ -70,6 +70,22 @@ def test_policy_loss_is_cross_entropy_of_sparse_targets():
     assert float(out["value_loss"]) == pytest.approx(float(((values - t["values"]) ** 2).mean()))
 
 
+def test_bce_value_loss_is_cross_entropy_of_win_probabilities():
+    rng = np.random.default_rng(0)
+    batch = _batch("square8", 2, _states("square8", 2, 4), rng)
+    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
+    t = to_tensors(batch, None, augment=False)
+    out = losses(net, t, 2.0, "bce")
+    _, values = net(t["obs"])
+    q, p = (values + 1) / 2, (t["values"] + 1) / 2
+    expected = -(p * torch.log(q) + (1 - p) * torch.log(1 - q)).mean()
+    assert float(out["value_loss"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(out["value_mse"]) == pytest.approx(float(((values - t["values"]) ** 2).mean()))
+    assert float(out["loss"]) == pytest.approx(float(out["policy_loss"] + 2 * expected), rel=1e-5)
+    with pytest.raises(ValueError, match="value_loss must be"):
+        losses(net, t, 1.0, "huber")
+
+
 def test_overfits_a_fixed_batch():
     torch.manual_seed(0)
     rng = np.random.default_rng(1)
