@@ -1,7 +1,8 @@
 """Value-learning probe (issue 15): which value target and value-loss weight make the value
 head predict game results best, measured on held-out selfplay games (JSON on stdout).
 
-    python benchmarks/probe_value.py --net /tmp/probe_value/net_step176.pt
+    python benchmarks/probe_value.py --net /tmp/probe_value/net_step176.pt \
+        --variants q_mctx,outcome,q_mctx_ema,q_mctx_bce,outcome_ema,outcome_bce
 
 1. Corpus (generated once, cached as ``CACHE_DIR/corpus_<net>_<games>_<seed>.npz``):
    ``--games`` selfplay games of the main job's config (``--config``, default square8 2p:
@@ -18,21 +19,29 @@ head predict game results best, measured on held-out selfplay games (JSON on std
 2. Games are split into training and held-out games (``--heldout`` fraction).
 3. Each variant trains a fresh net of the config's preset with ``train.train_step`` for
    ``--steps`` minibatches (the config's ``train`` section; uniform sampling, symmetry
-   augmentation) on its value target, then reports on the held-out games: the Pearson
-   correlation of the net's value (seat 0) with the outcome in the last 10 plies and at
-   30-60 plies before the end (with a bootstrap standard error over held-out games), the
-   value MSE against the outcome (over seats) and the policy top-1 accuracy (argmax of the
-   net equals the improved policy's most probable move).
+   augmentation) on its value target, once per ``--train-seeds`` seed, then reports on the
+   held-out games: the Pearson correlation of the net's value (seat 0) with the outcome in
+   the last 10 plies and at 30-60 plies before the end (with a bootstrap standard error over
+   held-out games), the value MSE against the outcome (over seats) and the policy top-1
+   accuracy (argmax of the net equals the improved policy's most probable move).
+4. Paired comparison (`paired_differences`): each variant minus ``--baseline`` (default
+   ``q_mctx``, the target the square8 config used before) on the same held-out positions,
+   averaged over the training seeds, with a standard error that combines the bootstrap over
+   held-out games (the same resamples for both nets, so the games' own noise largely
+   cancels) and the spread over seeds. This is the number a lever is judged by.
 
-Variants: ``outcome`` (q weight 0), ``q_old`` / ``q_mctx`` (``(1 - w) * outcome + w * root
-value`` with w 0.5, the two root-value conventions), ``q_mctx_vlw2`` / ``q_mctx_vlw4``
-(value-loss weight 2 and 4), ``q_mctx_aux`` (``q_mctx`` plus KataGo-style auxiliary targets:
-a linear head on the value head's hidden layer predicts each seat's final eliminated rings
-and territory spaces, standardized, loss weight `AUX_WEIGHT`; the head is dropped after
-training), ``outcome_aux`` (the same on ``outcome``). The "average z and q" target follows
-Oracle's Connect-4 AlphaZero study; the root-value convention is mctx's (Danihelka et al.
-2022); auxiliary targets follow KataGo (Wu 2019, "Accelerating Self-Play Learning in Go":
-ownership and score targets).
+Variants (`VARIANTS`): ``outcome`` (q weight 0), ``q_old`` / ``q_mctx`` (``(1 - w) *
+outcome + w * root value`` with w 0.5, the two root-value conventions), ``q_mctx_vlw2`` /
+``q_mctx_vlw4`` (value-loss weight 2 and 4), ``q_mctx_aux`` (``q_mctx`` plus KataGo-style
+auxiliary targets: a linear head on the value head's hidden layer predicts each seat's final
+eliminated rings and territory spaces, standardized, loss weight `AUX_WEIGHT`; the head is
+dropped after training), ``outcome_aux`` (the same on ``outcome``), ``*_bce`` (``train.value_loss:
+bce``, binary cross-entropy of win probabilities: value learning as classification,
+Farebrother et al. 2024), ``*_ema`` (the evaluated net is the exponential moving average of
+the weights, decay `EMA_DECAY`, as KataGo averages its selfplay nets). The "average z and q"
+target follows Oracle's Connect-4 AlphaZero study; the root-value convention is mctx's
+(Danihelka et al. 2022); auxiliary targets follow KataGo (Wu 2019, "Accelerating Self-Play
+Learning in Go": ownership and score targets).
 """
 
 from __future__ import annotations
@@ -367,7 +376,8 @@ def main() -> None:
         "train_samples": len(tr), "heldout_samples": len(te), "heldout_games": len(held),
         "steps": args.steps, "train_seeds": seeds, "batch_size": cfg.train.batch_size,
         "baseline": args.baseline,
-        "capped_games": int(len(np.unique(batch.game_id[np.abs(extra["outcome"][:, 0]) < 1]))),
+        # capped games (move cap) have value target 0 for every seat
+        "capped_games": int(len(np.unique(batch.game_id[(extra["outcome"] == 0).all(axis=1)]))),
         "targets_on_heldout": {  # the root values themselves as predictors of the outcome
             k: value_report(ex_te[k][:, 0], ex_te, batch.game_id[te], args.seed)
             for k in ("q_mctx", "q_old")},

@@ -104,8 +104,9 @@ def losses(net: torch.nn.Module, t: dict[str, torch.Tensor], value_loss_weight: 
     if value_loss == "mse":
         value = value_mse
     elif value_loss == "bce":
-        win = ((values + 1) / 2).clamp(1e-6, 1 - 1e-6)
-        value = torch.nn.functional.binary_cross_entropy(win, (t["values"] + 1) / 2)
+        # written out: F.binary_cross_entropy refuses to run under autocast
+        win, target = ((values.float() + 1) / 2).clamp(1e-6, 1 - 1e-6), (t["values"] + 1) / 2
+        value = -(target * win.log() + (1 - target) * (1 - win).log()).mean()
     else:
         raise ValueError(f"value_loss must be 'mse' or 'bce', got {value_loss!r}")
     with torch.no_grad():
