@@ -1,5 +1,5 @@
-"""Value-learning probe (issue 15): which value target and value-loss weight make the value
-head predict game results best, measured on held-out selfplay games (JSON on stdout).
+"""Value-learning probe (issue 15): which value target, value loss and weight averaging make the
+value head predict game results best, measured on held-out selfplay games (JSON on stdout).
 
     python benchmarks/probe_value.py --net /tmp/probe_value/net_step176.pt \
         --variants q_mctx,outcome,q_mctx_ema,q_mctx_bce,outcome_ema,outcome_bce
