@@ -210,6 +210,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     os.environ.setdefault("TMPDIR", str(storage.staging_dir(run_dir, "tmp")))
     replay_dir = storage.join(run_dir, "replay")
     rows_at_start = _rows_on_disk(replay_dir)
+    shards_at_start = set(_shard_names(replay_dir))
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
         cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
@@ -235,7 +236,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
-    shards = call_with_retry(lambda: buffer.save.remote(), "buffer.save")
+    call_with_retry(lambda: buffer.save.remote(), "buffer.save")  # the last samples
     generated = pump.samples
     summary = {
         "games": pump.games, "samples_generated": generated,
@@ -243,7 +244,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
         "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
-        "new_shards": [str(s) for s in shards],
+        "new_shards": [s for s in _shard_names(replay_dir) if s not in shards_at_start],
         "error": None if fit.error is None else repr(fit.error),
     }
     if evals is not None:
@@ -307,11 +308,15 @@ class _StopSignals:
 
 def _rows_on_disk(directory: Path | str) -> int:
     """Samples in the Parquet shards of ``directory`` (footer metadata only; 0 if none)."""
-    if not storage.is_dir(directory):
-        return 0
-    fs, _ = storage.resolve(directory)
+    fs = storage.resolve(directory)[0]
     return sum(pq.read_metadata(storage.resolve(path)[1], filesystem=fs).num_rows
-               for path in replay.list_shards(directory))
+               for path in _shard_names(directory))
+
+
+def _shard_names(directory: Path | str) -> list[str]:
+    """The shards of ``directory`` as strings, sorted (`replay.list_shards`; [] if none):
+    compared before and after a run, every shard it wrote (periodic flushes included)."""
+    return [str(p) for p in replay.list_shards(directory)] if storage.is_dir(directory) else []
 
 
 class _FitThread(threading.Thread):
