@@ -232,14 +232,25 @@ def _corr(v: np.ndarray, z: np.ndarray, games: np.ndarray, rng: np.random.Genera
     (200 resamples), and the number of positions."""
     if len(v) < 3 or v.std() == 0 or z.std() == 0:
         return float("nan"), float("nan"), len(v)
+    boot = [np.corrcoef(v[rows], z[rows])[0, 1] for rows in _game_resamples(games, rng)
+            if v[rows].std() > 0 and z[rows].std() > 0]
+    return float(np.corrcoef(v, z)[0, 1]), float(np.std(boot)), len(v)
+
+
+def _game_resamples(games: np.ndarray, rng: np.random.Generator, n: int = 200
+                    ) -> list[np.ndarray]:
+    """``n`` bootstrap resamples of the positions by whole games: row indices into
+    ``games`` `[N]` (game id per position), games drawn with replacement."""
     ids = np.unique(games)
     by_game = [np.flatnonzero(games == g) for g in ids]
-    boot = []
-    for _ in range(200):
-        rows = np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
-        if v[rows].std() > 0 and z[rows].std() > 0:
-            boot.append(np.corrcoef(v[rows], z[rows])[0, 1])
-    return float(np.corrcoef(v, z)[0, 1]), float(np.std(boot)), len(v)
+    return [np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
+            for _ in range(n)]
+
+
+def _ply_ranges(to_end: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks of the two ranges the probe reports: the last 10 plies, 30-60 plies before the
+    end (``to_end`` `[N]`: plies from the position to the game's end)."""
+    return {"corr_last10": to_end <= 10, "corr_30_60": (to_end >= 30) & (to_end <= 60)}
 
 
 def value_report(v: np.ndarray, extra: dict, games: np.ndarray, seed: int) -> dict:
@@ -247,8 +258,7 @@ def value_report(v: np.ndarray, extra: dict, games: np.ndarray, seed: int) -> di
     rng = np.random.default_rng(seed)
     z, to_end = extra["outcome"][:, 0], extra["to_end"]
     out = {}
-    for name, sel in (("corr_last10", to_end <= 10), ("corr_30_60", (to_end >= 30)
-                                                        & (to_end <= 60))):
+    for name, sel in _ply_ranges(to_end).items():
         r, se, n = _corr(v[sel], z[sel], games[sel], rng)
         out[name], out[name + "_se"], out[name + "_n"] = round(r, 3), round(se, 3), n
     return out
@@ -276,11 +286,9 @@ def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int
 def _paired_metrics(v: np.ndarray, z: np.ndarray, to_end: np.ndarray) -> np.ndarray:
     """``[corr last 10 plies, corr 30-60 plies, -MSE]`` of values ``v`` `[N]` against results
     ``z`` `[N]` (player to move): larger is better for all three."""
-    out = []
-    for sel in (to_end <= 10, (to_end >= 30) & (to_end <= 60)):
-        out.append(np.corrcoef(v[sel], z[sel])[0, 1] if sel.sum() > 2 else np.nan)
-    out.append(-float(((v - z) ** 2).mean()))
-    return np.asarray(out)
+    out = [np.corrcoef(v[sel], z[sel])[0, 1] if sel.sum() > 2 else np.nan
+           for sel in _ply_ranges(to_end).values()]
+    return np.asarray([*out, -float(((v - z) ** 2).mean())])
 
 
 PAIRED = ("corr_last10", "corr_30_60", "neg_value_mse")
@@ -306,24 +314,20 @@ def paired_differences(preds: dict[str, np.ndarray], baseline: str, extra: dict,
         ``se`` = sqrt(se_games^2 + seed_sd^2 / S).
     """
     z, to_end = extra["outcome"][:, 0], extra["to_end"]
-    ids = np.unique(games)
-    by_game = [np.flatnonzero(games == g) for g in ids]
-    rng = np.random.default_rng(seed)
-    draws = [np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
-             for _ in range(resamples)]
 
-    def diffs(name: str, rows: np.ndarray | None) -> np.ndarray:  # [S, 3]
-        r = slice(None) if rows is None else rows
-        return np.stack([_paired_metrics(a[r], z[r], to_end[r]) - _paired_metrics(b[r], z[r],
-                                                                                   to_end[r])
-                         for a, b in zip(preds[name], preds[baseline], strict=True)])
+    def metrics(rows: np.ndarray | slice) -> dict[str, np.ndarray]:  # {variant: [S, 3]}
+        return {name: np.stack([_paired_metrics(v[rows], z[rows], to_end[rows]) for v in p])
+                for name, p in preds.items()}
 
+    on_all = metrics(slice(None))
+    on_draws = [metrics(rows) for rows in _game_resamples(games, np.random.default_rng(seed),
+                                                          resamples)]
     out = {}
     for name in preds:
         if name == baseline:
             continue
-        full = diffs(name, None)
-        boot = np.stack([np.nanmean(diffs(name, rows), axis=0) for rows in draws])
+        full = on_all[name] - on_all[baseline]
+        boot = np.stack([np.nanmean(m[name] - m[baseline], axis=0) for m in on_draws])
         se_games, seed_sd = np.nanstd(boot, axis=0), (
             full.std(axis=0, ddof=1) if len(full) > 1 else np.zeros(full.shape[1]))
         se = np.sqrt(se_games ** 2 + seed_sd ** 2 / len(full))
