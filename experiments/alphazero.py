@@ -209,8 +209,8 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
                        yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     os.environ.setdefault("TMPDIR", str(storage.staging_dir(run_dir, "tmp")))
     replay_dir = storage.join(run_dir, "replay")
-    rows_at_start = _rows_on_disk(replay_dir)
-    shards_at_start = set(_shard_names(replay_dir))
+    shards_at_start = _shard_names(replay_dir)
+    rows_at_start = _rows_on_disk(shards_at_start)
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
         cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
@@ -237,14 +237,14 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
     call_with_retry(lambda: buffer.save.remote(), "buffer.save")  # the last samples
-    generated = pump.samples
+    generated, shards = pump.samples, _shard_names(replay_dir)
     summary = {
         "games": pump.games, "samples_generated": generated,
-        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(replay_dir)),
+        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(shards)),
         "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
-        "new_shards": [s for s in _shard_names(replay_dir) if s not in shards_at_start],
+        "new_shards": sorted(set(shards) - set(shards_at_start)),
         "error": None if fit.error is None else repr(fit.error),
     }
     if evals is not None:
@@ -306,11 +306,10 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _rows_on_disk(directory: Path | str) -> int:
-    """Samples in the Parquet shards of ``directory`` (footer metadata only; 0 if none)."""
-    fs = storage.resolve(directory)[0]
-    return sum(pq.read_metadata(storage.resolve(path)[1], filesystem=fs).num_rows
-               for path in _shard_names(directory))
+def _rows_on_disk(shards: list[str]) -> int:
+    """Samples in the Parquet ``shards`` (paths or URIs; footer metadata only)."""
+    return sum(pq.read_metadata(path, filesystem=fs).num_rows
+               for fs, path in map(storage.resolve, shards))
 
 
 def _shard_names(directory: Path | str) -> list[str]:
