@@ -4,7 +4,7 @@ The trainer publishes candidates to one `WeightsStore`; selfplay follows another
 *promoted* store). The driver keeps one `Evaluator.evaluate_next` call in flight; each call
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
 builds its network from the weights in memory and runs the promotion gate's sequential
-tests (`gate_matches.gate_candidate`, statistics in `ringrift_ray.gate`): batches of
+tests (`gate_matches.gate_candidate`, statistics in `ringrift_ray.eval.gate`): batches of
 ``EvalConfig.concurrency`` games at ``EvalConfig.simulations`` simulations against random
 and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
 Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
@@ -28,9 +28,10 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
-from ringrift_ray import gate_matches, league, run_records, storage
+from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
-from ringrift_ray.evaluate import search_agent
+from ringrift_ray.eval import gate_matches, league, run_records
+from ringrift_ray.eval.matches import search_agent
 from ringrift_ray.net import (
     NetSpec,
     PolicyValueNet,

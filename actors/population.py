@@ -3,7 +3,7 @@
 Members (``experiments/tune_member.py``) call `Population.best` for the opponent of their
 evaluation (the current best member's newest network) and `Population.record` with their
 games and weights after each evaluation. The actor keeps the population league
-(`ringrift_ray.population`, ``run_dir/population.json`` rewritten after every record), each
+(`ringrift_ray.eval.population`, ``run_dir/population.json`` rewritten after every record), each
 member's newest weights (in the object store and in ``run_dir/population/<member>.pt``, so
 a restarted run plays the same opponents) and publishes to the selfplay `WeightsStore`:
 with ``selfplay_top_k`` = 1 the best member's newest weights whenever they change; with
@@ -21,8 +21,8 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
-from ringrift_ray import population
-from ringrift_ray.league import save_league
+from ringrift_ray.eval import population
+from ringrift_ray.eval.league import save_league
 from ringrift_ray.net import (
     NetSpec,
     PolicyValueNet,

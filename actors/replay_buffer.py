@@ -1,4 +1,4 @@
-"""`ReplayBuffer` actor: a thin Ray wrapper over `ringrift_ray.buffer.ReplayStore`.
+"""`ReplayBuffer` actor: a thin Ray wrapper over `ringrift_ray.replay.buffer.Buffer`.
 
 Selfplay workers call ``add.remote(batch)`` and wait while the `AddReply` says
 ``throttle``; a trainer calls ``ray.get(buffer.sample.remote(n, board, players))`` and
@@ -12,14 +12,14 @@ from __future__ import annotations
 import ray
 
 from actors.errors import log_and_raise
-from ringrift_ray.buffer import AddReply, BufferStats, ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.samples import SampleBatch
+from ringrift_ray.replay.buffer import AddReply, Buffer, BufferStats
+from ringrift_ray.replay.samples import SampleBatch
 
 
 @ray.remote(max_restarts=-1)
 class ReplayBuffer:
-    """FIFO windows of samples per (board, players); see `ReplayStore` and `BufferConfig`.
+    """FIFO windows of samples per (board, players); see `Buffer` and `BufferConfig`.
 
     Restarted after a crash (``max_restarts=-1``): the new process restores the flushed
     Parquet shards of ``spill_dir``, so a crash loses at most one flush interval. Calls in
@@ -36,7 +36,7 @@ class ReplayBuffer:
     @log_and_raise
     def __init__(self, cfg: BufferConfig, spill_dir: str | None = None,
                  seed: int | None = None, policy_width: int = 32) -> None:
-        self.store = ReplayStore(cfg, spill_dir=spill_dir, seed=seed, policy_width=policy_width)
+        self.store = Buffer(cfg, spill_dir=spill_dir, seed=seed, policy_width=policy_width)
 
     @log_and_raise
     def add(self, batch: SampleBatch) -> AddReply:
@@ -63,7 +63,7 @@ class ReplayBuffer:
 
     @log_and_raise
     def stats(self) -> BufferStats:
-        """Sizes, rates, replay ratio and model versions (see `ReplayStore.stats`)."""
+        """Sizes, rates, replay ratio and model versions (see `Buffer.stats`)."""
         return self.store.stats()
 
     @log_and_raise

@@ -24,7 +24,7 @@ from actors.errors import call_with_retry, log_and_raise
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import new_run, play_steps
 
 log = logging.getLogger(__name__)

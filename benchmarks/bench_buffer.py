@@ -1,4 +1,4 @@
-"""Replay buffer benchmark (JSON): samples/s handed to a trainer by the plain `ReplayStore`
+"""Replay buffer benchmark (JSON): samples/s handed to a trainer by the plain `Buffer`
 and through the `ReplayBuffer` actor (``ray.get(buffer.sample.remote(n, ...))``, one call
 at a time), add throughput, and bytes per square8 sample in memory.
 
@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.samples import SampleBatch
+from ringrift_ray.replay.buffer import Buffer
+from ringrift_ray.replay.samples import SampleBatch
 
 
 def synthetic_batch(n: int, first_id: int, rng: np.random.Generator, entries: int = 32
@@ -65,7 +65,7 @@ def main() -> None:
     chunk = 10_000
     batches = [synthetic_batch(chunk, k * chunk, rng) for k in range(args.capacity // chunk)]
 
-    store = ReplayStore(cfg, seed=0)
+    store = Buffer(cfg, seed=0)
     t0 = time.perf_counter()
     for b in batches:
         store.add(b)

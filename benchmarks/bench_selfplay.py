@@ -21,7 +21,7 @@ import ringrift_ray
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.inference import BACKENDS, Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import SelfplayStats, play_games
 
 

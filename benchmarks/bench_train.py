@@ -1,7 +1,7 @@
 """Training throughput (JSON): samples/s of the train step in a plain torch loop and inside
 Ray Train TorchTrainer workers (DDP over gloo with 2+ workers: samples/s counts every
 rank's batch; same net, batch size per rank and steps; startup and the first steps
-excluded). Data: selfplay samples of a tiny net in an in-process SampleStore.
+excluded). Data: selfplay samples of a tiny net in an in-process Window.
 
     python benchmarks/bench_train.py --preset small --batch 256 --steps 30 --workers 1 2
 """
@@ -22,18 +22,18 @@ from ray.train.torch import TorchTrainer
 
 from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig, TrainConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.replay.window import Window
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
-from ringrift_ray.window import SampleStore
 
 WARMUP = 3
 
 
-def make_store(board: str, players: int, n: int) -> SampleStore:
+def make_store(board: str, players: int, n: int) -> Window:
     net = PolicyValueNet(NetSpec(board, players, "tiny")).eval()
     ev = network_evaluate(lambda obs: infer(net, obs))
-    store = SampleStore(board, players, BufferConfig(capacity=max(n, 1024), min_samples=1),
+    store = Window(board, players, BufferConfig(capacity=max(n, 1024), min_samples=1),
                         np.random.default_rng(0))
     seed = 0
     while len(store) < n:

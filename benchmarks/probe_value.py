@@ -62,8 +62,8 @@ from ringrift_ray.encoding import encode, expand, values_to_seats
 from ringrift_ray.game import constants as K
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
-from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, take
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, take
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
 AUX_WEIGHT = 0.25  # weight of the auxiliary loss (MSE of standardized targets)

@@ -79,9 +79,9 @@ from experiments.ray_session import NAMESPACE, connect
 from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
 from experiments.tensorboard import open_writer
 from experiments.trainer import train_worker
-from ringrift_ray import league, replay, storage
-from ringrift_ray.buffer import BufferStats
+from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
+from ringrift_ray.eval import league
 from ringrift_ray.net import (
     NetSpec,
     PolicyValueNet,
@@ -90,7 +90,9 @@ from ringrift_ray.net import (
     save_checkpoint,
     weights_numpy,
 )
-from ringrift_ray.samples import policy_lag
+from ringrift_ray.replay import shards
+from ringrift_ray.replay.buffer import BufferStats
+from ringrift_ray.replay.samples import policy_lag
 
 log = logging.getLogger("alphazero")
 
@@ -313,9 +315,9 @@ def _rows_on_disk(shards: list[str]) -> int:
 
 
 def _shard_names(directory: Path | str) -> list[str]:
-    """The shards of ``directory`` as strings, sorted (`replay.list_shards`; [] if none):
+    """The shards of ``directory`` as strings, sorted (`shards.list_shards`; [] if none):
     compared before and after a run, every shard it wrote (periodic flushes included)."""
-    return [str(p) for p in replay.list_shards(directory)] if storage.is_dir(directory) else []
+    return [str(p) for p in shards.list_shards(directory)] if storage.is_dir(directory) else []
 
 
 class _FitThread(threading.Thread):

@@ -72,8 +72,8 @@ from experiments.resources import ResourcesUnavailable, wait_for_resources
 from experiments.tune_config import PBTExperimentConfig
 from experiments.tune_member import MemberSetup, pbt_member
 from experiments.tune_pbt import KeepTrialResults, make_scheduler
+from ringrift_ray.eval.population import ranking
 from ringrift_ray.net import NetSpec, PolicyValueNet, weights_numpy
-from ringrift_ray.population import ranking
 
 log = logging.getLogger("pbt")
 

@@ -43,9 +43,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
 from experiments.tune_config import PBTExperimentConfig
-from ringrift_ray import gate_matches, population
 from ringrift_ray.config import AlphaZeroConfig, TrainConfig, with_overrides
-from ringrift_ray.evaluate import search_agent
+from ringrift_ray.eval import gate_matches, population
+from ringrift_ray.eval.matches import search_agent
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_weights_numpy, weights_numpy
 from ringrift_ray.train import lr_factor, make_optimizer, to_tensors, train_step
 

@@ -6,7 +6,7 @@ The trial's configuration is the main config with the sampled values applied
 
 1. **selfplay** ``tuning.games_per_iteration`` games with the trial's own network (batches of
    ``selfplay.games_per_batch``, the trial's search and selfplay settings) into a local
-   `ReplayStore` (the trial's ``buffer.*``: window, warm-up, target replay ratio);
+   `Buffer` (the trial's ``buffer.*``: window, warm-up, target replay ratio);
 2. **train** while the store grants batches (``buffer.target_replay_ratio``), at most
    ``tuning.max_steps_per_iteration`` steps;
 3. **evaluate**: ``eval.games`` games against the fixed opponent (``tuning.opponent``), seats
@@ -33,11 +33,11 @@ from ray import tune
 from torch.utils.tensorboard import SummaryWriter
 
 from experiments.tune_config import SearchExperimentConfig
-from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import AlphaZeroConfig, with_overrides
-from ringrift_ray.evaluate import heuristic_agent, play_match, random_agent, search_agent
+from ringrift_ray.eval.matches import heuristic_agent, play_match, random_agent, search_agent
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_weights_numpy
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.replay.buffer import Buffer
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
@@ -74,7 +74,7 @@ def search_trial(config: dict, setup: TrialSetup) -> None:
     if setup.init_weights is not None:
         load_weights_numpy(net, setup.init_weights)
     opt, sched = make_optimizer(net, cfg.train)
-    store = ReplayStore(cfg.buffer, seed=seed, policy_width=cfg.selfplay.policy_top_k)
+    store = Buffer(cfg.buffer, seed=seed, policy_width=cfg.selfplay.policy_top_k)
     opponent = heuristic_agent() if t.opponent == "heuristic" else random_agent()
     writer = SummaryWriter(str(Path(setup.run_dir) / "tensorboard" / trial_id))
     step, games = 0, 0
@@ -103,7 +103,7 @@ def search_trial(config: dict, setup: TrialSetup) -> None:
         tune.report(out)
 
 
-def _selfplay(net: PolicyValueNet, store: ReplayStore, cfg: AlphaZeroConfig, games: int,
+def _selfplay(net: PolicyValueNet, store: Buffer, cfg: AlphaZeroConfig, games: int,
               rng: np.random.Generator, first_game_id: int) -> tuple[int, int]:
     """Play at least ``games`` games (whole batches) with ``net`` into ``store``; returns
     (games played, samples added)."""
@@ -120,7 +120,7 @@ def _selfplay(net: PolicyValueNet, store: ReplayStore, cfg: AlphaZeroConfig, gam
     return played, samples
 
 
-def _train(net, opt, sched, store: ReplayStore, cfg: AlphaZeroConfig, max_steps: int,
+def _train(net, opt, sched, store: Buffer, cfg: AlphaZeroConfig, max_steps: int,
            rng: np.random.Generator) -> tuple[dict, int]:
     """Train while the store grants batches (warm-up and target replay ratio), at most
     ``max_steps`` steps; returns the mean metrics (empty when no step ran) and the steps."""

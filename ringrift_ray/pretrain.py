@@ -41,7 +41,7 @@ import torch
 
 from ringrift_ray.config import GameConfig, TrainConfig
 from ringrift_ray.encoding import compact, record_indices, values_to_seats
-from ringrift_ray.evaluate import heuristic_agent
+from ringrift_ray.eval.matches import heuristic_agent
 from ringrift_ray.game import (
     apply_record_inplace,
     find_legal_record,
@@ -52,9 +52,9 @@ from ringrift_ray.game import (
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.interop import state_from_reference
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.replay import read_shards
-from ringrift_ray.samples import SEATS, SampleBatch, concat_batches, take
-from ringrift_ray.search_fns import cached_legal_actions, rank_values
+from ringrift_ray.replay.samples import SEATS, SampleBatch, concat_batches, take
+from ringrift_ray.replay.shards import read_shards
+from ringrift_ray.search.game_fns import cached_legal_actions, rank_values
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,9 @@ from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import compact, values_to_seats
 from ringrift_ray.game import apply_record, new_game, ranks
 from ringrift_ray.game import constants as K
-from ringrift_ray.samples import SEATS, SampleBatch
-from ringrift_ray.search import (
+from ringrift_ray.replay.samples import SEATS, SampleBatch
+from ringrift_ray.search.game_fns import forced_record, game_fns, rank_values
+from ringrift_ray.search.gumbel import (
     EvaluateFn,
     GameFns,
     RootSearch,
@@ -53,7 +54,6 @@ from ringrift_ray.search import (
     network_thread,
     start_search,
 )
-from ringrift_ray.search_fns import forced_record, game_fns, rank_values
 
 
 @dataclass

@@ -6,9 +6,9 @@ from sample_data import assert_rows_match, make_batch
 
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from ringrift_ray.buffer import AddReply
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.samples import SampleBatch, policy_lag
+from ringrift_ray.replay.buffer import AddReply
+from ringrift_ray.replay.samples import SampleBatch, policy_lag
 
 
 @pytest.fixture

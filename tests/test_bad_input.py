@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import contract_vectors
 
-from ringrift_ray import cli, cli_view, evaluate
+from ringrift_ray import cli
+from ringrift_ray.cli import views
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.encoding import encode, index_to_move, move_to_index, num_actions
+from ringrift_ray.eval import matches
 from ringrift_ray.game import (
     IllegalMoveError,
     apply_move,
@@ -32,7 +34,7 @@ from ringrift_ray.game import (
 from ringrift_ray.game.constants import MOVE_TYPE_NAMES
 from ringrift_ray.game.interop import state_from_reference, state_to_reference
 from ringrift_ray.game.moves import move_from_reference
-from ringrift_ray.search_fns import game_fns
+from ringrift_ray.search.game_fns import game_fns
 
 FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -375,7 +377,7 @@ def test_cli_show_names_the_illegal_move_and_the_reason(tmp_path, capsys):
     assert f"{moves}: move 2 ('place_ring p1 to=4,4 n=1')" in err
     assert "place_ring is not legal in phase movement" in err
     with pytest.raises(IllegalMoveError, match="game.txt: move 2"):  # the type survives
-        cli_view.show(str(tmp_path / "g.svg"), "square8", 2, moves_file=str(moves))
+        views.show(str(tmp_path / "g.svg"), "square8", 2, moves_file=str(moves))
 
 
 def test_an_empty_region_round_trips_through_text_and_json():
@@ -394,4 +396,4 @@ def test_cli_inputs_that_are_not_text_name_the_file(tmp_path, capsys):
         cli.main(["show", "--moves", str(moves), "--out", str(tmp_path / "g.svg")])
     assert f"{moves}: not UTF-8 text" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="ckpt.pt:²"):  # "²" is no count: a path
-        evaluate.agent_from_spec(str(tmp_path / "ckpt.pt:²"), "square8", 2)
+        matches.agent_from_spec(str(tmp_path / "ckpt.pt:²"), "square8", 2)

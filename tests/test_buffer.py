@@ -1,20 +1,20 @@
-"""`ringrift_ray.buffer`: FIFO window, exact rows, recency weighting, configs, rate limit."""
+"""`ringrift_ray.replay.buffer`: FIFO window, exact rows, recency weighting, configs, rate limit."""
 
 import numpy as np
 import pytest
 from sample_data import assert_rows_match, make_batch
 
-from ringrift_ray.buffer import AddReply, ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.window import SampleStore
+from ringrift_ray.replay.buffer import AddReply, Buffer
+from ringrift_ray.replay.window import Window
 
 
-def store(policy_width: int = 32, **kw) -> SampleStore:
+def store(policy_width: int = 32, **kw) -> Window:
     cfg = BufferConfig(**{"capacity": 100, "min_samples": 1, **kw})
-    return SampleStore("square8", 2, cfg, np.random.default_rng(0), policy_width)
+    return Window("square8", 2, cfg, np.random.default_rng(0), policy_width)
 
 
-def held_ids(s: SampleStore) -> list[int] | None:
+def held_ids(s: Window) -> list[int] | None:
     batch = s.unsaved()
     return None if batch is None else batch.game_id.tolist()
 
@@ -87,8 +87,8 @@ def test_without_target_ratio_never_throttles():
     assert not s.throttle
 
 
-def test_replay_store_keeps_configurations_apart():
-    rs = ReplayStore(BufferConfig(capacity=100, min_samples=5), seed=1)
+def test_buffer_keeps_configurations_apart():
+    rs = Buffer(BufferConfig(capacity=100, min_samples=5), seed=1)
     a, b = make_batch(30, version=3), make_batch(20, "hex8", 3, first_id=500, version=7)
     assert rs.add(a) == AddReply(size=30, throttle=False)
     assert rs.add(b).size == 20
@@ -118,7 +118,7 @@ def test_square8_sample_fits_in_one_kilobyte():
 
 def test_save_then_restore_resumes_the_window(tmp_path):
     cfg = BufferConfig(capacity=100, min_samples=5, target_replay_ratio=1.0)
-    rs = ReplayStore(cfg, spill_dir=tmp_path, seed=0)
+    rs = Buffer(cfg, spill_dir=tmp_path, seed=0)
     a, b = make_batch(60), make_batch(30, "hex8", 3, first_id=500, seed=1)
     rs.add(a)
     rs.add(b)
@@ -128,19 +128,19 @@ def test_save_then_restore_resumes_the_window(tmp_path):
     rs.add(c)  # the window (100) now holds a[30:] and c
     assert len(rs.save()) == 1
     (tmp_path / "square8_2p_zz_corrupt.parquet").write_bytes(b"not parquet")
-    again = ReplayStore(cfg, spill_dir=tmp_path, seed=0)
+    again = Buffer(cfg, spill_dir=tmp_path, seed=0)
     assert again.save() == []  # restored samples are not written again
-    s = again.stores[("square8", 2)]
+    s = again.windows[("square8", 2)]
     assert len(s) == 100 and s.added == 0 and s.newest_version == 4
     s.saved = 0  # expose the held window through unsaved()
     assert held_ids(s) == list(range(30, 130))
     assert again.sample(10, "square8", 2) is None  # rate limit: no fresh inserts yet
-    assert len(again.stores[("hex8", 3)]) == 30
+    assert len(again.windows[("hex8", 3)]) == 30
 
 
 def test_save_needs_a_spill_dir():
     with pytest.raises(ValueError, match="spill_dir"):
-        ReplayStore(BufferConfig(capacity=10, min_samples=1)).save()
+        Buffer(BufferConfig(capacity=10, min_samples=1)).save()
 
 
 def test_one_reservation_serves_several_draws_and_counts_once():
@@ -156,8 +156,8 @@ def test_one_reservation_serves_several_draws_and_counts_once():
     assert s.sample(2) is None
 
 
-def test_replay_store_reserve_and_draw_per_configuration():
-    rs = ReplayStore(BufferConfig(capacity=100, min_samples=5), seed=1)
+def test_buffer_reserve_and_draw_per_configuration():
+    rs = Buffer(BufferConfig(capacity=100, min_samples=5), seed=1)
     assert not rs.reserve(4, "square8", 2)
     with pytest.raises(ValueError, match="no square8/2p"):
         rs.draw(4, "square8", 2)
@@ -169,13 +169,13 @@ def test_replay_store_reserve_and_draw_per_configuration():
 def test_add_flushes_to_parquet_every_interval(tmp_path):
     cfg = BufferConfig(capacity=1000, min_samples=1, flush_every_samples=50,
                        flush_every_s=3600)
-    rs = ReplayStore(cfg, spill_dir=tmp_path, seed=0)
+    rs = Buffer(cfg, spill_dir=tmp_path, seed=0)
     rs.add(make_batch(30))
     assert not list(tmp_path.glob("*.parquet"))  # 30 < 50: held in memory only
     rs.add(make_batch(30, first_id=30))
     assert len(list(tmp_path.glob("*.parquet"))) == 1  # 60 >= 50: flushed
-    again = ReplayStore(cfg, spill_dir=tmp_path, seed=1)  # a crash here loses nothing
+    again = Buffer(cfg, spill_dir=tmp_path, seed=1)  # a crash here loses nothing
     assert again.restored == 60 and again.stats().size == 60
-    timed = ReplayStore(cfg.model_copy(update={"flush_every_s": 1e-9}), spill_dir=tmp_path / "t")
+    timed = Buffer(cfg.model_copy(update={"flush_every_s": 1e-9}), spill_dir=tmp_path / "t")
     timed.add(make_batch(1))
     assert len(list((tmp_path / "t").glob("*.parquet"))) == 1  # the interval passed

@@ -53,8 +53,10 @@ def test_swap_rule_needs_two_players(tmp_path):
 
 def test_bench_rules_prints_json(tmp_path):
     md = tmp_path / "table.md"
-    proc = _cli("bench", "rules", "--seconds", "0.2", "--boards", "square8", "--markdown",
-                str(md), cwd=tmp_path)
+    script = Path(__file__).parents[1] / "benchmarks" / "bench_rules.py"
+    proc = subprocess.run([sys.executable, str(script), "--seconds", "0.2", "--boards", "square8",
+                           "--markdown", str(md)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     r = result["boards"]["square8"]
@@ -72,8 +74,8 @@ def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
     from test_evaluator import first_checks, synthetic_match
     from torch.utils.tensorboard import SummaryWriter
 
-    from ringrift_ray import gate_matches, league, run_records
     from ringrift_ray.config import GateConfig
+    from ringrift_ray.eval import gate_matches, league, run_records
 
     table = league.new_league("square8", 2, now=0.0)
     league.record_evaluation(table, 10, 10, "c10", first_checks(), now=600.0)
@@ -111,7 +113,7 @@ def test_elo_reports_a_missing_run_dir_or_league(tmp_path):
 
 
 def test_show_lists_a_runs_evaluation_games_and_replays_one(tmp_path):
-    from ringrift_ray.html_replay import random_game
+    from ringrift_ray.cli.html_replay import random_game
 
     games = tmp_path / "run" / "games"
     games.mkdir(parents=True)

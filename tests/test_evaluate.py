@@ -11,7 +11,7 @@ import pytest
 
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import num_actions
-from ringrift_ray.evaluate import (
+from ringrift_ray.eval.matches import (
     GameResult,
     MatchResult,
     checkpoint_agent,

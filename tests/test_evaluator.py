@@ -1,16 +1,16 @@
-"""The evaluator's league table (`ringrift_ray.league`, no Ray): pairwise statistics and
-Elo refits, the sequential gate and the best model (`ringrift_ray.gate_matches`), atomic
-persistence, candidate matches, kept games (`ringrift_ray.run_records`).
+"""The evaluator's league table (`ringrift_ray.eval.league`, no Ray): pairwise statistics and
+Elo refits, the sequential gate and the best model (`ringrift_ray.eval.gate_matches`), atomic
+persistence, candidate matches, kept games (`ringrift_ray.eval.run_records`).
 The `actors.evaluator.Evaluator` actor itself runs in the smoke test (test_alphazero.py)."""
 
 import json
 
 import pytest
 
-from ringrift_ray import gate_matches, league, run_records
 from ringrift_ray.config import EvalConfig, GateConfig
-from ringrift_ray.elo import fit_elo
-from ringrift_ray.evaluate import GameResult, MatchResult, pairwise_outcomes, random_agent
+from ringrift_ray.eval import gate_matches, league, run_records
+from ringrift_ray.eval.elo import fit_elo
+from ringrift_ray.eval.matches import GameResult, MatchResult, pairwise_outcomes, random_agent
 
 
 def synthetic_match(a: str, b: str, wins: int, losses: int, draws: int = 0) -> MatchResult:
@@ -156,7 +156,7 @@ def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_
     g = games[0]
     assert g["candidate"] == "v3" and g["key"] == "random" and len(g["moves"]) == 30
     assert sorted(g["seats"]) == ["random", "v3"] and isinstance(g["seed"], int)
-    from ringrift_ray.html_replay import replay_from_moves
+    from ringrift_ray.cli.html_replay import replay_from_moves
 
     assert len(replay_from_moves("square8", 2, g["moves"])) == 31  # the moves replay
     path.write_text("{not json\n")

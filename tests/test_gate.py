@@ -1,4 +1,4 @@
-"""The gate's statistics (`ringrift_ray.gate`): Wilson intervals and decisions, the Elo
+"""The gate's statistics (`ringrift_ray.eval.gate`): Wilson intervals and decisions, the Elo
 logistic, Wald's SPRT bounds and the Bernoulli LLR, with known values and properties."""
 
 import math
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ringrift_ray import gate
 from ringrift_ray.config import GateConfig
+from ringrift_ray.eval import gate
 
 
 @pytest.mark.parametrize(("score", "n", "expected"), [

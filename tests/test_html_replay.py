@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from ringrift_ray import html_replay
+from ringrift_ray.cli import html_replay
 from ringrift_ray.game import IllegalMoveError
 
 

@@ -64,9 +64,9 @@ def pbt(tmp_path_factory):
 
 
 def _shard_rows(run_dir: Path):
-    from ringrift_ray import replay
+    from ringrift_ray.replay import shards
 
-    batch = replay.read_shards(run_dir / "replay", "square8", 2)
+    batch = shards.read_shards(run_dir / "replay", "square8", 2)
     return [] if batch is None else zip(batch.game_id, batch.model_version, strict=True)
 
 
@@ -159,9 +159,9 @@ def test_stopped_population_restores_and_continues(pbt):
 
 def test_population_elo_plot(pbt, tmp_path, capsys):
     """`ringrift-ray elo RUN_DIR` on a PBT run: the member table and a PNG."""
-    from ringrift_ray import cli_view
+    from ringrift_ray.cli import views
 
-    table = cli_view.elo(str(pbt.run_dir), str(tmp_path / "elo.png"))
+    table = views.elo(str(pbt.run_dir), str(tmp_path / "elo.png"))
     assert table["kind"] == "population"
     assert (tmp_path / "elo.png").stat().st_size > 1000
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ringrift_ray import html_replay, pictures
+from ringrift_ray.cli import html_replay, pictures
 from ringrift_ray.game import BOARD_TYPES, new_game
 from ringrift_ray.game.interop import state_to_reference
 from ringrift_ray.game.playout import random_playout

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ringrift_ray import population
-from ringrift_ray.evaluate import GameResult, MatchResult
+from ringrift_ray.eval import population
+from ringrift_ray.eval.matches import GameResult, MatchResult
 
 
 def _match(names, scores):
@@ -56,7 +56,7 @@ def test_records_share_one_elo_scale_and_rank_members(tmp_path):
 
 
 def test_a_main_job_league_is_not_a_population(tmp_path):
-    from ringrift_ray import league
+    from ringrift_ray.eval import league
 
     path = tmp_path / "league.json"
     league.save_league(league.new_league("square8", 2), path)

@@ -28,8 +28,8 @@ from ringrift_ray.pretrain import (
     take,
     trace_samples,
 )
-from ringrift_ray.replay import write_shard
-from ringrift_ray.search_fns import rank_values
+from ringrift_ray.replay.shards import write_shard
+from ringrift_ray.search.game_fns import rank_values
 
 GAME = GameConfig(board="square8", players=2)
 CELLS = 64
@@ -198,7 +198,7 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
 
 def test_warm_start_is_the_first_best_of_a_new_league(tmp_path):
     from experiments.alphazero import warm_start_best
-    from ringrift_ray import league
+    from ringrift_ray.eval import league
     from ringrift_ray.net import load_checkpoint, weights_numpy
 
     spec = NetSpec("square8", 2, "tiny")

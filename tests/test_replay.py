@@ -1,4 +1,4 @@
-"""Replay shards, their Arrow sample schema (`ringrift_ray.sample_schema`) and NPZ export on
+"""Replay shards, their Arrow sample schema (`ringrift_ray.replay.schema`) and NPZ export on
 real selfplay samples (one tiny-net selfplay per config).
 Bad shards: ``test_replay_quarantine.py``."""
 
@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from ringrift_ray import replay, sample_schema
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import (
     ENCODING_VERSION,
@@ -25,11 +24,12 @@ from ringrift_ray.encoding import (
 from ringrift_ray.game import constants as K
 from ringrift_ray.game import new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
-from ringrift_ray.npz_export import NPZ_LAYOUT, export_directory, export_npz
-from ringrift_ray.replay import list_shards, read_shard, read_shards, write_shard
-from ringrift_ray.sample_schema import SAMPLE_SCHEMA, batch_to_table, table_to_batch
-from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
-from ringrift_ray.search_fns import network_evaluate
+from ringrift_ray.replay import schema, shards
+from ringrift_ray.replay.npz import NPZ_LAYOUT, export_directory, export_npz
+from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, concat_batches
+from ringrift_ray.replay.schema import SAMPLE_SCHEMA, batch_to_table, table_to_batch
+from ringrift_ray.replay.shards import list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 
 CLI_TIMEOUT_S = 900  # a cold numba cache compiles the kernels first
@@ -79,7 +79,7 @@ def test_table_round_trip_is_exact(config, request):
     assert meta[b"board"] == batch.board.encode()
     assert meta[b"players"] == str(batch.players).encode()
     assert meta[b"encoding_version"] == str(ENCODING_VERSION).encode()
-    assert meta[b"format_version"] == str(sample_schema.FORMAT_VERSION).encode()
+    assert meta[b"format_version"] == str(schema.FORMAT_VERSION).encode()
     # one row per sample: row i holds sample i's sparse policy
     i = len(batch) // 2
     assert table.column("policy_indices")[i].as_py() == batch.policy(i)[0].tolist()
@@ -125,7 +125,7 @@ def test_failed_write_leaves_no_file(square8, tmp_path, monkeypatch):
         where.write(b"PAR1 partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(replay.pq, "write_table", broken)
+    monkeypatch.setattr(shards.pq, "write_table", broken)
     with pytest.raises(OSError, match="disk full"):
         write_shard(square8, tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -160,7 +160,7 @@ def test_corrupt_shard_raises_or_is_skipped(square8, tmp_path, caplog):
         read_shard(bad)
     with pytest.raises(ValueError, match=bad.name):
         read_shards(tmp_path, "square8", 2, on_error="raise")
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
+    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay.shards"):
         kept = read_shards(tmp_path, "square8", 2, on_error="skip")
     _assert_same(kept, square8)  # a and c together are the whole batch
     assert any(bad.name in r.getMessage() for r in caplog.records)

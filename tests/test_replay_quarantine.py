@@ -1,7 +1,7 @@
 """Bad replay shards (truncated, not Parquet, a foreign schema, samples of another
 configuration, flipped bits): named in the error, or with ``on_error="skip"`` skipped and
 moved into ``quarantine/`` (never deleted, never overwritten) while the other shards still
-load, also through `ReplayStore.restore`."""
+load, also through `Buffer.restore`."""
 
 import logging
 
@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 from sample_data import make_batch
 
-from ringrift_ray import replay
-from ringrift_ray.buffer import ReplayStore
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.replay import list_shards, read_shard, read_shards, write_shard
-from ringrift_ray.sample_schema import batch_to_table
-from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
+from ringrift_ray.replay import shards
+from ringrift_ray.replay.buffer import Buffer
+from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, concat_batches
+from ringrift_ray.replay.schema import batch_to_table
+from ringrift_ray.replay.shards import list_shards, read_shard, read_shards, write_shard
 
 HALVES = [make_batch(20, seed=1), make_batch(20, first_id=20, seed=2)]
 SQUARE8 = concat_batches(HALVES)
@@ -54,10 +54,10 @@ def test_bad_shards_are_named_then_moved_aside(tmp_path, caplog):
         path.rename(path.with_suffix(".hold"))  # the next read meets the next bad shard
     for path in bad:
         path.with_suffix(".hold").rename(path)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
+    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay.shards"):
         kept = read_shards(tmp_path, "square8", 2, on_error="skip")
     _assert_same(kept, SQUARE8)  # the two good shards are the whole batch
-    quarantine = tmp_path / replay.QUARANTINE_DIR
+    quarantine = tmp_path / shards.QUARANTINE_DIR
     assert list_shards(tmp_path) == good and not any(p.exists() for p in bad)
     for path in bad:  # moved, byte for byte, and logged with the new path
         assert (quarantine / path.name).read_bytes() == contents[path.name]
@@ -70,9 +70,9 @@ def test_quarantine_never_overwrites(tmp_path):
         bad = tmp_path / "square8_2p_x.parquet"
         bad.write_bytes(f"bad {k}".encode())
         assert read_shards(tmp_path, "square8", 2, on_error="skip") is None
-    names = sorted(p.name for p in (tmp_path / replay.QUARANTINE_DIR).iterdir())
+    names = sorted(p.name for p in (tmp_path / shards.QUARANTINE_DIR).iterdir())
     assert names == ["square8_2p_x.parquet", "square8_2p_x_1.parquet", "square8_2p_x_2.parquet"]
-    texts = {(tmp_path / replay.QUARANTINE_DIR / n).read_text() for n in names}
+    texts = {(tmp_path / shards.QUARANTINE_DIR / n).read_text() for n in names}
     assert texts == {"bad 0", "bad 1", "bad 2"}
 
 
@@ -83,23 +83,23 @@ def test_shard_that_cannot_be_moved_is_still_skipped(tmp_path, caplog, monkeypat
     def refuse(path):
         raise PermissionError(f"read-only: {path}")
 
-    monkeypatch.setattr(replay, "quarantine_shard", refuse)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
+    monkeypatch.setattr(shards, "quarantine_shard", refuse)
+    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay.shards"):
         _assert_same(read_shards(tmp_path, "square8", 2, on_error="skip"), SQUARE8)
     assert "could not move it aside" in caplog.text
     assert (tmp_path / "square8_2p_b.parquet").exists()
 
 
-def test_replay_store_restore_survives_bad_shards(tmp_path, caplog):
+def test_buffer_restore_survives_bad_shards(tmp_path, caplog):
     good, bad = _bad_shards(tmp_path)
     cfg = BufferConfig(capacity=10_000, min_samples=1)
-    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay"):
-        store = ReplayStore(cfg, spill_dir=tmp_path, seed=0)  # restores the shards
+    with caplog.at_level(logging.WARNING, logger="ringrift_ray.replay.shards"):
+        store = Buffer(cfg, spill_dir=tmp_path, seed=0)  # restores the shards
     assert store.stats().size == len(SQUARE8)
-    assert sorted(p.name for p in (tmp_path / replay.QUARANTINE_DIR).iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / shards.QUARANTINE_DIR).iterdir()) == sorted(
         p.name for p in bad)
     assert all(p.name in caplog.text for p in bad)
-    assert ReplayStore(cfg, spill_dir=tmp_path, seed=0).stats().size == len(SQUARE8)
+    assert Buffer(cfg, spill_dir=tmp_path, seed=0).stats().size == len(SQUARE8)
 
 
 def test_flipped_bits_never_change_samples_silently(tmp_path):

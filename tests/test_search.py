@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.search import (
+from ringrift_ray.search.gumbel import (
     GameFns,
     completed_qvalues,
     gumbel_search,

@@ -6,14 +6,14 @@ import pytest
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import index_to_move, legal_actions
 from ringrift_ray.game import apply_move, apply_record_inplace, new_game
-from ringrift_ray.search import gumbel_search
-from ringrift_ray.search_fns import (
+from ringrift_ray.search.game_fns import (
     cached_legal_actions,
     forced_record,
     game_fns,
     network_evaluate,
     rank_values,
 )
+from ringrift_ray.search.gumbel import gumbel_search
 
 
 def test_rank_values_linear_with_shared_ties():

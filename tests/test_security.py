@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 import torch
 
-from ringrift_ray import league, replay
 from ringrift_ray.config import AlphaZeroConfig, load_yaml
+from ringrift_ray.eval import league
 from ringrift_ray.net import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def test_pickle_is_allowed_only_for_the_npz_export():
     users = {rel for rel, text in SOURCES.items() if rel != SELF
              and re.search(r"allow_pickle\s*=\s*True", text)}
     assert users <= ALLOW_PICKLE_FILES, users - ALLOW_PICKLE_FILES
-    assert "pickle" not in SOURCES["ringrift_ray/replay.py"].replace("never use pickle", "")
+    assert "pickle" not in SOURCES["ringrift_ray/shards.py"].replace("never use pickle", "")
 
 
 def test_token_auth_is_on_where_ray_starts():
@@ -122,8 +122,8 @@ def test_other_readers_refuse_pickles_without_running_them(tmp_path):
     shards = tmp_path / "shards"
     shards.mkdir()
     (shards / "square8_2p_evil.parquet").write_bytes(blob)
-    assert replay.read_shards(shards, "square8", 2, on_error="skip") is None
-    assert (shards / replay.QUARANTINE_DIR / "square8_2p_evil.parquet").exists()
+    assert shards.read_shards(shards, "square8", 2, on_error="skip") is None
+    assert (shards / shards.QUARANTINE_DIR / "square8_2p_evil.parquet").exists()
     assert not marker.exists()
 
 

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 from sample_data import make_batch
 
-from ringrift_ray import league, replay, storage
+from ringrift_ray import storage
+from ringrift_ray.eval import league
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, save_checkpoint
+from ringrift_ray.replay import shards
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "ringrift-test"
@@ -153,18 +155,18 @@ def test_checkpoints(location):
 
 def test_shards_and_quarantine(location):
     folder = storage.join(location, "replay")
-    first = replay.write_shard(make_batch(5), folder)
-    second = replay.write_shard(make_batch(3, first_id=100), folder)
+    first = shards.write_shard(make_batch(5), folder)
+    second = shards.write_shard(make_batch(3, first_id=100), folder)
     assert type(first) is type(folder) and first != second
-    assert replay.list_shards(folder) == sorted([first, second])
-    assert len(replay.read_shards(folder, "square8", 2)) == 8
+    assert shards.list_shards(folder) == sorted([first, second])
+    assert len(shards.read_shards(folder, "square8", 2)) == 8
     bad = storage.join(folder, "square8_2p_99990101T000000.000000000_1_000000.parquet")
     storage.write_bytes(bad, storage.read_bytes(first)[:-50])
     with pytest.raises(ValueError, match="corrupt or truncated"):
-        replay.read_shards(folder, on_error="raise")
-    assert len(replay.read_shards(folder, "square8", 2, on_error="skip")) == 8
+        shards.read_shards(folder, on_error="raise")
+    assert len(shards.read_shards(folder, "square8", 2, on_error="skip")) == 8
     assert not storage.exists(bad)
-    assert storage.list_files(storage.join(folder, replay.QUARANTINE_DIR)) == [
+    assert storage.list_files(storage.join(folder, shards.QUARANTINE_DIR)) == [
         storage.basename(bad)]
 
 
@@ -219,7 +221,7 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     checkpoints = storage.list_files(storage.join(run_dir, "checkpoints"))
     assert {"latest.pt", "lowest_loss.pt", "promoted.pt", f"candidate_{train_step}.pt"} <= set(
         checkpoints), checkpoints
-    assert replay.list_shards(storage.join(run_dir, "replay"), "square8", 2)
+    assert shards.list_shards(storage.join(run_dir, "replay"), "square8", 2)
     table = league.load_league(summary["league"])
     assert table["versions"][-1]["version"] == train_step
     assert storage.is_dir(storage.join(run_dir, "ray_train"))
@@ -227,12 +229,13 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     for tag in ("selfplay/games_per_s", "buffer/size", "train/policy_loss", "eval/elo"):
         assert tag in tags, (tag, sorted(tags))  # driver's and trainer's files both uploaded
     # the viewing commands read the run directory where it is
-    from ringrift_ray import cli_view, run_records
+    from ringrift_ray.cli import views
+    from ringrift_ray.eval import run_records
 
     assert "train/policy_loss" in run_records.load_losses(run_dir)
-    assert cli_view.elo(run_dir, str(tmp / "elo.png"))["versions"]
+    assert views.elo(run_dir, str(tmp / "elo.png"))["versions"]
     assert (tmp / "elo.png").stat().st_size > 0
-    assert cli_view.show_games(run_dir)  # the newest candidate's evaluation games
+    assert views.show_games(run_dir)  # the newest candidate's evaluation games
     return summary
 
 

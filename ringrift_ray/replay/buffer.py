@@ -1,7 +1,7 @@
-"""Replay storage (no Ray): one FIFO window (`window.SampleStore`) per (board, players)
+"""Replay storage (no Ray): one FIFO window (`window.Window`) per (board, players)
 configuration, insert / sample rates, and spill to / restore from Parquet shards
-(`ringrift_ray.replay`). The `ReplayBuffer` actor (``actors/replay_buffer.py``) is a thin
-Ray wrapper over `ReplayStore`. Window layout, recency weighting and the rate limit: see
+(`ringrift_ray.replay.shards`). The `ReplayBuffer` actor (``actors/replay_buffer.py``) is a thin
+Ray wrapper over `Buffer`. Window layout, recency weighting and the rate limit: see
 ``window.py`` and `BufferConfig`.
 """
 
@@ -15,17 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ringrift_ray import replay, storage
+from ringrift_ray import storage
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.game.geometry import BOARD_TYPES
-from ringrift_ray.samples import SampleBatch
-from ringrift_ray.window import ConfigStats, SampleStore
+from ringrift_ray.replay import shards
+from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.replay.window import ConfigStats, Window
 
 log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AddReply:
-    """`ReplayStore.add`'s answer to a writer."""
+    """`Buffer.add`'s answer to a writer."""
 
     size: int  # samples now held for the batch's configuration
     throttle: bool  # selfplay is ahead of the target replay ratio and should wait
@@ -33,7 +34,7 @@ class AddReply:
 
 @dataclass(frozen=True)
 class BufferStats:
-    """All configurations (`ReplayStore.stats`)."""
+    """All configurations (`Buffer.stats`)."""
 
     size: int  # samples held, all configurations
     inserts_per_s: float  # over about the last minute
@@ -64,8 +65,8 @@ class RateMeter:
         return (self.total - c0) / max(time.monotonic() - t0, 1e-9)
 
 
-class ReplayStore:
-    """One `SampleStore` per (board, players), with rates and Parquet spill / restore.
+class Buffer:
+    """One `Window` per (board, players), with rates and Parquet spill / restore.
 
     Args:
         cfg: buffer parameters (shared by every configuration).
@@ -85,7 +86,7 @@ class ReplayStore:
         self.spill_dir = (spill_dir if spill_dir is None or storage.is_uri(spill_dir)
                           else Path(spill_dir))
         self.rng = np.random.default_rng(seed)
-        self.stores: dict[tuple[str, int], SampleStore] = {}
+        self.windows: dict[tuple[str, int], Window] = {}
         self.inserts, self.samples = RateMeter(), RateMeter()
         self.unflushed, self.last_flush = 0, time.monotonic()
         self.restored = 0
@@ -96,55 +97,55 @@ class ReplayStore:
         """Append samples of one configuration.
 
         Raises:
-            ValueError: see `SampleStore.add`.
+            ValueError: see `Window.add`.
         """
-        store = self._store(batch.board, batch.players)
-        store.add(batch)
+        window = self._window(batch.board, batch.players)
+        window.add(batch)
         self.inserts.add(len(batch))
         self.unflushed += len(batch)
         if self.spill_dir is not None and (
                 self.unflushed >= self.cfg.flush_every_samples
                 or time.monotonic() - self.last_flush >= self.cfg.flush_every_s):
             self.save()
-        return AddReply(size=len(store), throttle=store.throttle)
+        return AddReply(size=len(window), throttle=window.throttle)
 
     def sample(self, n: int, board: str, players: int) -> SampleBatch | None:
-        """``n`` samples of one configuration (see `SampleStore.sample`); None also when
+        """``n`` samples of one configuration (see `Window.sample`); None also when
         the configuration has never been added."""
         return self.draw(n, board, players) if self.reserve(n, board, players) else None
 
     def reserve(self, n: int, board: str, players: int) -> bool:
-        """Claim ``n`` samples of one configuration's budget (`SampleStore.reserve`);
+        """Claim ``n`` samples of one configuration's budget (`Window.reserve`);
         False also when the configuration has never been added."""
         if n < 1:
             raise ValueError(f"sample size must be >= 1, got {n}")
-        store = self.stores.get((board, players))
-        return store is not None and store.reserve(n)
+        window = self.windows.get((board, players))
+        return window is not None and window.reserve(n)
 
     def draw(self, n: int, board: str, players: int) -> SampleBatch:
-        """``n`` samples out of an earlier `reserve` (`SampleStore.draw`).
+        """``n`` samples out of an earlier `reserve` (`Window.draw`).
 
         Raises:
             ValueError: more samples than are reserved, or a configuration never added.
         """
-        store = self.stores.get((board, players))
-        if store is None:
+        window = self.windows.get((board, players))
+        if window is None:
             raise ValueError(f"no {board}/{players}p samples to draw")
-        batch = store.draw(n)
+        batch = window.draw(n)
         self.samples.add(n)
         return batch
 
     def stats(self) -> BufferStats:
         """Totals and per-configuration stats (keys ``"square8/2p"``); ``replay_ratio`` is
         total sampled / total added (after warm-up)."""
-        added = sum(s.added for s in self.stores.values())
-        sampled = sum(s.sampled for s in self.stores.values())
+        added = sum(s.added for s in self.windows.values())
+        sampled = sum(s.sampled for s in self.windows.values())
         return BufferStats(
-            size=sum(len(s) for s in self.stores.values()),
+            size=sum(len(s) for s in self.windows.values()),
             inserts_per_s=self.inserts.rate(), samples_per_s=self.samples.rate(),
             replay_ratio=sampled / added if added else 0.0,
-            nbytes=sum(s.nbytes() for s in self.stores.values()),
-            configs={f"{b}/{p}p": s.stats() for (b, p), s in sorted(self.stores.items())})
+            nbytes=sum(s.nbytes() for s in self.windows.values()),
+            configs={f"{b}/{p}p": s.stats() for (b, p), s in sorted(self.windows.items())})
 
     def save(self) -> list[str]:
         """Write held samples not yet on disk to Parquet shards in ``spill_dir``. Shard
@@ -155,22 +156,22 @@ class ReplayStore:
             Paths of the new shards (one per configuration with unsaved samples).
 
         Raises:
-            ValueError: the store has no ``spill_dir``.
+            ValueError: the buffer has no ``spill_dir``.
         """
         if self.spill_dir is None:
             raise ValueError("save() needs a spill_dir")
         paths = []
-        for store in self.stores.values():
-            batch = store.unsaved()
+        for window in self.windows.values():
+            batch = window.unsaved()
             if batch is not None:
-                paths.append(str(replay.write_shard(batch, self.spill_dir)))
-                store.mark_saved()
+                paths.append(str(shards.write_shard(batch, self.spill_dir)))
+                window.mark_saved()
         self.unflushed, self.last_flush = 0, time.monotonic()
         return paths
 
     def restore(self) -> int:
         """Load the newest shards of ``spill_dir``, up to ``capacity`` samples per
-        configuration, oldest first (`replay.read_shards` with ``on_error="skip"``: a shard
+        configuration, oldest first (`shards.read_shards` with ``on_error="skip"``: a shard
         that fails to read is moved aside into ``quarantine/``, logged, and the others
         load). Restored samples are not counted as inserts by the rate limit and are not
         written again by `save`.
@@ -183,19 +184,19 @@ class ReplayStore:
         loaded = 0
         for board in BOARD_TYPES:
             for players in (2, 3, 4):
-                batch = replay.read_shards(self.spill_dir, board, players, on_error="skip",
+                batch = shards.read_shards(self.spill_dir, board, players, on_error="skip",
                                            newest=self.cfg.capacity)
                 if batch is not None:
-                    self._store(board, players).load(batch)
+                    self._window(board, players).load(batch)
                     loaded += len(batch)
         log.info("restored %d samples from %s", loaded, self.spill_dir)
         return loaded
 
-    def _store(self, board: str, players: int) -> SampleStore:
+    def _window(self, board: str, players: int) -> Window:
         key = (board, players)
-        if key not in self.stores:
+        if key not in self.windows:
             if board not in BOARD_TYPES or players not in (2, 3, 4):
                 raise ValueError(f"unknown configuration {board}/{players}p")
-            self.stores[key] = SampleStore(board, players, self.cfg, self.rng,
+            self.windows[key] = Window(board, players, self.cfg, self.rng,
                                            self.policy_width)
-        return self.stores[key]
+        return self.windows[key]

@@ -17,7 +17,7 @@ from ringrift_ray.encoding import encode, legal_actions, values_to_players
 from ringrift_ray.game import IllegalMoveError, apply_record, ranks
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.state import GameState
-from ringrift_ray.search import GameFns
+from ringrift_ray.search.gumbel import GameFns
 
 
 def rank_values(rank_by_player: dict[int, int], num_players: int) -> np.ndarray:

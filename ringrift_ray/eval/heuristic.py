@@ -14,7 +14,7 @@ from ringrift_ray.game import constants as K
 from ringrift_ray.game import ranks as final_ranks
 from ringrift_ray.game._jit import njit
 from ringrift_ray.game.state import GameState
-from ringrift_ray.search_fns import rank_values
+from ringrift_ray.search.game_fns import rank_values
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""The FIFO window of one (board, players) configuration (no Ray): `SampleStore` holds
+"""The FIFO window of one (board, players) configuration (no Ray): `Window` holds
 its samples in preallocated numpy arrays used as a ring, draws them (uniform or
-recency-weighted) and keeps the replay-ratio budget. `buffer.ReplayStore` holds one per
+recency-weighted) and keeps the replay-ratio budget. `buffer.Buffer` holds one per
 configuration.
 
 Layout of one store (``cap`` = ``BufferConfig.capacity``, ``W`` = policy width, the
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.samples import ROW_FIELDS, SampleBatch
+from ringrift_ray.replay.samples import ROW_FIELDS, SampleBatch
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ MAX_POLICY_WIDTH = np.iinfo(np.uint16).max
 
 @dataclass(frozen=True)
 class ConfigStats:
-    """One configuration's window (`SampleStore.stats`)."""
+    """One configuration's window (`Window.stats`)."""
 
     size: int  # samples held
     added: int  # samples added after warm-up (the rate limit's inserts)
@@ -52,7 +52,7 @@ class ConfigStats:
     nbytes: int  # bytes of the preallocated arrays
 
 
-class SampleStore:
+class Window:
     """FIFO window of one (board, players) configuration; see the module docstring.
 
     Args:

@@ -2,7 +2,7 @@
 
 The evaluator (``actors/evaluator.py``) plays every new candidate through `gate_candidate`:
 batches of games per opponent until the gate's test decides (`check`: the Wilson check
-against the baselines, the SPRT against the best; statistics in `ringrift_ray.gate`). The
+against the baselines, the SPRT against the best; statistics in `ringrift_ray.eval.gate`). The
 resulting `Check` per opponent goes to `league.record_evaluation` (Elo, promotion) and to
 `run_records.save_games` (the games file). `play_candidate` plays fixed-size matches without
 the sequential tests (PBT members, `experiments/tune_member.py`); `judge` applies the tests
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ringrift_ray import gate
 from ringrift_ray.config import EvalConfig, GateConfig
-from ringrift_ray.evaluate import Agent, MatchResult, heuristic_agent, play_match, random_agent
+from ringrift_ray.eval import gate
+from ringrift_ray.eval.matches import Agent, MatchResult, heuristic_agent, play_match, random_agent
 
 
 def play_candidate(candidate: Agent, best: Agent | None, board: str, players: int,

@@ -29,7 +29,9 @@ import numpy as np
 import torch
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
+from ringrift_ray.eval.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
+from ringrift_ray.eval.gate import wilson_interval  # noqa: F401 (re-exported)
+from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
 from ringrift_ray.game import (
     apply_record,
     apply_record_inplace,
@@ -40,12 +42,15 @@ from ringrift_ray.game import (
 from ringrift_ray.game import ranks as final_ranks
 from ringrift_ray.game.records import record_to_move
 from ringrift_ray.game.state import GameState
-from ringrift_ray.gate import wilson_interval  # noqa: F401 (re-exported)
-from ringrift_ray.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import PolicyValueNet, load_checkpoint
-from ringrift_ray.search import EvaluateFn, gumbel_search
-from ringrift_ray.search_fns import cached_legal_actions, forced_record, game_fns, network_evaluate
+from ringrift_ray.search.game_fns import (
+    cached_legal_actions,
+    forced_record,
+    game_fns,
+    network_evaluate,
+)
+from ringrift_ray.search.gumbel import EvaluateFn, gumbel_search
 
 ActFn = Callable[[Sequence[GameState], np.random.Generator], list[np.ndarray]]
 """``act(states, rng) -> records``: one legal move record `[MOVE_WIDTH]` int32 per live state

@@ -2,7 +2,7 @@
 Elo scale, which member selfplay plays, and the exploit events.
 
 PBT members (``experiments/pbt.py``) each play ``eval.games`` games against random, the
-heuristic and the current best member (`ringrift_ray.gate_matches.play_candidate`) after
+heuristic and the current best member (`ringrift_ray.eval.gate_matches.play_candidate`) after
 every training iteration; the `Population` actor (``actors/population.py``) folds the games into
 this table (`record`), refits Bradley-Terry Elo over all games so far (random = 0) and
 reports the member's Elo, which is the score PBT's exploit step ranks members by. The table
@@ -27,7 +27,7 @@ and plots one Elo line per member with the exploit events marked (`plot_populati
 
 Versions count evaluations of the whole population (1, 2, ...); an evaluated network is
 named ``<member>-<version>``. ``pairs`` holds the sufficient statistics of the Elo fit, as in
-``league.json`` (`ringrift_ray.league`).
+``league.json`` (`ringrift_ray.eval.league`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ringrift_ray import league
-from ringrift_ray.evaluate import MatchResult, pairwise_outcomes
+from ringrift_ray.eval import league
+from ringrift_ray.eval.matches import MatchResult, pairwise_outcomes
 
 FORMAT, KIND = 1, "population"
 CANDIDATE = "candidate"

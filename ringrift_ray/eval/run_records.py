@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ringrift_ray import storage
 
 if TYPE_CHECKING:
-    from ringrift_ray.gate_matches import Check
+    from ringrift_ray.eval.gate_matches import Check
 
 
 def save_games(checks: Mapping[str, Check], path: str | Path, *, version: int,

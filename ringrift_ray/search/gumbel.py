@@ -47,14 +47,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.search_select import (
+from ringrift_ray.search.selection import (
     completed_qvalues,
     interior_choice,
     node_stats,
     root_choice,
     visit_schedule,
 )
-from ringrift_ray.search_tree import Tree
+from ringrift_ray.search.tree import Tree
 
 State = Any
 EvaluateFn = Callable[[Sequence[State]], tuple[np.ndarray, np.ndarray]]

@@ -29,8 +29,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ringrift_ray import storage
-from ringrift_ray.sample_schema import batch_to_table, table_to_batch
-from ringrift_ray.samples import SampleBatch, concat_batches
+from ringrift_ray.replay.samples import SampleBatch, concat_batches
+from ringrift_ray.replay.schema import batch_to_table, table_to_batch
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ _counter = itertools.count()
 
 def shard_stem() -> str:
     """A fresh shard name part ``<UTC time stamp with nanoseconds>_<pid>_<counter>``: names
-    sort in write order (`ReplayStore.restore` keeps the newest by name)."""
+    sort in write order (`Buffer.restore` keeps the newest by name)."""
     ns = time.time_ns()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
     return f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"

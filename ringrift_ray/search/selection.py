@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.search_tree import Tree
+from ringrift_ray.search.tree import Tree
 
 
 @cache

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ringrift_ray.cli.pictures import draw_board, draw_position, new_figure, save_figure
 from ringrift_ray.game import (
     GameState,
     IllegalMoveError,
@@ -30,7 +31,6 @@ from ringrift_ray.game import (
     new_game,
 )
 from ringrift_ray.game.records import record_to_move
-from ringrift_ray.pictures import draw_board, draw_position, new_figure, save_figure
 
 
 def replay_from_moves(board_type: str, num_players: int, moves: list[str],

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 
-from ringrift_ray import html_replay, pictures, run_records, storage
+from ringrift_ray import storage
+from ringrift_ray.cli import html_replay, pictures
+from ringrift_ray.eval import run_records
 
 
 def show(out: str, board_type: str, num_players: int, seed: int = 0,
@@ -136,7 +138,7 @@ def elo(run_dir: str, out: str) -> dict:
     (``league.json``) gets the candidates' table and plot.
 
     Returns:
-        The league table (``ringrift_ray.league`` or ``ringrift_ray.population``).
+        The league table (``ringrift_ray.eval.league`` or ``ringrift_ray.eval.population``).
 
     Raises:
         FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
@@ -144,7 +146,7 @@ def elo(run_dir: str, out: str) -> dict:
     """
     if not storage.is_dir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    from ringrift_ray import league, population  # torch (via evaluate): see `cli.match`
+    from ringrift_ray.eval import league, population  # torch (via evaluate): see `cli.match`
 
     if storage.exists(storage.join(run_dir, "population.json")):
         table = population.load_population(storage.join(run_dir, "population.json"))

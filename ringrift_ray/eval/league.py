@@ -39,12 +39,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ringrift_ray import storage
-from ringrift_ray.elo import fit_elo
-from ringrift_ray.evaluate import pairwise_outcomes
+from ringrift_ray.eval.elo import fit_elo
+from ringrift_ray.eval.matches import pairwise_outcomes
 from ringrift_ray.json_file import read_json, write_json
 
 if TYPE_CHECKING:
-    from ringrift_ray.gate_matches import Check
+    from ringrift_ray.eval.gate_matches import Check
 
 FORMAT = 1
 OPPONENTS = ("random", "heuristic", "best")
@@ -82,7 +82,7 @@ def load_or_new(path: storage.Location, board: str, players: int,
                 load: Callable[[storage.Location], dict] = load_league,
                 new: Callable[[str, int], dict] = new_league) -> dict:
     """The table at ``path`` (resume), else a new one: the league by default; the
-    population league passes its own ``load`` and ``new`` (`ringrift_ray.population`).
+    population league passes its own ``load`` and ``new`` (`ringrift_ray.eval.population`).
 
     Raises:
         ValueError: the stored table is unreadable or for another board / player count.

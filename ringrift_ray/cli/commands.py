@@ -1,7 +1,6 @@
 """The ``ringrift-ray`` command line.
 
     ringrift-ray play --board hex8 --players 3 --seed 1 [--swap-rule] [--max-moves N] [--verbose]
-    ringrift-ray bench rules [--seconds 10] [--boards square8 hex8] [--players 2] [--seed 0]
     ringrift-ray export SHARD_DIR --out FILE.npz [--board square8] [--players 2] [--skip-bad]
     ringrift-ray export MODEL.pt --format onnx|torchscript --out FILE (prints its metadata)
     ringrift-ray show --out game.html|pos.svg|pos.png [--board hex8 --players 3 --seed 1]
@@ -13,7 +12,7 @@
     ringrift-ray pretrain --source shards:DIR|traces:PATH|heuristic:GAMES --out warm.pt
                           [--board square8] [--players 2] [--preset compact] [--steps 2000]
 
-Arguments are parsed here; ``show`` and ``elo`` run in ``cli_view.py``, the others here.
+Arguments are parsed here; ``show`` and ``elo`` run in ``views.py``, the others here.
 """
 
 from __future__ import annotations
@@ -25,7 +24,10 @@ import sys
 
 import numpy as np
 
-from ringrift_ray import bench_rules, cli_view, npz_export, serving
+from ringrift_ray import pretrain as warm
+from ringrift_ray import serving
+from ringrift_ray.cli import views
+from ringrift_ray.eval import agent_from_spec, play_match
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_record_inplace,
@@ -37,8 +39,9 @@ from ringrift_ray.game import (
     render,
 )
 from ringrift_ray.game.records import record_to_move
+from ringrift_ray.replay import npz
 
-log = logging.getLogger("ringrift_ray.cli")
+log = logging.getLogger("ringrift_ray.cli.commands")
 
 
 def play(board_type: str, num_players: int, seed: int, swap_rule: bool = False,
@@ -81,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ringrift-ray", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_play(sub)
-    _add_bench(sub)
     _add_export(sub)
     _add_show(sub)
     _add_match(sub)
@@ -99,13 +101,6 @@ def _add_play(sub) -> None:
     p.add_argument("--max-moves", type=_positive_int, default=None,
                    help="stop after this many moves")
     p.add_argument("--verbose", action="store_true", help="print every move")
-
-
-def _add_bench(sub) -> None:
-    b = sub.add_parser("bench", help="benchmarks")
-    bsub = b.add_subparsers(dest="bench", required=True)
-    rules = bsub.add_parser("rules", help="rules-engine playout throughput (JSON on stdout)")
-    bench_rules.add_arguments(rules)
 
 
 def _add_export(sub) -> None:
@@ -216,7 +211,7 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
             shard is moved into ``quarantine/``).
     """
     on_error = "skip" if skip_bad else "raise"
-    n = npz_export.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
+    n = npz.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
     print(f"exported {n} {board_type} {num_players}p samples to {out}")
     return n
 
@@ -228,7 +223,7 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
     ``A vs B: win rate W [LO, HI] over N games`` (Wilson 95%) and the per-seat rates.
 
     Returns:
-        The `evaluate.MatchResult`.
+        The `MatchResult`.
 
     Raises:
         FileNotFoundError: a missing checkpoint.
@@ -237,12 +232,11 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
     import torch
     from tqdm import tqdm
 
-    from ringrift_ray import evaluate  # torch: imported here to keep play/show starting fast
 
     torch.set_num_threads(1)  # small batched searches: more threads only contend (2-core: 60x)
-    agents = [evaluate.agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
+    agents = [agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
     with tqdm(total=games, desc=f"{specs[0]} vs {specs[1]}", unit="game") as bar:
-        result = evaluate.play_match(agents, board_type, num_players, games, seed,
+        result = play_match(agents, board_type, num_players, games, seed,
                                      concurrency=concurrency, max_moves=max_moves,
                                      on_game_end=lambda _: bar.update())
     lo, hi = result.interval
@@ -271,7 +265,6 @@ def pretrain(source: str, out: str, board_type: str, num_players: int, preset: s
     """
     import time
 
-    from ringrift_ray import pretrain as warm  # torch: see `match`
     from ringrift_ray.config import GameConfig, TrainConfig
     from ringrift_ray.net import NetSpec, save_checkpoint
 
@@ -303,8 +296,6 @@ def main(argv: list[str] | None = None) -> None:
         if args.swap_rule and args.players != 2:
             parser.error("--swap-rule needs --players 2 (the pie rule is 2-player only)")
         play(args.board, args.players, args.seed, args.swap_rule, args.max_moves, args.verbose)
-    elif args.command == "bench":
-        bench_rules.run_from_args(args)
     elif args.command == "export" and args.format != "npz":
         _run("export", lambda: print(json.dumps(serving.export_model(
             args.shard_dir, args.out, args.format))))
@@ -312,13 +303,13 @@ def main(argv: list[str] | None = None) -> None:
         _run("export", lambda: export(args.shard_dir, args.out, args.board, args.players,
                                       args.skip_bad))
     elif args.command == "show" and args.run_dir is not None:
-        _run("show", lambda: cli_view.show_games(args.run_dir, args.game, args.out,
+        _run("show", lambda: views.show_games(args.run_dir, args.game, args.out,
                                                  args.candidate),
              errors=(OSError, ValueError))
     elif args.command == "show" and (args.out is None or args.game is not None):
         parser.error("show needs --out FILE (and --game N only with RUN_DIR)")
     elif args.command == "show":
-        _run("show", lambda: cli_view.show(args.out, args.board, args.players, args.seed,
+        _run("show", lambda: views.show(args.out, args.board, args.players, args.seed,
                                            args.state, args.moves, args.max_moves),
              errors=(OSError, ValueError))
     elif args.command == "match":
@@ -326,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
                                     args.seed, args.sims, args.concurrency, args.max_moves,
                                     args.device))
     elif args.command == "elo":
-        _run("elo", lambda: cli_view.elo(args.run_dir, args.out))
+        _run("elo", lambda: views.elo(args.run_dir, args.out))
     elif args.command == "pretrain":
         _run("pretrain", lambda: pretrain(args.source, args.out, args.board, args.players,
                                           args.preset, args.steps, args.batch_size, args.lr,

@@ -1,0 +1,55 @@
+"""Batched Gumbel search (Danihelka et al. 2022, "Policy improvement by planning with
+Gumbel"), split as mctx splits it:
+
+- `gumbel`: the policy (`gumbel_search`, pipelined `begin_step` / `end_step`) and the
+  interfaces it takes (`GameFns`, `EvaluateFn`),
+- `tree`: one search tree's arrays,
+- `selection`: the sequential-halving schedule, completed Q-values, root and interior rules,
+- `game_fns`: the adapter that plugs the RingRift rules and a network into those interfaces.
+
+`gumbel`, `tree` and `selection` never import the rules (`ringrift_ray.game`) or the network
+(`ringrift_ray.net`); a test can hand them a bandit with known values.
+"""
+
+from ringrift_ray.search.game_fns import (
+    forced_record,
+    game_fns,
+    network_evaluate,
+    rank_values,
+    terminal_values,
+)
+from ringrift_ray.search.gumbel import (
+    EvaluateFn,
+    GameFns,
+    RootSearch,
+    SearchResult,
+    StepInFlight,
+    begin_step,
+    end_step,
+    gumbel_search,
+    network_thread,
+    search_step,
+    start_search,
+)
+from ringrift_ray.search.selection import completed_qvalues, visit_schedule
+
+__all__ = [
+    "EvaluateFn",
+    "GameFns",
+    "RootSearch",
+    "SearchResult",
+    "StepInFlight",
+    "begin_step",
+    "completed_qvalues",
+    "end_step",
+    "forced_record",
+    "game_fns",
+    "gumbel_search",
+    "network_evaluate",
+    "network_thread",
+    "rank_values",
+    "search_step",
+    "start_search",
+    "terminal_values",
+    "visit_schedule",
+]
