@@ -14,7 +14,7 @@ import ray
 from actors.errors import log_and_raise
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.replay.buffer import AddReply, Buffer, BufferStats
-from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.samples import SampleBatch
 
 
 @ray.remote(max_restarts=-1)

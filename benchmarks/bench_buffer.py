@@ -21,7 +21,7 @@ import numpy as np
 
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.replay.buffer import Buffer
-from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.samples import SampleBatch
 
 
 def synthetic_batch(n: int, first_id: int, rng: np.random.Generator, entries: int = 32

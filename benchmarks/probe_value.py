@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from probe_stats import paired_differences, value_report  # benchmarks/, beside this script
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ringrift_ray import selfplay
@@ -62,7 +63,7 @@ from ringrift_ray.encoding import encode, expand, values_to_seats
 from ringrift_ray.game import constants as K
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
-from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, take
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, take
 from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 
@@ -226,44 +227,6 @@ def aux_targets(extra: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     return (a - a.mean(axis=0)) / np.maximum(a.std(axis=0), 1e-6)
 
 
-def _corr(v: np.ndarray, z: np.ndarray, games: np.ndarray, rng: np.random.Generator
-          ) -> tuple[float, float, int]:
-    """Pearson correlation of ``v`` with ``z``, its bootstrap standard error over games
-    (200 resamples), and the number of positions."""
-    if len(v) < 3 or v.std() == 0 or z.std() == 0:
-        return float("nan"), float("nan"), len(v)
-    boot = [np.corrcoef(v[rows], z[rows])[0, 1] for rows in _game_resamples(games, rng)
-            if v[rows].std() > 0 and z[rows].std() > 0]
-    return float(np.corrcoef(v, z)[0, 1]), float(np.std(boot)), len(v)
-
-
-def _game_resamples(games: np.ndarray, rng: np.random.Generator, n: int = 200
-                    ) -> list[np.ndarray]:
-    """``n`` bootstrap resamples of the positions by whole games: row indices into
-    ``games`` `[N]` (game id per position), games drawn with replacement."""
-    ids = np.unique(games)
-    by_game = [np.flatnonzero(games == g) for g in ids]
-    return [np.concatenate([by_game[i] for i in rng.integers(len(ids), size=len(ids))])
-            for _ in range(n)]
-
-
-def _ply_ranges(to_end: np.ndarray) -> dict[str, np.ndarray]:
-    """Masks of the two ranges the probe reports: the last 10 plies, 30-60 plies before the
-    end (``to_end`` `[N]`: plies from the position to the game's end)."""
-    return {"corr_last10": to_end <= 10, "corr_30_60": (to_end >= 30) & (to_end <= 60)}
-
-
-def value_report(v: np.ndarray, extra: dict, games: np.ndarray, seed: int) -> dict:
-    """Correlations of predicted values ``v`` `[N]` (seat 0) with the outcome (seat 0)."""
-    rng = np.random.default_rng(seed)
-    z, to_end = extra["outcome"][:, 0], extra["to_end"]
-    out = {}
-    for name, sel in _ply_ranges(to_end).items():
-        r, se, n = _corr(v[sel], z[sel], games[sel], rng)
-        out[name], out[name + "_se"], out[name + "_n"] = round(r, 3), round(se, 3), n
-    return out
-
-
 def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int
                  ) -> tuple[dict, np.ndarray]:
     """Held-out metrics of ``net`` (module docstring, step 3) and its value for the player
@@ -283,63 +246,7 @@ def evaluate_net(net: PolicyValueNet, batch: SampleBatch, extra: dict, seed: int
             }, values[:, 0]
 
 
-def _paired_metrics(v: np.ndarray, z: np.ndarray, to_end: np.ndarray) -> np.ndarray:
-    """``[corr last 10 plies, corr 30-60 plies, -MSE]`` of values ``v`` `[N]` against results
-    ``z`` `[N]` (player to move): larger is better for all three."""
-    out = [np.corrcoef(v[sel], z[sel])[0, 1] if sel.sum() > 2 else np.nan
-           for sel in _ply_ranges(to_end).values()]
-    return np.asarray([*out, -float(((v - z) ** 2).mean())])
-
-
-PAIRED = ("corr_last10", "corr_30_60", "neg_value_mse")
-
-
-def paired_differences(preds: dict[str, np.ndarray], baseline: str, extra: dict,
-                       games: np.ndarray, seed: int, resamples: int = 200) -> dict:
-    """Each variant against ``baseline`` on the same held-out positions.
-
-    Args:
-        preds: ``{variant: [S, N] float32}`` held-out values (player to move) of the nets of
-            S training seeds (the same seeds for every variant).
-        extra: held-out extra arrays (``outcome`` `[N, P]`, ``to_end`` `[N]`).
-        games: `[N]` game id of each held-out position.
-
-    Returns:
-        ``{variant: {metric: {"diff", "se", "se_games", "seed_sd", "per_seed"}}}`` for the
-        metrics of `PAIRED` (correlations with the result, minus the value MSE against it):
-        ``diff`` is the variant's minus the baseline's metric averaged over seeds;
-        ``se_games`` the bootstrap standard error of that average over held-out games
-        (``resamples`` resamples, the same for every variant: the games' own noise largely
-        cancels in the difference); ``seed_sd`` the spread of the per-seed differences;
-        ``se`` = sqrt(se_games^2 + seed_sd^2 / S).
-    """
-    z, to_end = extra["outcome"][:, 0], extra["to_end"]
-
-    def metrics(rows: np.ndarray | slice) -> dict[str, np.ndarray]:  # {variant: [S, 3]}
-        return {name: np.stack([_paired_metrics(v[rows], z[rows], to_end[rows]) for v in p])
-                for name, p in preds.items()}
-
-    on_all = metrics(slice(None))
-    on_draws = [metrics(rows) for rows in _game_resamples(games, np.random.default_rng(seed),
-                                                          resamples)]
-    out = {}
-    for name in preds:
-        if name == baseline:
-            continue
-        full = on_all[name] - on_all[baseline]
-        boot = np.stack([np.nanmean(m[name] - m[baseline], axis=0) for m in on_draws])
-        se_games, seed_sd = np.nanstd(boot, axis=0), (
-            full.std(axis=0, ddof=1) if len(full) > 1 else np.zeros(full.shape[1]))
-        se = np.sqrt(se_games ** 2 + seed_sd ** 2 / len(full))
-        out[name] = {m: {"diff": round(float(full[:, k].mean()), 4),
-                         "se": round(float(se[k]), 4), "se_games": round(float(se_games[k]), 4),
-                         "seed_sd": round(float(seed_sd[k]), 4),
-                         "per_seed": [round(float(x), 4) for x in full[:, k]]}
-                     for k, m in enumerate(PAIRED)}
-    return out
-
-
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default="experiments/configs/square8_2p.yaml")
     p.add_argument("--net", default=None, help="checkpoint that plays the corpus games")
@@ -354,31 +261,26 @@ def main() -> None:
     p.add_argument("--train-seeds", default="0,1,2", help="net init and minibatches")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    names = args.variants.split(",")
-    unknown = [n for n in [*names, args.baseline] if n not in VARIANTS]
+    args.names = args.variants.split(",")
+    unknown = [n for n in [*args.names, args.baseline] if n not in VARIANTS]
     if unknown:
         p.error(f"unknown variant(s) {unknown}; expected some of {list(VARIANTS)}")
-    if args.baseline not in names:
-        names.insert(0, args.baseline)
-    seeds = [int(x) for x in args.train_seeds.split(",")]
-    torch.set_num_threads(args.threads)
-    cfg = load_yaml(args.config, AlphaZeroConfig)
-    spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
-    torch.manual_seed(args.seed)
-    net = load_checkpoint(args.net, spec)[0] if args.net else PolicyValueNet(spec)
-    tag = Path(args.net).stem if args.net else "random"
-    path = Path(args.cache_dir) / f"corpus_{tag}_{args.games}_{args.seed}.npz"
-    batch, extra, corpus_s = load_or_make_corpus(path, cfg, net, args.games, args.seed)
-    ids = np.unique(batch.game_id)
-    held = np.random.default_rng(args.seed).permutation(ids)[: int(len(ids) * args.heldout)]
-    test = np.isin(batch.game_id, held)
-    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+    if args.baseline not in args.names:
+        args.names.insert(0, args.baseline)
+    args.seeds = [int(x) for x in args.train_seeds.split(",")]
+    return args
+
+
+def _corpus_report(args: argparse.Namespace, cfg: AlphaZeroConfig, path: Path, batch,
+                   extra: dict, corpus_s: float, tr: np.ndarray, te: np.ndarray) -> dict:
+    """The report's header: the corpus, the split, and the targets' own predictive power."""
     ex_te = {k: v[te] for k, v in extra.items()}
-    report = {
+    return {
         "config": args.config, "net": args.net, "corpus": str(path),
-        "corpus_seconds": round(corpus_s, 1), "games": len(ids), "samples": len(batch),
-        "train_samples": len(tr), "heldout_samples": len(te), "heldout_games": len(held),
-        "steps": args.steps, "train_seeds": seeds, "batch_size": cfg.train.batch_size,
+        "corpus_seconds": round(corpus_s, 1), "games": len(np.unique(batch.game_id)),
+        "samples": len(batch), "train_samples": len(tr), "heldout_samples": len(te),
+        "heldout_games": len(np.unique(batch.game_id[te])),
+        "steps": args.steps, "train_seeds": args.seeds, "batch_size": cfg.train.batch_size,
         "baseline": args.baseline,
         # capped games (move cap) have value target 0 for every seat
         "capped_games": int(len(np.unique(batch.game_id[(extra["outcome"] == 0).all(axis=1)]))),
@@ -391,10 +293,17 @@ def main() -> None:
             for k in ("elim", "terr")},
         "variants": {},
     }
+
+
+def _train_variants(args: argparse.Namespace, cfg: AlphaZeroConfig, batch, extra: dict,
+                    tr: np.ndarray, te: np.ndarray, report: dict) -> dict[str, np.ndarray]:
+    """Train and evaluate every variant on every training seed (step 3); fills
+    ``report["variants"]`` and returns ``{variant: [S, N]}`` held-out values."""
+    ex_te = {k: v[te] for k, v in extra.items()}
     train_batch, test_batch = take(batch, tr), take(batch, te)
-    preds: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for seed in seeds:
-        for name in names:
+    preds: dict[str, list[np.ndarray]] = {n: [] for n in args.names}
+    for seed in args.seeds:
+        for name in args.names:
             v = VARIANTS[name]
             t0 = time.perf_counter()
             target = (1 - v.q_weight) * extra["outcome"][tr] + v.q_weight * extra[v.root_value][tr]
@@ -405,8 +314,27 @@ def main() -> None:
             entry = report["variants"].setdefault(name, {**asdict(v), "seeds": {}})
             entry["seeds"][seed] = {**metrics, "seconds": round(time.perf_counter() - t0, 1)}
             print(json.dumps({name: {"train_seed": seed, **entry["seeds"][seed]}}), flush=True)
-    paired = paired_differences({n: np.stack(p) for n, p in preds.items()}, args.baseline,
-                                ex_te, batch.game_id[te], args.seed)
+    return {n: np.stack(p) for n, p in preds.items()}
+
+
+def main() -> None:
+    args = _parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = load_yaml(args.config, AlphaZeroConfig)
+    spec = NetSpec(cfg.game.board, cfg.game.players, cfg.net.preset)
+    torch.manual_seed(args.seed)
+    net = load_checkpoint(args.net, spec)[0] if args.net else PolicyValueNet(spec)
+    tag = Path(args.net).stem if args.net else "random"
+    path = Path(args.cache_dir) / f"corpus_{tag}_{args.games}_{args.seed}.npz"
+    batch, extra, corpus_s = load_or_make_corpus(path, cfg, net, args.games, args.seed)
+    ids = np.unique(batch.game_id)
+    held = np.random.default_rng(args.seed).permutation(ids)[: int(len(ids) * args.heldout)]
+    test = np.isin(batch.game_id, held)
+    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+    report = _corpus_report(args, cfg, path, batch, extra, corpus_s, tr, te)
+    preds = _train_variants(args, cfg, batch, extra, tr, te, report)
+    paired = paired_differences(preds, args.baseline, {k: v[te] for k, v in extra.items()},
+                                batch.game_id[te], args.seed)
     for name, diff in paired.items():
         report["variants"][name]["vs_baseline"] = diff
     print(json.dumps(report, indent=1))

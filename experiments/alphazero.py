@@ -92,7 +92,7 @@ from ringrift_ray.net import (
 )
 from ringrift_ray.replay import shards
 from ringrift_ray.replay.buffer import BufferStats
-from ringrift_ray.replay.samples import policy_lag
+from ringrift_ray.samples import policy_lag
 
 log = logging.getLogger("alphazero")
 

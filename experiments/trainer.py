@@ -61,7 +61,7 @@ from ringrift_ray.net import (
     save_checkpoint,
     weights_numpy,
 )
-from ringrift_ray.replay.samples import policy_lag
+from ringrift_ray.samples import policy_lag
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
 TRAIN, WAIT, STOP = 0, 1, 2  # `_decide`'s answers

@@ -52,8 +52,8 @@ from ringrift_ray.game import (
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.interop import state_from_reference
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.replay.samples import SEATS, SampleBatch, concat_batches, take
 from ringrift_ray.replay.shards import read_shards
+from ringrift_ray.samples import SEATS, SampleBatch, concat_batches, take
 from ringrift_ray.search.game_fns import cached_legal_actions, rank_values
 from ringrift_ray.train import losses, make_optimizer, to_tensors, train_step
 

@@ -42,7 +42,7 @@ from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import compact, values_to_seats
 from ringrift_ray.game import apply_record, new_game, ranks
 from ringrift_ray.game import constants as K
-from ringrift_ray.replay.samples import SEATS, SampleBatch
+from ringrift_ray.samples import SEATS, SampleBatch
 from ringrift_ray.search.game_fns import forced_record, game_fns, rank_values
 from ringrift_ray.search.gumbel import (
     EvaluateFn,
@@ -141,10 +141,9 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     Unfinished games stay in their slots for the next call. ``between_steps`` runs before
     every search step (e.g. to load newer weights into the network behind ``evaluate``) and
     returns the model version that plays from then on; it replaces ``model_version``.
-    With ``cfg.pipeline`` the slots play in two halves whose steps alternate (`search`'s
-    pipelining); ``between_steps`` then runs on `search.network_thread` between two network
-    calls (and once on this thread at the start), and a search records the version
-    returned by the latest call that had finished.
+    With ``cfg.pipeline`` the slots play in two halves whose steps alternate; ``between_steps``
+    then runs on `search.network_thread` between two network calls (and once here at the
+    start), and a search records the version of the latest call that had finished.
 
     Args:
         run: the slots (mutated).
@@ -158,8 +157,7 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     Returns:
         (samples of the games finished in this call, stats of this call).
     """
-    t0 = time.perf_counter()
-    stats = SelfplayStats()
+    t0, stats = time.perf_counter(), SelfplayStats()
     counted = _counting(evaluate, stats)
     target = run.cfg.games_per_batch if min_games is None else min_games
     finished: list[_Slot] = []
@@ -173,21 +171,14 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     while True:
         for g, slots in enumerate(groups):
             if steps[g] is not None:
-                end_step(steps[g], rng)
+                _end_group(run, steps[g], slots, model_version, rng, stats)
                 steps[g] = None
-                for i in slots:
-                    if run.slots[i] is not None and run.slots[i].search.done:
-                        _play_searched(run, run.slots[i], model_version, rng, stats)
             if len(finished) >= target or (max_seconds is not None
                                            and time.perf_counter() - t0 >= max_seconds):
                 continue  # finish the steps in flight, start no more
-            if between_steps is not None and len(groups) == 1:
-                model_version = between_steps()
-            elif between_steps is not None and (poll is None or poll.done()):
-                # the other group's network call may be running: new weights are loaded on
-                # the network thread, between two calls
-                model_version = model_version if poll is None else poll.result()
-                poll = network_thread().submit(between_steps)
+            if between_steps is not None:
+                model_version, poll = _next_version(between_steps, len(groups) > 1, poll,
+                                                    model_version)
             for i in slots:
                 _advance(run, i, rng, finished, stats)
             searches = [run.slots[i].search for i in slots if run.slots[i] is not None]
@@ -197,6 +188,36 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
             break
     if poll is not None:
         poll.result()
+    return _collect(run, finished, stats, t0)
+
+
+def _end_group(run: SlotRun, step: StepInFlight, slots: range, model_version: int,
+               rng: np.random.Generator, stats: SelfplayStats) -> None:
+    """Finish one group's search step and play the move of every search that is done."""
+    end_step(step, rng)
+    for i in slots:
+        if run.slots[i] is not None and run.slots[i].search.done:
+            _play_searched(run, run.slots[i], model_version, rng, stats)
+
+
+def _next_version(between_steps: Callable[[], int], pipelined: bool, poll: Future | None,
+                  model_version: int) -> tuple[int, Future | None]:
+    """The model version that plays the next step, and the pending ``between_steps`` call.
+
+    Pipelined, the other group's network call may be running: new weights are loaded on the
+    network thread, between two calls, and the version of the latest finished call counts.
+    """
+    if not pipelined:
+        return between_steps(), poll
+    if poll is None or poll.done():
+        model_version = model_version if poll is None else poll.result()
+        poll = network_thread().submit(between_steps)
+    return model_version, poll
+
+
+def _collect(run: SlotRun, finished: list[_Slot], stats: SelfplayStats, t0: float
+             ) -> tuple[SampleBatch, SelfplayStats]:
+    """The finished games' samples, and ``stats`` completed."""
     batch = _to_batch(run.game, finished, run.cfg.value_target_q_weight)
     stats.games, stats.samples = len(finished), len(batch)
     stats.capped_games = sum(1 for s in finished if s.state.is_active)

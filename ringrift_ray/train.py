@@ -22,7 +22,7 @@ import torch
 
 from ringrift_ray.config import TrainConfig
 from ringrift_ray.encoding import expand
-from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.samples import SampleBatch
 from ringrift_ray.symmetry import action_maps, symmetries
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.samples import SampleBatch
 
 CELLS = {"square8": 64, "square19": 361, "hex8": 61, "hexagonal": 469}
 

@@ -8,7 +8,7 @@ from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.replay.buffer import AddReply
-from ringrift_ray.replay.samples import SampleBatch, policy_lag
+from ringrift_ray.samples import SampleBatch, policy_lag
 
 
 @pytest.fixture

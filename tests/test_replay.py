@@ -26,9 +26,9 @@ from ringrift_ray.game import new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.replay import schema, shards
 from ringrift_ray.replay.npz import NPZ_LAYOUT, export_directory, export_npz
-from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 from ringrift_ray.replay.schema import SAMPLE_SCHEMA, batch_to_table, table_to_batch
 from ringrift_ray.replay.shards import list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import play_games
 

@@ -14,9 +14,9 @@ from sample_data import make_batch
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.replay import shards
 from ringrift_ray.replay.buffer import Buffer
-from ringrift_ray.replay.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 from ringrift_ray.replay.schema import batch_to_table
 from ringrift_ray.replay.shards import list_shards, read_shard, read_shards, write_shard
+from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, concat_batches
 
 HALVES = [make_batch(20, seed=1), make_batch(20, first_id=20, seed=2)]
 SQUARE8 = concat_batches(HALVES)

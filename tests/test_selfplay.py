@@ -7,7 +7,7 @@ import torch
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import expand, num_actions
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
-from ringrift_ray.replay.samples import concat_batches
+from ringrift_ray.samples import concat_batches
 from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import new_run, play_games, play_steps
 

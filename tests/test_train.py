@@ -8,7 +8,7 @@ import torch
 from ringrift_ray.encoding import compact, encode, legal_actions
 from ringrift_ray.game import apply_record_inplace, is_terminal, legal_move_records, new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet
-from ringrift_ray.replay.samples import SampleBatch
+from ringrift_ray.samples import SampleBatch
 from ringrift_ray.symmetry import apply_to_obs, apply_to_policy, symmetries
 from ringrift_ray.train import (
     TrainConfig,

@@ -24,8 +24,8 @@ from typing import Literal
 import numpy as np
 
 from ringrift_ray.encoding import ENCODING_VERSION, expand, num_actions
-from ringrift_ray.replay.samples import SEATS, SampleBatch
 from ringrift_ray.replay.shards import read_shards
+from ringrift_ray.samples import SEATS, SampleBatch
 
 PER_CELL_PLANES = 20  # planes 0..19 of `encoding.expand`; 20..42 are broadcast scalars
 NPZ_FORMAT_VERSION = 2  # 2: values_mp, num_players, move_numbers, to_move, metadata

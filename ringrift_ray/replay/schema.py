@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION
 from ringrift_ray.game.geometry import BOARD_TYPES, board
-from ringrift_ray.replay.samples import SEATS, SampleBatch
+from ringrift_ray.samples import SEATS, SampleBatch
 
 FORMAT_VERSION = 1
 SAMPLE_SCHEMA = pa.schema(

@@ -29,8 +29,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ringrift_ray import storage
-from ringrift_ray.replay.samples import SampleBatch, concat_batches
 from ringrift_ray.replay.schema import batch_to_table, table_to_batch
+from ringrift_ray.samples import SampleBatch, concat_batches
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.replay.samples import ROW_FIELDS, SampleBatch
+from ringrift_ray.samples import ROW_FIELDS, SampleBatch
 
 log = logging.getLogger(__name__)
 
