@@ -2,7 +2,7 @@
 trainer.
 
 The driver creates it with ``time_budget_s`` from the start; the trainer's rank 0 calls
-`Budget.check` before every step (`experiments/trainer.py`): it reports the step (the
+`Budget.check` before every step (`experiments/ops/trainer.py`): it reports the step (the
 driver's status line shows it) and reads the deadline, so a SIGTERM to the driver
 (Ctrl-C, ``ray job stop``, a preempted head) ends training at the next step with a final
 checkpoint: the driver calls `Budget.stop`.

@@ -4,11 +4,12 @@ The trainer publishes candidates to one `WeightsStore`; selfplay follows another
 *promoted* store). The driver keeps one `Evaluator.evaluate_next` call in flight; each call
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
 builds its network from the weights in memory and runs the promotion gate's sequential
-tests (`gate_matches.gate_candidate`, statistics in `ringrift_ray.eval.gate`): batches of
+tests (`gate.gate_candidate`, statistics in `ringrift_ray.eval.gate_stats`): batches of
 ``EvalConfig.concurrency`` games at ``EvalConfig.simulations`` simulations against random
 and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
 Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
-test decides or ``EvalConfig.games`` games; then it refits Elo over all games so far. For
+test decides or ``EvalConfig.games`` games; `gate.decide` gives the verdict and the league
+records it (`league.record_evaluation`: Elo refit over all games so far). For
 the user, each candidate is also written to ``checkpoints/candidate_<version>.pt`` and its
 games (move lists) to ``games/v<version>.jsonl`` (``ringrift-ray show RUN_DIR --game N``);
 a promoted candidate is published to the promoted store and copied to
@@ -30,7 +31,7 @@ import torch
 from actors.errors import log_and_raise
 from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
-from ringrift_ray.eval import gate_matches, league, run_records
+from ringrift_ray.eval import gate, league, run_records
 from ringrift_ray.eval.matches import search_agent
 from ringrift_ray.net import (
     NetSpec,
@@ -80,8 +81,8 @@ class Evaluator:
         self.cfg = cfg
         self.spec = NetSpec.from_config(cfg.game, cfg.net)
         self.league = league.load_or_new(self.path, cfg.game.board, cfg.game.players)
-        best = self.league["best"]
-        self.best_net = (load_checkpoint(best["checkpoint"], expect=self.spec)[0]
+        best = self.league.best
+        self.best_net = (load_checkpoint(best.checkpoint, expect=self.spec)[0]
                          if best else None)
 
     @log_and_raise
@@ -96,27 +97,29 @@ class Evaluator:
         load_weights_numpy(net, weights)
         checkpoint = storage.join(self.run_dir, "checkpoints", f"candidate_{version}.pt")
         save_checkpoint(net, checkpoint, step=version, version=version)
-        best = self.league["best"]
+        best = self.league.best
         game = self.cfg.game
-        checks = gate_matches.gate_candidate(
+        checks = gate.gate_candidate(
             self._agent(net, league.candidate_name(version)),
-            self._agent(self.best_net, best["name"]) if best else None,
+            self._agent(self.best_net, best.name) if best else None,
             game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
             swap_rule=game.swap_rule)
+        verdict = gate.decide(checks)
         run_records.save_games(checks,
                                storage.join(self.run_dir, "games", f"v{version}.jsonl"),
                                version=version, swap_rule=game.swap_rule)
-        entry = league.record_evaluation(self.league, version, version, str(checkpoint),
-                                         checks)
-        if entry["promoted"]:
+        self.league = league.record_evaluation(self.league, version, version,
+                                               str(checkpoint), verdict)
+        entry = self.league.versions[-1]
+        if verdict.promoted:
             self._promote(version, weights, net, checkpoint)
         league.save_league(self.league, self.path)
-        log.info("candidate %d: elo %.1f, promoted %s, %d games (%s)", version, entry["elo"],
-                 entry["promoted"], entry["games"], "; ".join(entry["reasons"]))
+        log.info("candidate %d: elo %.1f, promoted %s, %d games (%s)", version, entry.elo,
+                 entry.promoted, verdict.games, "; ".join(entry.reasons))
         return Evaluation(
-            version=version, elo=entry["elo_at_eval"], promoted=entry["promoted"],
-            win_rates={k: r["win_rate"] for k, r in entry["results"].items()},
-            reasons=tuple(entry["reasons"]), games=entry["games"])
+            version=version, elo=entry.elo_at_eval, promoted=entry.promoted,
+            win_rates={k: r.win_rate for k, r in entry.results.items()},
+            reasons=entry.reasons, games=verdict.games)
 
     def _agent(self, net: PolicyValueNet, name: str):
         return search_agent(net, self.cfg.eval.simulations, name=name, device=self.device)
@@ -132,6 +135,6 @@ class Evaluator:
         self.best_net = net
         storage.copy(checkpoint, storage.join(self.run_dir, "checkpoints", "promoted.pt"))
 
-    def table(self) -> dict:
-        """The league table as written to ``league.json``."""
+    def table(self) -> league.League:
+        """The league table (``league.json``'s contents: `League.to_json`)."""
         return self.league

@@ -1,6 +1,6 @@
 """`Population` actor: the PBT population's league and what the one selfplay stream plays.
 
-Members (``experiments/tune_member.py``) call `Population.best` for the opponent of their
+Members (``experiments/tune/member.py``) call `Population.best` for the opponent of their
 evaluation (the current best member's newest network) and `Population.record` with their
 games and weights after each evaluation. The actor keeps the population league
 (`ringrift_ray.eval.population`, ``run_dir/population.json`` rewritten after every record), each
@@ -22,7 +22,7 @@ import torch
 
 from actors.errors import log_and_raise
 from ringrift_ray.eval import population
-from ringrift_ray.eval.league import save_league
+from ringrift_ray.eval.league import OpponentResult
 from ringrift_ray.net import (
     NetSpec,
     PolicyValueNet,
@@ -62,7 +62,7 @@ class Population:
             path = self.run_dir / "population" / f"{member}.pt"
             if path.exists():
                 net, _ = load_checkpoint(path, expect=spec)
-                self.weights[member] = (entry["name"], ray.put(weights_numpy(net)))
+                self.weights[member] = (entry.name, ray.put(weights_numpy(net)))
         self.turn = 0  # rotation through the top k
         self._publish(force=True)
 
@@ -74,13 +74,13 @@ class Population:
         """``(league name, weights ref)`` of the best member's newest evaluated network,
         None before any member has been evaluated."""
         for entry in population.ranking(self.table):
-            if entry["member"] in self.weights:
-                return self.weights[entry["member"]]
+            if entry.member in self.weights:
+                return self.weights[entry.member]
         return None
 
     @log_and_raise
     def record(self, member: str, iteration: int, step: int, weights: dict[str, np.ndarray],
-               outcomes: list, results: dict, trial_id: str = "",
+               outcomes: list, results: dict[str, OpponentResult], trial_id: str = "",
                exploited_from: str | None = None, config: dict | None = None) -> dict:
         """Fold one member evaluation into the league (`population.record`), keep its
         weights, save ``population.json`` and publish selfplay's next weights.
@@ -89,27 +89,28 @@ class Population:
             ``{"name", "version", "elo" (the member's score), "best" (best member's
             name), "rank" (1 = best)}``.
         """
-        entry = population.record(self.table, member, iteration, step, outcomes, results,
-                                  trial_id=trial_id, exploited_from=exploited_from,
-                                  config=config)
-        self.weights[member] = (entry["name"], ray.put(weights))  # the actor owns a copy
+        self.table = population.record(self.table, member, iteration, step, outcomes,
+                                       results, trial_id=trial_id,
+                                       exploited_from=exploited_from, config=config)
+        entry = self.table.versions[-1]
+        self.weights[member] = (entry.name, ray.put(weights))  # the actor owns a copy
         net = PolicyValueNet(self.spec)
         load_weights_numpy(net, weights)
         save_checkpoint(net, self.run_dir / "population" / f"{member}.pt", step=step,
-                        name=entry["name"])
+                        name=entry.name)
         self._publish()
-        save_league(self.table, self.path)
-        order = [v["member"] for v in population.ranking(self.table)]
-        return {"name": entry["name"], "version": entry["version"], "elo": entry["elo_at_eval"],
-                "best": self.table["selfplay"][-1]["name"] if self.table["selfplay"] else None,
+        population.save_population(self.table, self.path)
+        order = [v.member for v in population.ranking(self.table)]
+        return {"name": entry.name, "version": entry.version, "elo": entry.elo_at_eval,
+                "best": self.table.selfplay[-1].name if self.table.selfplay else None,
                 "rank": order.index(member) + 1}
 
     def evaluations(self) -> int:
         """Evaluations recorded so far (all runs)."""
-        return len(self.table["versions"])
+        return len(self.table.versions)
 
-    def table_now(self) -> dict:
-        """The population league as written to ``population.json``."""
+    def table_now(self) -> population.Population:
+        """The population league (``population.json``'s contents: `Population.to_json`)."""
         return self.table
 
     def _publish(self, force: bool = False) -> None:
@@ -118,23 +119,25 @@ class Population:
         under their version to a store that lacks them (a fresh store on resume), so a
         sample's ``model_version`` names the same network across runs. Version 0 is the
         driver's initial network."""
-        ranked = [v["member"] for v in population.ranking(self.table)
-                  if v["member"] in self.weights][: self.top_k]
+        ranked = [v.member for v in population.ranking(self.table)
+                  if v.member in self.weights][: self.top_k]
         if not ranked:
             return
         member = ranked[self.turn % len(ranked)]
         self.turn += 1
         name, ref = self.weights[member]
-        last = self.table["selfplay"][-1] if self.table["selfplay"] else None
+        last = self.table.selfplay[-1] if self.table.selfplay else None
         current = ray.get(self.selfplay.version.remote())
-        if last is not None and name == last["name"]:
-            if not force or current >= last["version"]:
+        if last is not None and name == last.name:
+            if not force or current >= last.version:
                 return
-            version = last["version"]  # a fresh store (restart): same weights, same version
+            version = last.version  # a fresh store (restart): same weights, same version
         else:
-            version = max(current, last["version"] if last else 0) + 1
-            self.table["selfplay"].append({"version": version, "name": name,
-                                           "time": self.table["versions"][-1]["time"]})
+            version = max(current, last.version if last else 0) + 1
+            change = population.SelfplayChange(version=version, name=name,
+                                               time=self.table.versions[-1].time)
+            self.table = self.table.model_copy(
+                update={"selfplay": (*self.table.selfplay, change)})
         weights = ray.get(ref)
         ray.get(self.selfplay.publish.remote(version, weights))
         if member == ranked[0]:

@@ -1,5 +1,5 @@
 """Multi-node smoke run (JSON): wall time of the main job submitted through the Jobs SDK to
-a 3-node cluster on this machine (`experiments.local_cluster`: head with no tasks, a
+a 3-node cluster on this machine (`experiments.ops.local_cluster`: head with no tasks, a
 selfplay node, a trainer node), smoke config, 2 DDP train workers pinned to the trainer
 node, selfplay pinned to the selfplay node, replay ratio 4.
 
@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 
 from ray.job_submission import JobStatus, JobSubmissionClient  # noqa: E402
 
-from experiments.local_cluster import local_cluster, submit_job  # noqa: E402
+from experiments.ops.local_cluster import local_cluster, submit_job  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

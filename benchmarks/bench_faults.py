@@ -1,5 +1,5 @@
 """Faults under load (JSON): the main job (smoke config, 2 selfplay workers, evaluation on)
-on a local Ray while `experiments.fault_injector` kills a selfplay worker, the replay
+on a local Ray while `experiments.ops.fault_injector` kills a selfplay worker, the replay
 buffer, the evaluator or a Ray Train worker every ``--every`` seconds; per fault kind the
 seconds to recover and the samples lost, and the run's own count of lost samples.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import ray
 
-from experiments.fault_injector import NAMESPACE, run_injector
-from experiments.local_cluster import free_port
+from experiments.ops.fault_injector import NAMESPACE, run_injector
+from experiments.ops.local_cluster import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

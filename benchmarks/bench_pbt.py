@@ -58,7 +58,7 @@ def _run(args: list[str], tmp: Path, timeout: float) -> float:
 
 
 def main_job(config: str, seconds: float, tmp: Path) -> dict:
-    from experiments.tune_config import PBTExperimentConfig
+    from experiments.tune.config import PBTExperimentConfig
     from ringrift_ray.config import load_yaml
 
     cfg = load_yaml(ROOT / config, PBTExperimentConfig).main_config()

@@ -32,9 +32,11 @@ from ringrift_ray.game import (
     legal_move_records,
     legal_moves,
     new_game,
+    playout_kernel,
+    replay_kernel,
+    work_buffer,
 )
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.playout import playout_kernel, replay_kernel, work_buffer
 
 log = logging.getLogger(__name__)
 
@@ -213,21 +215,22 @@ def _cpu_name() -> str:
 def to_markdown(result: dict) -> str:
     """The result as a markdown table, one row per board."""
     rows = [
-        "| board | moves/s kernel | moves/s python API | games/s (kernel) | moves/game "
-        "| µs legal_moves (kernel / API / validated) | µs apply (kernel / API / validated) "
-        "| speedup vs reference (kernel / API) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| board | moves/s kernel | moves/s python API | moves/s validated | games/s (kernel) "
+        "| moves/game | µs legal_moves (kernel / API / validated) "
+        "| µs apply (kernel / API / validated) | speedup vs reference (kernel / API / validated) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in result["boards"].items():
         k, a, v = r["kernel"], r["python_api"], r["validated"]
         if r["reference_moves_per_s"]:
-            speed = (f"{r['speedup_kernel']:,.0f}x / {r['speedup_python_api']:,.1f}x "
-                     f"(ref {r['reference_moves_per_s']:g} moves/s)")
+            speed = (f"{r['speedup_kernel']:,.0f}x / {r['speedup_python_api']:,.1f}x / "
+                     f"{r['speedup_validated']:,.1f}x (ref {r['reference_moves_per_s']:g} moves/s)")
         else:
             speed = "n/a (reference is 2p)"
         rows.append(
             f"| {name} | {k['moves_per_s']:,.0f} | {a['moves_per_s']:,.0f} "
-            f"| {k['games_per_s']:,.1f} | {k['mean_moves_per_game']:,.0f} "
+            f"| {v['moves_per_s']:,.0f} | {k['games_per_s']:,.1f} "
+            f"| {k['mean_moves_per_game']:,.0f} "
             f"| {k['legal_us']:.1f} / {a['legal_us']:.1f} / {v['legal_moves_us']:.0f} "
             f"| {k['apply_us']:.1f} / {a['apply_us']:.1f} / {v['apply_move_us']:.0f} "
             f"| {speed} |"

@@ -1,6 +1,7 @@
 """Old vs new selfplay side by side (JSON): `bench_selfplay.py` run in interleaved rounds on
-an old commit's tree (``--mode batch``: the only mode it had) and on this tree (``batch`` and
-``continuous``), medians and spread per variant.
+an old commit's tree (``--old-modes``, default ``batch``: the only mode early trees had) and on
+this tree (``--new-modes``, default ``batch`` and ``continuous``), each tree with its own copy of
+`bench_selfplay.py` (so a tree whose modules moved still runs), medians and spread per variant.
 
     python benchmarks/bench_selfplay_ab.py --old-rev 11324e2 --repeats 5
 
@@ -23,7 +24,7 @@ KEYS = ("searched_moves_per_s", "searched_moves_per_cpu_s", "nn_batch_fill", "ga
 
 def _run(tree: Path, mode: str, bench_args: list[str]) -> dict:
     env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_selfplay.py"),
+    out = subprocess.run([sys.executable, str(tree / "benchmarks" / "bench_selfplay.py"),
                           "--mode", mode, *bench_args], env=env, cwd=tree, check=True,
                          capture_output=True, text=True).stdout
     result = json.loads(out)
@@ -35,6 +36,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old-rev", required=True, help="commit of the old selfplay")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--old-modes", nargs="+", default=["batch"], choices=("batch", "continuous"))
+    ap.add_argument("--new-modes", nargs="+", default=["batch", "continuous"],
+                    choices=("batch", "continuous"))
     ap.add_argument("bench_args", nargs="*", help="passed to bench_selfplay.py (after --)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,8 +46,8 @@ def main() -> None:
         archive = subprocess.run(["git", "archive", args.old_rev], cwd=ROOT, check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        variants = {"old_batch": (old, "batch"), "new_batch": (ROOT, "batch"),
-                    "new_continuous": (ROOT, "continuous")}
+        variants = {**{f"old_{m}": (old, m) for m in args.old_modes},
+                    **{f"new_{m}": (ROOT, m) for m in args.new_modes}}
         runs: dict[str, list[dict]] = {k: [] for k in variants}
         for r in range(args.repeats):
             order = list(variants) if r % 2 == 0 else list(reversed(variants))

@@ -60,7 +60,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ringrift_ray import selfplay
 from ringrift_ray.config import AlphaZeroConfig, load_yaml
 from ringrift_ray.encoding import encode, expand, values_to_seats
-from ringrift_ray.game import constants as K
+from ringrift_ray.game import ply
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_checkpoint
 from ringrift_ray.samples import ARRAY_FIELDS, SampleBatch, take
@@ -146,7 +146,7 @@ def make_corpus(cfg: AlphaZeroConfig, net: PolicyValueNet, games: int, seed: int
         for rec in slot.records:
             elim.append(values_to_seats(rec[0], e))
             terr.append(values_to_seats(rec[0], t))
-            to_end.append(int(final.meta[K.M_HISTORY]) - int(rec[0].meta[K.M_HISTORY]))
+            to_end.append(ply(final) - ply(rec[0]))
     extra.update(elim=np.asarray(elim, np.float32), terr=np.asarray(terr, np.float32),
                  to_end=np.asarray(to_end, np.int32))
     return outcome, {k: np.asarray(v, np.float32 if k != "to_end" else np.int32)

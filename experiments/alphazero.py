@@ -71,21 +71,19 @@ from actors.budget import Budget
 from actors.errors import call_with_retry
 from actors.evaluator import Evaluator
 from actors.replay_buffer import ReplayBuffer
-from actors.selfplay_worker import SelfplayWorker
 from actors.weights import WeightsStore
-from experiments import launch
-from experiments.pumps import EvalPump, SelfplayPump
-from experiments.ray_session import NAMESPACE, connect
-from experiments.resources import ResourcesUnavailable, bundles, wait_for_resources
-from experiments.tensorboard import open_writer
-from experiments.trainer import train_worker
+from experiments.ops.fleet import named, start_selfplay
+from experiments.ops.pumps import EvalPump, SelfplayPump
+from experiments.ops.resources import bundles
+from experiments.ops.startup import Job, Resume, Startup, StartupError, start
+from experiments.ops.tensorboard import open_writer
+from experiments.ops.trainer import train_worker
 from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.eval import league
 from ringrift_ray.net import (
     NetSpec,
     PolicyValueNet,
-    load_checkpoint,
     load_weights_numpy,
     save_checkpoint,
     weights_numpy,
@@ -95,6 +93,7 @@ from ringrift_ray.replay.buffer import BufferStats
 from ringrift_ray.samples import policy_lag
 
 log = logging.getLogger("alphazero")
+JOB = Job(name="alphazero", model=AlphaZeroConfig, resumes=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -110,41 +109,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def resolve_config(args: argparse.Namespace) -> tuple[AlphaZeroConfig, Path | str]:
-    """The config file with ``--set``, ``--time-budget`` and ``--train-steps`` applied,
-    and the run directory (`launch.resolve_config`: an absolute `Path`, or a URI string).
+def flag_overrides(args: argparse.Namespace) -> dict:
+    """The job's own flags as config overrides.
 
-    Raises:
-        FileNotFoundError: no config file.
-        ValueError: a bad config file, override key or value, or a run directory URI that
-            ``pyarrow.fs`` does not understand (the message names it).
+    Args:
+        args: the parsed flags (`parse_args`).
+
+    Returns:
+        ``{"run.time_budget_s": ..., "run.train_steps": ...}``, the flags given only.
     """
     flags = {"run.time_budget_s": args.time_budget, "run.train_steps": args.train_steps}
-    return launch.resolve_config(args, AlphaZeroConfig,
-                                 {k: v for k, v in flags.items() if v is not None})
+    return {k: v for k, v in flags.items() if v is not None}
 
 
-def initial_weights(cfg: AlphaZeroConfig, run_dir: Path | str) -> tuple[int, dict]:
-    """Weights to start selfplay with: with evaluation on, the last promoted checkpoint of
-    this run; else (or when none) the latest checkpoint; else ``train.init_checkpoint``
-    (version 0, the trainer's step-0 weights too); else a fresh net.
+def initial_weights(cfg: AlphaZeroConfig, resume: Resume | None,
+                    warm: dict | None) -> tuple[int, dict]:
+    """The weights selfplay starts with, from what the start-up loaded (`startup.start`).
 
-    Raises:
-        FileNotFoundError, ValueError: a missing, unreadable or mismatching checkpoint (the
-            message names the file and the mismatching board/players/preset).
+    Args:
+        cfg: the job's config (the net of a fresh start).
+        resume: the run's own checkpoint (with evaluation on, the last promoted one; else
+            the latest), or None for a new run.
+        warm: ``train.init_checkpoint``'s weights (version 0, the trainer's step-0 weights
+            too), or None.
+
+    Returns:
+        ``(version, weights)``: the resumed checkpoint's step and weights; else the warm
+        start at version 0; else a fresh net at version 0.
     """
-    spec = NetSpec.from_config(cfg.game, cfg.net)
-    names = (["promoted.pt"] if cfg.eval.enabled else []) + ["latest.pt"]
-    for path in (storage.join(run_dir, "checkpoints", name) for name in names):
-        if storage.exists(path):
-            net, extra = load_checkpoint(path, expect=spec)
-            log.info("resuming from %s (step %s)", path, extra.get("step"))
-            return int(extra.get("step", 0)), weights_numpy(net)
-    warm = launch.warm_start_weights(cfg)
+    if resume is not None:
+        log.info("resuming from %s (step %s)", resume.path, resume.step)
+        return resume.step, resume.weights
     if warm is not None:
         log.info("warm start from %s", cfg.train.init_checkpoint)
         return 0, warm
-    return 0, weights_numpy(PolicyValueNet(spec))
+    return 0, weights_numpy(PolicyValueNet(NetSpec.from_config(cfg.game, cfg.net)))
 
 
 def warm_start_best(cfg: AlphaZeroConfig, run_dir: Path | str, weights: dict) -> bool:
@@ -158,31 +157,15 @@ def warm_start_best(cfg: AlphaZeroConfig, run_dir: Path | str, weights: dict) ->
     """
     path = storage.join(run_dir, "league.json")
     table = league.load_or_new(path, cfg.game.board, cfg.game.players)
-    if not (cfg.eval.enabled and cfg.train.init_checkpoint) or table["best"] or table["versions"]:
+    if not (cfg.eval.enabled and cfg.train.init_checkpoint) or table.best or table.versions:
         return False
     net = PolicyValueNet(NetSpec.from_config(cfg.game, cfg.net))
     load_weights_numpy(net, weights)
     checkpoint = storage.join(run_dir, "checkpoints", "warm_start.pt")
     save_checkpoint(net, checkpoint, step=0, version=0, source=str(cfg.train.init_checkpoint))
-    table["best"] = {"version": 0, "name": "warm", "checkpoint": str(checkpoint)}
-    league.save_league(table, path)
+    best = league.Best(version=0, name="warm", checkpoint=str(checkpoint))
+    league.save_league(table.model_copy(update={"best": best}), path)
     return True
-
-
-def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
-    """Actor options naming it ``<run name>:<what>`` in namespace `NAMESPACE` (operators and
-    fault tests find it with ``ray.get_actor(name, namespace="ringrift")``)."""
-    return {"name": f"{cfg.run.name or storage.basename(run_dir)}:{what}",
-            "namespace": NAMESPACE}
-
-
-def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str, buffer, store) -> list:
-    gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
-    return [SelfplayWorker.options(**named(cfg, run_dir, f"selfplay_{i}"),
-                                   num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
-                                   resources=dict(cfg.run.selfplay_resources))
-            .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
-            for i in range(cfg.run.selfplay_workers)]
 
 
 def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, init_weights=None):
@@ -202,10 +185,19 @@ def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, ini
     )
 
 
-def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
-    """Run the job in ``run_dir`` (Ray must be initialized); returns the summary. SIGTERM
-    or SIGINT (Ctrl-C, ``ray job stop``) ends training at its next step with a final
-    checkpoint; the buffer is flushed and the summary written as on a normal end."""
+def run(started: Startup) -> dict:
+    """Run the started job in its run directory; returns the summary. SIGTERM or SIGINT
+    (Ctrl-C, ``ray job stop``) ends training at its next step with a final checkpoint; the
+    buffer is flushed and the summary written as on a normal end.
+
+    Args:
+        started: the job's `Startup` (config, run directory, loaded checkpoints; Ray
+            connected and its resources checked).
+
+    Returns:
+        The summary, also written to ``summary.json``.
+    """
+    cfg, run_dir = started.cfg, started.run_dir
     storage.makedirs(run_dir)
     storage.write_text(storage.join(run_dir, "config.yaml"),
                        yaml.safe_dump(cfg.model_dump(), sort_keys=False))
@@ -216,7 +208,7 @@ def run(cfg: AlphaZeroConfig, run_dir: Path | str) -> dict:
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
         cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k)
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
-    version, weights = initial_weights(cfg, run_dir)
+    version, weights = initial_weights(cfg, started.resume, started.warm_start)
     ray.get(store.publish.remote(version, weights))
     if warm_start_best(cfg, run_dir, weights):
         log.info("the warm start is the first best (checkpoints/warm_start.pt)")
@@ -357,41 +349,23 @@ def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, budge
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start (`startup.start`: exit 2 for a bad config, run directory or checkpoint, 1 when
+    the cluster cannot hold the job), run, log the summary.
+
+    Args:
+        argv: the command line without the program (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 1 when training or the evaluation failed.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
     try:
-        cfg, run_dir = resolve_config(args)
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad config: %s", e)
-        return 2
-    try:
-        storage.check_writable(run_dir)
-    except OSError as e:
+        started = start(JOB, args, flag_overrides(args))
+    except StartupError as e:
         log.error("%s", e)
-        return 2
-    try:  # a run directory to resume must hold readable checkpoints for this configuration
-        spec = NetSpec.from_config(cfg.game, cfg.net)
-        for name in ("latest.pt", "promoted.pt"):
-            if storage.exists(path := storage.join(run_dir, "checkpoints", name)):
-                load_checkpoint(path, expect=spec)
-    except ValueError as e:
-        log.error("cannot resume %s: %s", run_dir, e)
-        return 2
-    try:  # a warm start must exist and fit this configuration
-        launch.warm_start_weights(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad train.init_checkpoint: %s", e)
-        return 2
-    joined = connect(cfg.run)
-    log.info("run directory: %s", run_dir)
-    try:
-        wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
-    except ResourcesUnavailable as e:
-        log.error("%s", e)
-        storage.write_text(storage.join(run_dir, "summary.json"),
-                           json.dumps({"error": str(e)}, indent=2))
-        return 1
-    summary = run(cfg, run_dir)
+        return e.exit_code
+    summary = run(started)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items() if k != "buffer"}))
     return 1 if summary["error"] or summary.get("eval_error") else 0
 

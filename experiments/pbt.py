@@ -10,8 +10,8 @@ adds only optimization cost.
 The driver starts the shared actors (`ReplayBuffer`, the selfplay `WeightsStore`, the
 `Population` league, ``run.selfplay_workers`` `SelfplayWorker` actors: the one selfplay
 stream, which plays the best member's weights) and runs a Ray Tune `Tuner` whose trials are
-the members (`experiments.tune_member.pbt_member`, a function trainable reporting its own
-checkpoints). `experiments.tune_pbt.StrengthPBT` exploits on the members' Elo in the
+the members (`experiments.tune.member.pbt_member`, a function trainable reporting its own
+checkpoints). `experiments.tune.scheduler.StrengthPBT` exploits on the members' Elo in the
 population league (games against random, the heuristic and the best member), never on
 training loss; explore
 perturbs or resamples the ``pbt.mutations`` (``train.*`` keys, validated by the config
@@ -64,18 +64,18 @@ from torch.utils.tensorboard import SummaryWriter
 from actors.population import Population
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from experiments.alphazero import named, start_selfplay
-from experiments.launch import launch, warm_start_weights
-from experiments.pumps import SelfplayPump
-from experiments.ray_session import NAMESPACE
-from experiments.resources import ResourcesUnavailable, wait_for_resources
-from experiments.tune_config import PBTExperimentConfig
-from experiments.tune_member import MemberSetup, pbt_member
-from experiments.tune_pbt import KeepTrialResults, make_scheduler
+from experiments.ops.fleet import named, start_selfplay
+from experiments.ops.pumps import SelfplayPump
+from experiments.ops.ray_session import NAMESPACE
+from experiments.ops.startup import Job, Startup, StartupError, start
+from experiments.tune.config import PBTExperimentConfig
+from experiments.tune.member import MemberSetup, pbt_member
+from experiments.tune.scheduler import KeepTrialResults, make_scheduler
 from ringrift_ray.eval.population import ranking
 from ringrift_ray.net import NetSpec, PolicyValueNet, weights_numpy
 
 log = logging.getLogger("pbt")
+JOB = Job(name="pbt", model=PBTExperimentConfig, local_run_dir=True)
 
 
 def make_tuner(cfg: PBTExperimentConfig, run_dir: Path, setup: MemberSetup) -> tune.Tuner:
@@ -105,17 +105,25 @@ def run_name(cfg: PBTExperimentConfig, run_dir: Path) -> str:
     return cfg.run.name or run_dir.name
 
 
-def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
-        stop_after: int | None = None) -> dict:
-    """Run (or resume) the population in ``run_dir`` for at most ``time_budget_s`` seconds,
-    or until the population recorded ``stop_after`` evaluations in this invocation (Ray must
-    be initialized); returns the summary (also written to ``summary.json``)."""
+def run(started: Startup, time_budget_s: float, stop_after: int | None = None) -> dict:
+    """Run (or resume) the population in the run directory for at most ``time_budget_s``
+    seconds, or until the population recorded ``stop_after`` evaluations in this invocation.
+
+    Args:
+        started: the job's `Startup` (config, local run directory, the warm start's
+            weights; Ray connected and its resources checked).
+        time_budget_s: seconds for this invocation.
+        stop_after: stop once this many more evaluations were recorded (None: no limit).
+
+    Returns:
+        The summary, also written to ``summary.json``.
+    """
     t_start = time.time()
+    cfg, run_dir, warm = started.cfg, started.run_dir, started.warm_start
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     (run_dir / "tmp").mkdir(exist_ok=True)
     os.environ.setdefault("TMPDIR", str(run_dir / "tmp"))
-    warm = warm_start_weights(cfg)  # members without a checkpoint start from it
     shared = _start_shared(cfg, run_dir, warm)
     writer = SummaryWriter(str(run_dir / "tensorboard" / "selfplay"))
     stop = _Interrupt(time_budget_s)
@@ -124,7 +132,7 @@ def run(cfg: PBTExperimentConfig, run_dir: Path, time_budget_s: float,
     setup = MemberSetup(cfg=cfg, run_dir=str(run_dir), namespace=NAMESPACE,
                         buffer=named(cfg, run_dir, "replay_buffer")["name"],
                         population=named(cfg, run_dir, "population")["name"],
-                        init_weights=warm)
+                        init_weights=warm)  # members without a checkpoint start from it
     restored = tune.Tuner.can_restore(str(run_dir / "tune" / run_name(cfg, run_dir)))
     # Tune needs a current directory when fit ends; under `ray job submit` on a Cluster of
     # several nodes on one machine the job's working_dir copy was deleted by then
@@ -199,10 +207,10 @@ class _SelfplayThread(threading.Thread):
         elapsed = max(time.perf_counter() - self.pump.t0, 1e-9)
         self.pump.writer.add_scalar("buffer/size", stats.size, self.pump.games)
         self.pump.writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, self.pump.games)
-        members = " ".join(f"{v['member']}:{v['elo']:.0f}@{v['step']}" for v in ranking(table))
+        members = " ".join(f"{v.member}:{v.elo:.0f}@{v.step}" for v in ranking(table))
         log.info("%.2f games/s | buffer %d | replay ratio %.2f | selfplay plays %s | "
                  "members (elo@step) %s", self.pump.games / elapsed, stats.size,
-                 stats.replay_ratio, (table["selfplay"] or [{"name": "initial"}])[-1]["name"],
+                 stats.replay_ratio, table.selfplay[-1].name if table.selfplay else "initial",
                  members or "-")
 
     def stop(self) -> None:
@@ -277,15 +285,15 @@ def _summary(cfg: PBTExperimentConfig, run_dir: Path, results, shared: dict,
     table = ray.get(shared["population"].table_now.remote())
     return {
         "members": members, "stopped_by": stopped_by,
-        "exploits": sum(1 for v in table["versions"] if v["exploited_from"]),
-        "evaluations": len(table["versions"]),
+        "exploits": sum(1 for v in table.versions if v.exploited_from),
+        "evaluations": len(table.versions),
         "finished": all((m["iteration"] or 0) >= cfg.pbt.iterations for m in members),
         "restored": restored, "selfplay_workers": len(shared["workers"]),
         "games": pump.games, "samples_generated": pump.samples,
         "selfplay_failures": pump.failures,
         "games_per_s": pump.games / max(time.perf_counter() - pump.t0, 1e-9),
-        "best": (ranking(table) or [{"name": None}])[0]["name"],
-        "selfplay_played": [s["name"] for s in table["selfplay"]],
+        "best": ranking(table)[0].name if table.versions else None,
+        "selfplay_played": [s.name for s in table.selfplay],
         "buffer": dataclasses.asdict(stats), "new_shards": shards,
         "buffer_restored": ray.get(shared["buffer"].restored.remote()),
         "errors": [m["error"] for m in members if m["error"]]}
@@ -307,23 +315,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start (`startup.start`: exit 2 for a bad config, run directory or warm start, 1 when
+    the cluster cannot hold the population), run, log the summary.
+
+    Args:
+        argv: the command line without the program (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 1 when a member failed.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    launched = launch(args, PBTExperimentConfig)
-    if launched is None:
-        return 2
-    cfg, run_dir, joined = launched
-    try:  # a warm start must exist and fit this configuration
-        warm_start_weights(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad train.init_checkpoint: %s", e)
-        return 2
     try:
-        wait_for_resources(cfg, cfg.run.startup_timeout_s if joined else 0.0)
-    except ResourcesUnavailable as e:
+        started = start(JOB, args)
+    except StartupError as e:
         log.error("%s", e)
-        return 1
-    summary = run(cfg, run_dir, args.time_budget or cfg.run.time_budget_s, args.stop_after)
+        return e.exit_code
+    summary = run(started, args.time_budget or started.cfg.run.time_budget_s, args.stop_after)
     log.info("done: %s", json.dumps({k: v for k, v in summary.items()
                                      if k not in ("buffer", "members")}, default=str))
     return 1 if summary["errors"] else 0

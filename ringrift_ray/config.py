@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ringrift_ray.game.geometry import BOARD_TYPES
+from ringrift_ray.game import BOARD_TYPES
 from ringrift_ray.safe_yaml import InvalidYAML, parse_yaml
 
 
@@ -195,7 +195,7 @@ class RunSettings(_Frozen):
 
 
 class GateConfig(_Frozen):
-    """The promotion gate's sequential tests (``ringrift_ray/gate.py``): a Wilson lower bound
+    """The promotion gate's sequential tests (``ringrift_ray/eval/gate.py``): a Wilson lower bound
     above a threshold against random and the heuristic, an SPRT on Elo bounds against the
     current best. ``None`` / ``False`` turns a check off (its opponent still plays one batch
     of games, for Elo). Games come in batches of ``EvalConfig.concurrency`` up to

@@ -64,14 +64,19 @@ from functools import cache
 
 import numpy as np
 
-from ringrift_ray.game import IllegalMoveError, find_legal_record, legal_move_records
+from ringrift_ray.game import (
+    Board,
+    GameState,
+    IllegalMoveError,
+    board,
+    cap_height,
+    direction_between,
+    find_legal_record,
+    legal_move_records,
+    njit,
+    record_to_move,
+)
 from ringrift_ray.game import constants as K
-from ringrift_ray.game._jit import njit
-from ringrift_ray.game.geometry import Board, board
-from ringrift_ray.game.movement import direction_between
-from ringrift_ray.game.records import record_to_move
-from ringrift_ray.game.stacks import cap_height
-from ringrift_ray.game.state import GameState
 
 NUM_PLANES = 43
 SEATS = 4

@@ -41,16 +41,16 @@ import torch
 
 from ringrift_ray.config import GameConfig, TrainConfig
 from ringrift_ray.encoding import compact, record_indices, values_to_seats
-from ringrift_ray.eval.matches import heuristic_agent
+from ringrift_ray.eval.baselines import heuristic_agent
 from ringrift_ray.game import (
     apply_record_inplace,
     find_legal_record,
     move_from_text,
     new_game,
+    ply,
     ranks,
+    state_from_reference,
 )
-from ringrift_ray.game import constants as K
-from ringrift_ray.game.interop import state_from_reference
 from ringrift_ray.net import NetSpec, PolicyValueNet
 from ringrift_ray.replay.shards import read_shards
 from ringrift_ray.samples import SEATS, SampleBatch, concat_batches, take
@@ -119,7 +119,7 @@ def _game_batch(game: GameConfig, records: list, final_values: np.ndarray | None
         policy_indices=np.array([a for _, a in records], dtype=np.int32),
         policy_values=np.ones(n, dtype=np.float32), values=values,
         to_move=np.array([s.current_player for s, _ in records], dtype=np.int8),
-        ply=np.array([s.meta[K.M_HISTORY] for s, _ in records], dtype=np.int32),
+        ply=np.array([ply(s) for s, _ in records], dtype=np.int32),
         game_id=np.full(n, game_id, dtype=np.int64),
         model_version=np.full(n, -1, dtype=np.int32))
 
@@ -130,7 +130,7 @@ def _is_decision(state) -> bool:
 
 def heuristic_samples(game: GameConfig, games: int, rng: np.random.Generator,
                       epsilon: float = 0.1, max_moves: int = 2000) -> SampleBatch:
-    """``games`` heuristic-vs-heuristic games (``evaluate.heuristic_agent``): at each
+    """``games`` heuristic-vs-heuristic games (``baselines.heuristic_agent``): at each
     decision the target is the heuristic's greedy move and the move played is that one, or
     with probability ``epsilon`` a uniformly random legal move. Game ids ``0..games-1``.
 

@@ -40,8 +40,7 @@ import numpy as np
 
 from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import compact, values_to_seats
-from ringrift_ray.game import apply_record, new_game, ranks
-from ringrift_ray.game import constants as K
+from ringrift_ray.game import apply_record, new_game, ply, ranks
 from ringrift_ray.samples import SEATS, SampleBatch
 from ringrift_ray.search.game_fns import forced_record, game_fns, rank_values
 from ringrift_ray.search.gumbel import (
@@ -329,7 +328,7 @@ def _to_batch(game: GameConfig, finished: list, q_weight: float = 0.0) -> Sample
             target = (1.0 - q_weight) * by_player + q_weight * root_value[:num_players]
             v[:num_players] = values_to_seats(s, target)
             seat_values.append(v)
-            meta.append((s.current_player, int(s.meta[K.M_HISTORY]), slot.game_id, version))
+            meta.append((s.current_player, ply(s), slot.game_id, version))
     n = len(states)
     cells, scalars = compact(states) if n else compact(
         [new_game(game.board, num_players, swap_rule=game.swap_rule)])

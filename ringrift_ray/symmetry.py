@@ -23,11 +23,8 @@ from functools import cache
 import numpy as np
 
 from ringrift_ray.encoding import NUM_GLOBAL, layout, legal_actions
+from ringrift_ray.game import Board, GameState, Move, board, record_to_move
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.geometry import Board, board
-from ringrift_ray.game.moves import Move
-from ringrift_ray.game.records import record_to_move
-from ringrift_ray.game.state import GameState
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,5 +1,5 @@
 """Losses, augmentation and the train step (no Ray here; the Ray Train loop that samples,
-publishes and checkpoints around `train_step` is ``experiments/trainer.py``).
+publishes and checkpoints around `train_step` is ``experiments/ops/trainer.py``).
 
 Loss = policy cross-entropy against the sparse improved-policy targets
 ``-sum_a pi(a) log softmax(logits)_a`` + ``value_loss_weight`` * the value loss of the

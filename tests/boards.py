@@ -7,9 +7,7 @@ engine departs from the written rules, the traces decide and the test says so.
 
 from __future__ import annotations
 
-from ringrift_ray.game import apply_move, legal_moves, move_to_text
-from ringrift_ray.game.geometry import board
-from ringrift_ray.game.interop import state_from_reference
+from ringrift_ray.game import apply_move, board, legal_moves, move_to_text, state_from_reference
 
 EMPTY_ROW = ". . . . . . . ."
 

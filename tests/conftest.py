@@ -44,7 +44,7 @@ def ray_session():
 
     tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     os.environ["RAY_TMPDIR"] = tmp
-    from experiments.local_cluster import free_port
+    from experiments.ops.local_cluster import free_port
 
     context = ray.init(num_cpus=2, include_dashboard=True, dashboard_port=free_port(),
                        _temp_dir=tmp)

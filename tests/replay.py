@@ -21,15 +21,15 @@ import numpy as np
 
 from ringrift_ray.game import (
     GameState,
+    apply_record_inplace,
     find_legal_record,
     legal_moves,
     move_from_text,
     move_to_text,
     ranks,
+    state_from_reference,
 )
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.engine import apply_record_inplace
-from ringrift_ray.game.interop import state_from_reference
 
 DEVIATIONS = {
     "no-marker-regions-need-one-colour": (

@@ -20,20 +20,21 @@ from ringrift_ray import cli
 from ringrift_ray.cli import views
 from ringrift_ray.config import AlphaZeroConfig, load_yaml, parse_overrides, with_overrides
 from ringrift_ray.encoding import encode, index_to_move, move_to_index, num_actions
-from ringrift_ray.eval import matches
+from ringrift_ray.eval import baselines
 from ringrift_ray.game import (
     IllegalMoveError,
     apply_move,
     apply_record_inplace,
     legal_move_records,
     legal_moves,
+    move_from_reference,
     move_from_text,
     move_to_text,
     new_game,
+    state_from_reference,
+    state_to_reference,
 )
 from ringrift_ray.game.constants import MOVE_TYPE_NAMES
-from ringrift_ray.game.interop import state_from_reference, state_to_reference
-from ringrift_ray.game.moves import move_from_reference
 from ringrift_ray.search.game_fns import game_fns
 
 FUZZ = settings(max_examples=300, deadline=None,
@@ -396,4 +397,4 @@ def test_cli_inputs_that_are_not_text_name_the_file(tmp_path, capsys):
         cli.main(["show", "--moves", str(moves), "--out", str(tmp_path / "g.svg")])
     assert f"{moves}: not UTF-8 text" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="ckpt.pt:²"):  # "²" is no count: a path
-        matches.agent_from_spec(str(tmp_path / "ckpt.pt:²"), "square8", 2)
+        baselines.agent_from_spec(str(tmp_path / "ckpt.pt:²"), "square8", 2)

@@ -75,15 +75,16 @@ def test_elo_prints_the_league_table_and_plots_elo_and_losses(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     from ringrift_ray.config import GateConfig
-    from ringrift_ray.eval import gate_matches, league, run_records
+    from ringrift_ray.eval import gate, league, run_records
 
     table = league.new_league("square8", 2, now=0.0)
-    league.record_evaluation(table, 10, 10, "c10", first_checks(), now=600.0)
+    table = league.record_evaluation(table, 10, 10, "c10", gate.decide(first_checks()),
+                                     now=600.0)
     second = {"random": synthetic_match("v20", "random", 24, 0),
               "heuristic": synthetic_match("v20", "heuristic", 15, 1),
               "best": synthetic_match("v20", "v10", 4, 6)}
-    league.record_evaluation(table, 20, 20, "c20", gate_matches.judge(second, GateConfig()),
-                             now=1200.0)
+    table = league.record_evaluation(
+        table, 20, 20, "c20", gate.decide(gate.judge(second, GateConfig())), now=1200.0)
     run_dir = tmp_path / "run"
     league.save_league(table, run_dir / "league.json")
     writer = SummaryWriter(str(run_dir / "tensorboard"))

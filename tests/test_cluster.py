@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.local_cluster import local_cluster, submit_job
+from experiments.ops.local_cluster import local_cluster, submit_job
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS, BATCH, WORKERS = 20, 64, 2
@@ -81,7 +81,7 @@ def test_job_submitted_to_a_multi_node_cluster_trains_with_two_ddp_workers(clust
 
 
 def test_default_run_dir_outlives_a_submitted_job(monkeypatch):
-    from experiments.launch import default_run_dir
+    from experiments.ops.startup import default_run_dir
 
     monkeypatch.delenv("RAY_JOB_CONFIG_JSON_ENV_VAR", raising=False)
     assert default_run_dir("experiments/configs/smoke.yaml") == Path("runs") / "smoke"

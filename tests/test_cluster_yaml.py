@@ -1,5 +1,5 @@
 """`cluster.yaml` passes Ray's own launcher schema offline, and every cluster job config
-fits the largest cluster it describes (`experiments.resources.shortfall`)."""
+fits the largest cluster it describes (`experiments.ops.resources.shortfall`)."""
 
 import copy
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
 
-from experiments.resources import shortfall
+from experiments.ops.resources import shortfall
 from ringrift_ray.config import AlphaZeroConfig, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,10 +29,16 @@ import numpy as np
 import pytest
 from reference import contract_vectors, trusted_ids
 
-from ringrift_ray.game import GameState, IllegalMoveError, Move, apply_move, legal_moves
+from ringrift_ray.game import (
+    GameState,
+    IllegalMoveError,
+    Move,
+    apply_move,
+    legal_moves,
+    move_from_reference,
+    state_from_reference,
+)
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.interop import state_from_reference
-from ringrift_ray.game.moves import move_from_reference
 
 VECTORS = contract_vectors()
 TRUSTED = trusted_ids()

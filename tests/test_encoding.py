@@ -17,8 +17,7 @@ from ringrift_ray.encoding import (
     values_to_players,
     values_to_seats,
 )
-from ringrift_ray.game import apply_move, legal_moves, new_game
-from ringrift_ray.game.interop import state_from_reference
+from ringrift_ray.game import apply_move, legal_moves, new_game, state_from_reference
 
 # trace -> games checked in the default run (None = all)
 TRACES = {"square8_2p": None, "square8_3p": None, "square8_4p": None, "hex8_2p": None,

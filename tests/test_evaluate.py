@@ -11,18 +11,17 @@ import pytest
 
 from ringrift_ray.config import SearchConfig
 from ringrift_ray.encoding import num_actions
+from ringrift_ray.eval.baselines import heuristic_agent, random_agent
+from ringrift_ray.eval.elo import fit_elo
+from ringrift_ray.eval.gate_stats import wilson_interval
+from ringrift_ray.eval.heuristic import heuristic_score
 from ringrift_ray.eval.matches import (
     GameResult,
     MatchResult,
     checkpoint_agent,
-    fit_elo,
-    heuristic_agent,
-    heuristic_score,
     pairwise_outcomes,
     play_match,
-    random_agent,
     search_agent,
-    wilson_interval,
 )
 from ringrift_ray.game import apply_record_inplace, legal_move_records, new_game
 

@@ -17,12 +17,15 @@ from ringrift_ray.game import (
     find_legal_record,
     legal_move_records,
     legal_moves,
+    move_from_reference,
     move_from_text,
+    move_to_reference,
     move_to_text,
     new_game,
+    ply,
+    state_from_reference,
+    state_to_reference,
 )
-from ringrift_ray.game.interop import state_from_reference, state_to_reference
-from ringrift_ray.game.moves import move_from_reference, move_to_reference
 
 BOARDS = ("square8", "hex8", "square19", "hexagonal")
 ARRAYS = ("rings", "height", "marker", "collapsed", "order", "meta")
@@ -218,7 +221,7 @@ def test_move_to_reference_round_trips_every_legal_move(board_type):
     for num_players in (2, 3, 4):
         for state in itertools.islice(sampled_states(board_type, num_players, every=5), 40):
             for move in legal_moves(state):
-                j = move_to_reference(move, int(state.meta[constants.M_HISTORY]) + 1,
+                j = move_to_reference(move, ply(state) + 1,
                                       state.phase)
                 assert move_from_reference(j) == move, j
                 seen.add(move.type)

@@ -77,7 +77,7 @@ def test_exploit_and_explore_read_from_tune_results(pbt):
     and (for some member) differ from its own before: its config changed mid-run. (Each
     single exploit may repeat values by chance: a member can copy the same source twice,
     and a range end clips a perturbation.)"""
-    from experiments.tune_config import PBTExperimentConfig
+    from experiments.tune.config import PBTExperimentConfig
     from ringrift_ray.config import load_yaml
 
     mutations = load_yaml(ROOT / CONFIG, PBTExperimentConfig).pbt.mutations
@@ -169,7 +169,7 @@ def test_population_elo_plot(pbt, tmp_path, capsys):
 
 
 def test_pbt_config_rejects_bad_mutations(tmp_path):
-    from experiments.tune_config import Distribution, PBTExperimentConfig, PBTSettings
+    from experiments.tune.config import Distribution, PBTExperimentConfig, PBTSettings
 
     with pytest.raises(ValueError, match="only keys under train"):
         PBTExperimentConfig(pbt=PBTSettings(mutations={"search.c_visit": Distribution(
@@ -189,7 +189,7 @@ def test_pbt_config_rejects_bad_mutations(tmp_path):
 
 def test_strength_pbt_exploits_only_beyond_the_noise_gap():
     """The bottom quantile keeps only members more than min_gap Elo below the top's worst."""
-    from experiments.tune_pbt import StrengthPBT
+    from experiments.tune.scheduler import StrengthPBT
 
     pbt = StrengthPBT(time_attr="training_iteration", metric="pbt/elo", mode="max",
                       hyperparam_mutations={"train.lr": [1e-3, 2e-3]}, quantile_fraction=0.5,

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from ringrift_ray.cli import html_replay, pictures
-from ringrift_ray.game import BOARD_TYPES, new_game
-from ringrift_ray.game.interop import state_to_reference
-from ringrift_ray.game.playout import random_playout
+from ringrift_ray.game import BOARD_TYPES, new_game, random_playout, state_to_reference
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIMEOUT_S = 900  # a cold numba cache compiles the kernels first

@@ -15,9 +15,9 @@ from ringrift_ray.game import (
     legal_move_records,
     new_game,
     ranks,
+    record_to_move,
 )
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.records import record_to_move
 
 # board -> random games per player count (big boards: one game each)
 GAMES = {"square8": 8, "hex8": 8, "square19": 1, "hexagonal": 1}

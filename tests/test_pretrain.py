@@ -16,7 +16,7 @@ from reference import TRACES
 from ringrift_ray import cli
 from ringrift_ray.config import AlphaZeroConfig, GameConfig, TrainConfig, with_overrides
 from ringrift_ray.encoding import move_to_index
-from ringrift_ray.game.interop import state_from_reference
+from ringrift_ray.game import state_from_reference
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_checkpoint, save_checkpoint
 from ringrift_ray.pretrain import (
     evaluate_samples,
@@ -167,8 +167,9 @@ def test_cli_errors_and_checkpoint(tmp_path, capsys):
 def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
     import ray
 
-    from experiments import trainer
     from experiments.alphazero import initial_weights
+    from experiments.ops import trainer
+    from experiments.ops.startup import load_resume, load_warm_start
 
     spec = NetSpec("square8", 2, "tiny")
     torch.manual_seed(7)
@@ -177,7 +178,8 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
     cfg = with_overrides(AlphaZeroConfig.model_validate(
         {"game": {"board": "square8", "players": 2}, "net": {"preset": "tiny"}}),
         {"train.init_checkpoint": str(tmp_path / "warm.pt")})
-    version, weights = initial_weights(cfg, tmp_path / "run")  # what selfplay plays first
+    resume, warm_weights = load_resume(cfg, tmp_path / "run"), load_warm_start(cfg)
+    version, weights = initial_weights(cfg, resume, warm_weights)  # what selfplay plays first
     assert version == 0
     for k, v in warm.state_dict().items():
         assert np.array_equal(weights[k], v.numpy()), k
@@ -193,7 +195,7 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
 
     other = with_overrides(cfg, {"net.preset": "compact"})
     with pytest.raises(ValueError, match="preset"):
-        initial_weights(other, tmp_path / "run")
+        load_warm_start(other)
 
 
 def test_warm_start_is_the_first_best_of_a_new_league(tmp_path):
@@ -215,16 +217,18 @@ def test_warm_start_is_the_first_best_of_a_new_league(tmp_path):
                                weights_numpy(warm))
     assert warm_start_best(cfg, run, weights_numpy(warm))
     table = league.load_league(run / "league.json")
-    assert table["best"]["name"] == "warm" and table["best"]["version"] == 0
-    net, extra = load_checkpoint(table["best"]["checkpoint"], expect=spec)
+    assert table.best.name == "warm" and table.best.version == 0
+    net, extra = load_checkpoint(table.best.checkpoint, expect=spec)
     assert extra["source"] == str(tmp_path / "warm.pt")
     for k, v in warm.state_dict().items():
         assert torch.equal(net.state_dict()[k], v), k
-    table["best"] = None  # a resumed run with candidates evaluated keeps its league
-    table["versions"].append({"version": 200, "name": "v200"})
+    evaluated = league.LeagueEntry(  # a resumed run with candidates evaluated keeps its league
+        version=200, name="v200", step=200, time=0.0, wall_s=0.0, checkpoint="c200.pt",
+        results={}, elo=0.0, elo_at_eval=0.0, promoted=False, reasons=())
+    table = table.model_copy(update={"best": None, "versions": (evaluated,)})
     league.save_league(table, run / "league.json")
     assert not warm_start_best(cfg, run, weights_numpy(warm))
-    assert league.load_league(run / "league.json")["best"] is None
+    assert league.load_league(run / "league.json").best is None
 
 
 def test_main_job_rejects_a_mismatching_init_checkpoint_before_starting(tmp_path):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from experiments import resources
-from experiments.resources import ResourcesUnavailable, bundles, shortfall, total_request
-from experiments.tune_config import PBTExperimentConfig
+from experiments.ops import resources
+from experiments.ops.resources import ResourcesUnavailable, bundles, shortfall, total_request
+from experiments.tune.config import PBTExperimentConfig
 from ringrift_ray.config import AlphaZeroConfig, with_overrides
 
 

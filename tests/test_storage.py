@@ -173,10 +173,11 @@ def test_shards_and_quarantine(location):
 def test_league_table(location):
     path = storage.join(location, "league.json")
     table = league.load_or_new(path, "square8", 2)
-    table["versions"].append({"version": 1})
+    best = league.Best(version=1, name="v1", checkpoint=str(storage.join(location, "c1.pt")))
+    table = table.model_copy(update={"best": best})
     league.save_league(table, path)
-    assert league.load_league(path)["versions"] == [{"version": 1}]
-    assert league.load_or_new(path, "square8", 2)["versions"] == [{"version": 1}]
+    assert league.load_league(path) == table
+    assert league.load_or_new(path, "square8", 2).best == best
 
 
 # --- the main job on a URI run directory -------------------------------------------------
@@ -223,7 +224,7 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
         checkpoints), checkpoints
     assert shards.list_shards(storage.join(run_dir, "replay"), "square8", 2)
     table = league.load_league(summary["league"])
-    assert table["versions"][-1]["version"] == train_step
+    assert table.versions[-1].version == train_step
     assert storage.is_dir(storage.join(run_dir, "ray_train"))
     tags = _tags(run_dir, tmp)
     for tag in ("selfplay/games_per_s", "buffer/size", "train/policy_loss", "eval/elo"):
@@ -233,7 +234,7 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     from ringrift_ray.eval import run_records
 
     assert "train/policy_loss" in run_records.load_losses(run_dir)
-    assert views.elo(run_dir, str(tmp / "elo.png"))["versions"]
+    assert views.elo(run_dir, str(tmp / "elo.png")).versions
     assert (tmp / "elo.png").stat().st_size > 0
     assert views.show_games(run_dir)  # the newest candidate's evaluation games
     return summary

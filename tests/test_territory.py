@@ -7,8 +7,7 @@ import pytest
 from boards import at, collapsed, finish_turn_until, no_hands, position, texts
 from reference import REFERENCE
 
-from ringrift_ray.game import apply_move
-from ringrift_ray.game.interop import state_from_reference
+from ringrift_ray.game import apply_move, state_from_reference
 from ringrift_ray.game.territory import find_regions
 
 

@@ -1,4 +1,4 @@
-"""Hyperparameter search (experiments/search.py) end to end in a subprocess with the smoke
+"""Hyperparameter search (experiments/tune_search.py) end to end in a subprocess with the smoke
 config: OptunaSearch proposes 8 configurations, ASHA stops some early (read from Tune's own
 results), and the best configuration is written as a main-job config that loads. Plus fast
 checks of the search config."""
@@ -20,7 +20,7 @@ CONFIG = "experiments/configs/search_smoke.yaml"
 def test_search_runs_with_asha_stopping_trials_early(tmp_path):
     from ray.tune import ExperimentAnalysis
 
-    from experiments.tune_config import SearchExperimentConfig
+    from experiments.tune.config import SearchExperimentConfig
     from ringrift_ray.config import AlphaZeroConfig, load_yaml
 
     run_dir = tmp_path / "search"
@@ -28,7 +28,7 @@ def test_search_runs_with_asha_stopping_trials_early(tmp_path):
     ray_tmp = tempfile.mkdtemp(prefix="rs", dir="/tmp")  # AF_UNIX paths must stay short
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=ray_tmp, TMPDIR=str(tmp_path))
     try:
-        out = subprocess.run([sys.executable, "-m", "experiments.search", "--config", CONFIG,
+        out = subprocess.run([sys.executable, "-m", "experiments.tune_search", "--config", CONFIG,
                               "--run-dir", str(run_dir)], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=420)
     finally:
@@ -59,7 +59,7 @@ def test_search_runs_with_asha_stopping_trials_early(tmp_path):
 
 
 def test_search_config_validates_the_space():
-    from experiments.tune_config import Distribution, SearchExperimentConfig, SearchSettings
+    from experiments.tune.config import Distribution, SearchExperimentConfig, SearchSettings
 
     with pytest.raises(ValueError, match="search.num_simulations = 0"):
         SearchExperimentConfig(tuning=SearchSettings(space={
@@ -86,7 +86,7 @@ def test_search_rejects_a_warm_start_for_another_net(tmp_path):
     save_checkpoint(PolicyValueNet(NetSpec("hex8", 2, "tiny")), tmp_path / "warm.pt")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
     env.update(RAY_USAGE_STATS_ENABLED="0")
-    for entry, config in (("experiments.search", CONFIG),
+    for entry, config in (("experiments.tune_search", CONFIG),
                           ("experiments.pbt", "experiments/configs/pbt_smoke.yaml")):
         out = subprocess.run([sys.executable, "-m", entry, "--config", config, "--run-dir",
                               str(tmp_path / entry), "--set",
@@ -97,7 +97,7 @@ def test_search_rejects_a_warm_start_for_another_net(tmp_path):
 
 
 def test_best_trial_prefers_survivors():
-    from experiments.search import best_trial
+    from experiments.tune_search import best_trial
 
     rows = [{"iterations": 1, "score": 0.9}, {"iterations": 3, "score": 0.5},
             {"iterations": 3, "score": 0.6}, {"iterations": 2, "score": float("nan")}]

@@ -4,6 +4,7 @@
   `pretrain`, `export`, ...),
 - `views`: `show` / `show-games` / `elo` on a run directory,
 - `pictures`: board pictures (PNG / SVG, matplotlib),
+- `plots`: charts of a run's league / population tables (Elo, losses; PNG),
 - `html_replay`: a self-contained HTML page that steps through a game.
 """
 

@@ -36,9 +36,9 @@ from ringrift_ray.game import (
     move_to_text,
     new_game,
     ranks,
+    record_to_move,
     render,
 )
-from ringrift_ray.game.records import record_to_move
 from ringrift_ray.replay import npz
 
 log = logging.getLogger("ringrift_ray.cli.commands")

@@ -29,8 +29,8 @@ from ringrift_ray.game import (
     legal_move_records,
     move_to_text,
     new_game,
+    record_to_move,
 )
-from ringrift_ray.game.records import record_to_move
 
 
 def replay_from_moves(board_type: str, num_players: int, moves: list[str],

@@ -8,7 +8,7 @@ a display). One board cell is one unit of drawing space:
 | square8/19       | unit square                 | ``(x, -y)``: row ``y = 0`` on top             |
 | hex8 / hexagonal | pointy-top hexagon, width 1 | ``(x + z/2, -z sqrt(3)/2)``: ``z = -r`` on top |
 
-so hex rows are rows of equal cube ``z`` (as in ``game/render.py``) and neighbouring hex
+so hex rows are rows of equal cube ``z`` (as in ``game/diagram.py``) and neighbouring hex
 centres are 1 apart. Labels give ``x`` / ``y`` on square boards, ``z`` per hex row, and on
 hex8 the cube key at the foot of every cell.
 
@@ -47,10 +47,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, Rectangle, RegularPolygon
 
-from ringrift_ray.game import GameState, Move, move_from_text
+from ringrift_ray.game import Board, GameState, Move, move_from_text, state_from_reference
 from ringrift_ray.game import constants as K
-from ringrift_ray.game.geometry import Board
-from ringrift_ray.game.interop import state_from_reference
 from ringrift_ray.json_file import read_json
 
 PLAYER_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")  # players 1..4

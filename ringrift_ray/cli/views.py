@@ -12,10 +12,15 @@ An output's suffix picks the drawing: ``.html`` a step-through replay (`html_rep
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ringrift_ray import storage
-from ringrift_ray.cli import html_replay, pictures
+from ringrift_ray.cli import html_replay, pictures, plots
 from ringrift_ray.eval import run_records
+
+if TYPE_CHECKING:
+    from ringrift_ray.eval.league import League
+    from ringrift_ray.eval.population import Population
 
 
 def show(out: str, board_type: str, num_players: int, seed: int = 0,
@@ -130,7 +135,7 @@ def show_games(run_dir: str, game: int | None = None, out: str | None = None,
     return games
 
 
-def elo(run_dir: str, out: str) -> dict:
+def elo(run_dir: str, out: str) -> League | Population:
     """Print the league table of ``run_dir`` and save the Elo plot to ``out``, with the
     training-loss curves of the run's TensorBoard files (``train/*loss``) beside it. A PBT run
     directory (``population.json``, ``experiments/pbt.py``) gets the population table and
@@ -138,7 +143,8 @@ def elo(run_dir: str, out: str) -> dict:
     (``league.json``) gets the candidates' table and plot.
 
     Returns:
-        The league table (``ringrift_ray.eval.league`` or ``ringrift_ray.eval.population``).
+        The table: a `League` (``ringrift_ray.eval.league``) or a `Population`
+        (``ringrift_ray.eval.population``).
 
     Raises:
         FileNotFoundError: ``run_dir`` or its ``league.json`` is missing.
@@ -151,13 +157,13 @@ def elo(run_dir: str, out: str) -> dict:
     if storage.exists(storage.join(run_dir, "population.json")):
         table = population.load_population(storage.join(run_dir, "population.json"))
         print(population.format_population(table))
-        population.plot_population(table, out)
+        plots.plot_population(table, out)
     else:
         table = league.load_league(storage.join(run_dir, "league.json"))
         print(league.format_table(table))
         losses = run_records.load_losses(run_dir)
         if losses:
             print(f"loss curves: {', '.join(t for t in losses if t.endswith('loss'))}")
-        league.plot_elo(table, out, losses)
+        plots.plot_elo(table, out, losses)
     print(f"wrote {out}")
     return table

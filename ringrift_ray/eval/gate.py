@@ -1,139 +1,209 @@
-"""Statistics of the promotion gate: Wilson intervals and the SPRT on Elo bounds.
+"""The promotion gate: play a candidate against random, the heuristic and the best, decide.
 
-The evaluator (``actors/evaluator.py`` via `gate_matches.gate_candidate`) plays a candidate
-in batches of games and asks, after every batch, whether the evidence decides:
+The evaluator (``actors/evaluator.py``) runs every new candidate through the gate:
 
-| check           | test                                   | passes when                       |
-|-----------------|----------------------------------------|-----------------------------------|
-| vs random, vs   | Wilson score interval of the mean      | the lower bound >= threshold      |
-| heuristic       | score (Wilson 1927)                    | (fails: the upper bound < it)     |
-| vs current best | SPRT, H0: Elo = elo0 vs H1: Elo = elo1 | LLR >= log((1 - beta) / alpha)    |
-|                 | (Wald 1945; Fishtest's Elo bounds)     | (fails: LLR <= log(beta/(1-alpha)))|
+| step                  | what it does                                                      |
+|-----------------------|-------------------------------------------------------------------|
+| `gate_candidate`      | batches of games per opponent until its test decides or the cap   |
+| `check` (per batch)   | the opponent's test: Wilson vs random / heuristic, SPRT vs best   |
+|                       | (statistics in `ringrift_ray.eval.gate_stats`); one `Check` each  |
+| `decide`              | the `Verdict`: promoted iff every check passed and none is absent |
 
-A game's *score* for the candidate is in [0, 1]: 1 a win, 0 a loss, 1/2 a draw (1/k for a
-k-way tie at rank 1, `evaluate.GameResult.score`). Both tests read scores as Bernoulli trials
-with draws counted half: ``score`` = wins + draws / 2 of ``n`` games. A test still undecided
-at the game cap is ``"undecided"``, and the gate treats it as a fail (no promotion without
-evidence). Looking after every batch makes the Wilson check's real error rate larger than
-its nominal one (a repeated-significance test); the SPRT is built for repeated looks.
-
-Elo and expected score follow the logistic model used by Elo ratings and Fishtest:
-``E = 1 / (1 + 10^(-elo / 400))``.
+The league (`league.record_evaluation`) then records the verdict (Elo, ``league.json``) and
+`run_records.save_games` the games. `judge` applies the tests to finished matches (tests,
+matches played elsewhere); `play_candidate` plays fixed-size matches against the same
+opponents without the tests (PBT members, ``experiments/tune/member.py``). The candidate is
+agent 0 of every match.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-Decision = Literal["pass", "fail", "continue"]
-"""What a sequential test says after a batch: ``pass``/``fail`` decide, ``continue`` plays on."""
+import numpy as np
+
+from ringrift_ray.config import EvalConfig, GateConfig
+from ringrift_ray.eval import gate_stats
+from ringrift_ray.eval.baselines import heuristic_agent, random_agent
+from ringrift_ray.eval.matches import Agent, MatchResult, play_match
+
+OPPONENTS = ("random", "heuristic", "best")
+"""The gate's opponents in the order they are played; ``best`` is absent without a best."""
 
 
-def elo_to_score(elo: float) -> float:
-    """Expected score in (0, 1) of a player ``elo`` Elo points stronger (logistic model)."""
-    return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))
+@dataclass(frozen=True)
+class Check:
+    """One gate check of a candidate against one opponent (candidate as agent 0).
 
-
-def score_to_elo(score: float) -> float:
-    """Inverse of `elo_to_score`; +-inf at a score of 1 or 0.
-
-    Raises:
-        ValueError: ``score`` outside [0, 1].
+    Attributes:
+        match: the games played (all batches).
+        test: ``"wilson"`` (baselines), ``"sprt"`` (the best) or ``"none"`` (check off:
+            games for Elo only).
+        decision: ``"pass"``, ``"fail"``, ``"undecided"`` (cap reached: a fail) or
+            ``"info"`` (check off).
+        stats: the test's numbers for ``league.json``: Wilson ``interval`` and
+            ``threshold``; SPRT ``llr``, ``bounds`` (Wald's lower, upper) and ``elo0``,
+            ``elo1``, ``alpha``, ``beta``.
+        reason: one line for the console and the table.
+        seeds: `[games]` seed of each game's batch (`play_match`'s ``seed``).
     """
-    if not 0.0 <= score <= 1.0:
-        raise ValueError(f"score must be in [0, 1], got {score}")
-    if score in (0.0, 1.0):
-        return math.inf if score else -math.inf
-    return -400.0 * math.log10(1.0 / score - 1.0)
+
+    match: MatchResult
+    test: str
+    decision: str
+    stats: dict
+    reason: str
+    seeds: tuple[int, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.decision in ("pass", "info")
 
 
-def wilson_interval(score: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion ``score / n``.
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on one candidate.
 
-    E. B. Wilson, "Probable inference, the law of succession, and statistical inference",
-    JASA 22 (1927). ``z`` = 1.96 gives the two-sided 95% interval.
+    Attributes:
+        promoted: every check passed and both baselines were played.
+        reasons: one line per check (`Check.reason`) plus one per opponent not played.
+        checks: the evidence, ``{opponent key: Check}`` in the order played.
+    """
+
+    promoted: bool
+    reasons: tuple[str, ...]
+    checks: Mapping[str, Check]
+
+    @property
+    def games(self) -> int:
+        """Games played in all checks."""
+        return sum(len(c.match.games) for c in self.checks.values())
+
+
+def check(key: str, match: MatchResult, cfg: GateConfig, final: bool = True) -> Check:
+    """Apply the gate's test for opponent ``key`` to the games of ``match`` so far.
+
+    ``key`` ``"best"`` runs the SPRT (`gate_stats.sprt_llr`); ``"random"`` / ``"heuristic"``
+    the Wilson check (`gate_stats.wilson_decision`) against ``cfg.min_vs_<key>``. With
+    ``final``, a test still undecided is ``"undecided"``, else ``"continue"``.
+    """
+    n, score = len(match.games), match.wins
+    lo, hi = gate_stats.wilson_interval(score, n, cfg.z)
+    head = f"vs {key} ({match.names[1]}): {score:g}/{n}"
+    if key == "best":
+        if not cfg.vs_best:
+            return Check(match, "none", "info", {"interval": [lo, hi]}, f"{head}, not gated")
+        llr = gate_stats.sprt_llr(score, n, cfg.elo0, cfg.elo1)
+        bounds = gate_stats.sprt_bounds(cfg.alpha, cfg.beta)
+        decision = gate_stats.sprt_decision(llr, cfg.alpha, cfg.beta)
+        stats = {"interval": [lo, hi], "llr": llr, "bounds": list(bounds), "elo0": cfg.elo0,
+                 "elo1": cfg.elo1, "alpha": cfg.alpha, "beta": cfg.beta}
+        text = (f"SPRT({cfg.elo0:g},{cfg.elo1:g}) LLR {llr:+.2f} in [{bounds[0]:.2f}, "
+                f"{bounds[1]:.2f}]")
+        test = "sprt"
+    else:
+        need = cfg.min_vs_random if key == "random" else cfg.min_vs_heuristic
+        if need is None:
+            return Check(match, "none", "info", {"interval": [lo, hi]},
+                         f"{head} [{lo:.2f}, {hi:.2f}], not gated")
+        decision = gate_stats.wilson_decision(score, n, need, cfg.z)
+        stats = {"interval": [lo, hi], "threshold": need}
+        text = f"Wilson [{lo:.2f}, {hi:.2f}] vs {need:.2f}"
+        test = "wilson"
+    if decision == "continue" and final:
+        decision = "undecided"
+    return Check(match, test, decision, stats, f"{head}, {text}: {decision}")
+
+
+def judge(matches: Mapping[str, MatchResult], cfg: GateConfig) -> dict[str, Check]:
+    """`check` each finished match (``final``), e.g. matches played elsewhere or in tests."""
+    return {key: check(key, m, cfg) for key, m in matches.items()}
+
+
+def decide(checks: Mapping[str, Check]) -> Verdict:
+    """Promote a candidate when every check passed (a check that is off passes) and both
+    baselines were played; ``best`` may be absent (no best yet: the first candidate).
 
     Args:
-        score: successes (wins + draws / 2), 0 <= score <= n.
-        n: trials (games); ``(0, 1)`` is returned when n = 0.
-        z: standard-normal quantile of the confidence level.
+        checks: `gate_candidate`'s (or `judge`'s) checks, keyed by opponent.
 
     Returns:
-        ``(lower, upper)`` within [0, 1].
+        The `Verdict`, with one reason per check and one per opponent not played.
     """
-    if n <= 0:
-        return 0.0, 1.0
-    p = score / n
-    denom = 1.0 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    reasons = [c.reason for c in checks.values()]
+    promoted = all(c.passed for c in checks.values())
+    for key in ("random", "heuristic"):
+        if key not in checks:
+            promoted = False
+            reasons.append(f"vs {key}: not played")
+    if "best" not in checks:
+        reasons.append("vs best: skipped (no current best)" if promoted
+                       else "vs best: not played")
+    return Verdict(promoted, tuple(reasons), dict(checks))
 
 
-def wilson_decision(score: float, n: int, threshold: float, z: float = 1.96) -> Decision:
-    """Whether ``n`` games with total ``score`` show a win rate above ``threshold``.
+def _opponents(best: Agent | None) -> dict[str, Agent]:
+    """The gate's opponents by key (`OPPONENTS`), ``best`` left out when None."""
+    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
+    if best is not None:
+        opponents["best"] = best
+    return opponents
+
+
+def play_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
+                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False
+                   ) -> dict[str, MatchResult]:
+    """Play ``cfg.games`` games of ``candidate`` against random, heuristic and ``best``
+    (skipped when None), seats rotated, candidate as agent 0; no tests.
 
     Returns:
-        ``pass`` when the Wilson lower bound (`wilson_interval`) is >= ``threshold``,
-        ``fail`` when the upper bound is below it, else ``continue``.
+        ``{"random": MatchResult, "heuristic": ..., "best": ...}``.
     """
-    lo, hi = wilson_interval(score, n, z)
-    if n > 0 and lo >= threshold:
-        return "pass"
-    if n > 0 and hi < threshold:
-        return "fail"
-    return "continue"
+    return {key: play_match([candidate, opp], board, players, cfg.games, seed + i,
+                            concurrency=cfg.concurrency, max_moves=cfg.max_moves,
+                            swap_rule=swap_rule)
+            for i, (key, opp) in enumerate(_opponents(best).items())}
 
 
-def sprt_bounds(alpha: float, beta: float) -> tuple[float, float]:
-    """Wald's stopping bounds ``(lower, upper)`` on the log-likelihood ratio.
+def _batch_seed(seed: int, opponent: int, batch: int) -> int:
+    return int(np.random.SeedSequence([seed, opponent, batch]).generate_state(1)[0])
 
-    A. Wald, "Sequential tests of statistical hypotheses", Ann. Math. Statist. 16 (1945):
-    accept H1 when LLR >= log((1 - beta) / alpha), accept H0 when LLR <= log(beta / (1 -
-    alpha)); the error rates are then at most about ``alpha`` (false pass) and ``beta``
-    (false fail).
 
-    Raises:
-        ValueError: ``alpha`` or ``beta`` outside (0, 1/2).
+def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
+                   cfg: EvalConfig, seed: int = 0, swap_rule: bool = False,
+                   keep_moves: bool = True) -> dict[str, Check]:
+    """Play the gate's sequential tests: random, then heuristic, then ``best``.
+
+    Each opponent gets batches of ``cfg.concurrency`` games (rounded up to even, so a batch
+    rotates seats evenly) until its test decides (`check`) or ``cfg.games`` games are
+    played; a check that is off plays one batch (for Elo). The first fail or undecided
+    check ends the evaluation: later opponents are not played.
+
+    Returns:
+        ``{"random": Check, "heuristic": ..., "best": ...}`` for the opponents played, in
+        that order; the candidate is agent 0 of every match. `decide` turns them into the
+        `Verdict`.
     """
-    if not (0.0 < alpha < 0.5 and 0.0 < beta < 0.5):
-        raise ValueError(f"alpha and beta must be in (0, 0.5), got {alpha}, {beta}")
-    return math.log(beta / (1.0 - alpha)), math.log((1.0 - beta) / alpha)
-
-
-def sprt_llr(score: float, n: int, elo0: float, elo1: float) -> float:
-    """Log-likelihood ratio of H1 (Elo difference ``elo1``) against H0 (``elo0``).
-
-    The Bernoulli model with draws counted half (a draw is half a win and half a loss), as
-    in the Elo-based SPRT of Stockfish's Fishtest before its trinomial / pentanomial
-    refinements: with ``p_i = elo_to_score(elo_i)``,
-    ``LLR = score * log(p1 / p0) + (n - score) * log((1 - p1) / (1 - p0))``.
-    Draws are rare in RingRift (move cap, ties at rank 1), so the trinomial model's smaller
-    variance buys little here.
-
-    Args:
-        score: the candidate's total score over ``n`` games, 0 <= score <= n.
-        n: games played.
-        elo0, elo1: the Elo differences (candidate minus opponent) of H0 and H1.
-
-    Raises:
-        ValueError: ``elo1 <= elo0`` or a score outside [0, n].
-    """
-    if elo1 <= elo0:
-        raise ValueError(f"need elo0 < elo1, got {elo0}, {elo1}")
-    if not 0.0 <= score <= n:
-        raise ValueError(f"score {score} outside [0, {n}]")
-    p0, p1 = elo_to_score(elo0), elo_to_score(elo1)
-    return score * math.log(p1 / p0) + (n - score) * math.log((1.0 - p1) / (1.0 - p0))
-
-
-def sprt_decision(llr: float, alpha: float, beta: float) -> Decision:
-    """``pass`` (accept H1) at or above Wald's upper bound, ``fail`` (accept H0) at or below
-    the lower one, else ``continue`` (`sprt_bounds`)."""
-    lower, upper = sprt_bounds(alpha, beta)
-    if llr >= upper:
-        return "pass"
-    if llr <= lower:
-        return "fail"
-    return "continue"
+    batch = cfg.concurrency + cfg.concurrency % 2
+    out: dict[str, Check] = {}
+    for i, (key, opp) in enumerate(_opponents(best).items()):
+        match, seeds = MatchResult([candidate.name, opp.name], board, players), []
+        for b in itertools.count():
+            batch_seed = _batch_seed(seed, i, b)
+            games = min(batch, cfg.games - len(match.games))
+            part = play_match([candidate, opp], board, players, games, batch_seed,
+                              concurrency=cfg.concurrency, max_moves=cfg.max_moves,
+                              swap_rule=swap_rule, keep_moves=keep_moves)
+            match.games.extend(part.games)
+            seeds.extend([batch_seed] * len(part.games))
+            capped = len(match.games) >= cfg.games
+            result = check(key, match, cfg.gate, final=capped)
+            if result.decision != "continue":
+                break
+        out[key] = dataclasses.replace(result, seeds=tuple(seeds))
+        if not result.passed:
+            break
+    return out

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ringrift_ray.game import GameState, njit
 from ringrift_ray.game import constants as K
 from ringrift_ray.game import ranks as final_ranks
-from ringrift_ray.game._jit import njit
-from ringrift_ray.game.state import GameState
 from ringrift_ray.search.game_fns import rank_values
 
 

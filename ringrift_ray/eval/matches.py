@@ -1,18 +1,19 @@
-"""Evaluation: baseline agents, matches with rotated seats, Elo, and the promotion gate.
+"""Agents and matches: who plays, games between agents with rotated seats, pairwise results.
 
 Legend: ``B`` states handed to an agent at once, ``P`` players (seats 0..P-1 = players
 1..P), ``A`` agents in a match, ``M`` legal moves of one state.
 
-| piece            | what it is                                                         |
-|------------------|--------------------------------------------------------------------|
-| `Agent`          | a name + ``act(states [B], rng) -> records [B]`` (one move each)   |
-| `random_agent`   | uniform over the legal moves                                       |
-| `heuristic_agent`| greedy one-ply over `heuristic.py`'s hand-weighted evaluation        |
-| `search_agent`   | a network (or `EvaluateFn`) + Gumbel search at a budget, batched   |
+| piece              | what it is                                                       |
+|--------------------|------------------------------------------------------------------|
+| `Agent`            | a name + ``act(states [B], rng) -> records [B]`` (one move each) |
+| `search_agent`     | a network (or `EvaluateFn`) + Gumbel search at a budget, batched |
 | `checkpoint_agent` | `search_agent` over a checkpoint file                            |
-| `play_match`     | games between agents, seats rotated, several games at once         |
-| `fit_elo`        | (``elo.py``) Bradley-Terry fit on pairwise results, random = 0     |
-| (``gate.py``)    | the promotion gate's tests: Wilson bounds, SPRT on Elo bounds      |
+| `play_match`       | games between agents, seats rotated, several games at once       |
+| `MatchResult`      | a match's games, agent 0's score and Wilson interval             |
+| `pairwise_outcomes`| games as pairwise results, what the Elo fit (``elo.py``) reads   |
+
+The baselines (random, heuristic) and command-line agent specs are in ``baselines.py``; the
+promotion gate, which plays candidates through `play_match`, is ``gate.py``.
 
 A game's *score* for an agent is the share of the rank-1 seats it holds: 1 for a sole win,
 1/2 for a 2-way tie at rank 1, 0 otherwise. Games stopped by the move cap are draws (every
@@ -29,19 +30,15 @@ import numpy as np
 import torch
 
 from ringrift_ray.config import SearchConfig
-from ringrift_ray.eval.elo import ELO_SCALE, fit_elo  # noqa: F401 (re-exported)
-from ringrift_ray.eval.gate import wilson_interval  # noqa: F401 (re-exported)
-from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score, heuristic_values  # noqa: F401
+from ringrift_ray.eval.gate_stats import wilson_interval
 from ringrift_ray.game import (
-    apply_record,
+    GameState,
     apply_record_inplace,
-    legal_move_records,
     move_to_text,
     new_game,
+    record_to_move,
 )
 from ringrift_ray.game import ranks as final_ranks
-from ringrift_ray.game.records import record_to_move
-from ringrift_ray.game.state import GameState
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import PolicyValueNet, load_checkpoint
 from ringrift_ray.search.game_fns import (
@@ -63,45 +60,6 @@ class Agent:
 
     name: str
     act: ActFn
-
-
-# ---- baselines -----------------------------------------------------------------------------
-
-
-def random_agent(name: str = "random") -> Agent:
-    """Uniformly random legal moves."""
-
-    def act(states, rng):
-        out = []
-        for s in states:
-            recs = legal_move_records(s)
-            out.append(recs[rng.integers(len(recs))])
-        return out
-
-    return Agent(name, act)
-
-
-def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = None) -> Agent:
-    """Greedy one-ply: apply each legal move, score the result for the mover
-    (`heuristic_score`), play the best (ties broken uniformly at random). A decision with a
-    single legal move (most bookkeeping moves) is played without scoring."""
-
-    def act(states, rng):
-        out = []
-        for s in states:
-            forced = forced_record(s)
-            if forced is not None:
-                out.append(forced)
-                continue
-            recs = cached_legal_actions(s)[1]
-            player = s.current_player
-            scores = np.array([heuristic_score(apply_record(s, r), player, weights)
-                               for r in recs])
-            best = np.flatnonzero(scores >= scores.max() - 1e-9)
-            out.append(recs[best[rng.integers(len(best))]])
-        return out
-
-    return Agent(name, act)
 
 
 def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
@@ -342,7 +300,7 @@ def _game_result(state: GameState, seats: tuple[int, ...], moves: int,
     return GameResult(seats, rk, moves, capped, texts)
 
 
-# ---- Elo -----------------------------------------------------------------------------------
+# ---- pairwise results ----------------------------------------------------------------------
 
 
 def pairwise_outcomes(matches: Iterable[MatchResult]) -> list[tuple[str, str, float]]:
@@ -359,25 +317,3 @@ def pairwise_outcomes(matches: Iterable[MatchResult]) -> list[tuple[str, str, fl
                     rs, rt = g.seat_ranks[s], g.seat_ranks[t]
                     out.append((m.names[a], m.names[b], 0.5 if rs == rt else float(rs < rt)))
     return out
-
-
-def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 32,
-                    device: str | None = None) -> Agent:
-    """The agent a command line names: ``random``, ``heuristic`` or ``CHECKPOINT[:SIMS]``
-    (a `search_agent` at SIMS simulations, default ``num_simulations``), named ``spec``.
-
-    Raises:
-        FileNotFoundError: the checkpoint does not exist.
-        ValueError: a bad SIMS, an unreadable checkpoint, or one for another variant.
-    """
-    if spec == "random":
-        return random_agent()
-    if spec == "heuristic":
-        return heuristic_agent()
-    path, sims = spec, num_simulations
-    head, sep, tail = spec.rpartition(":")
-    if sep and tail.isdecimal() and not Path(spec).exists():  # int() takes any decimal
-        path, sims = head, int(tail)
-    if sims < 1:
-        raise ValueError(f"{spec}: the simulation count must be positive")
-    return checkpoint_agent(path, sims, board=board, players=players, device=device, name=spec)

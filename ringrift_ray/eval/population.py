@@ -2,12 +2,14 @@
 Elo scale, which member selfplay plays, and the exploit events.
 
 PBT members (``experiments/pbt.py``) each play ``eval.games`` games against random, the
-heuristic and the current best member (`ringrift_ray.eval.gate_matches.play_candidate`) after
+heuristic and the current best member (`ringrift_ray.eval.gate.play_candidate`) after
 every training iteration; the `Population` actor (``actors/population.py``) folds the games into
 this table (`record`), refits Bradley-Terry Elo over all games so far (random = 0) and
 reports the member's Elo, which is the score PBT's exploit step ranks members by. The table
-is ``run_dir/population.json``; ``ringrift-ray elo RUN_DIR`` prints it (`format_population`)
-and plots one Elo line per member with the exploit events marked (`plot_population`).
+is ``run_dir/population.json``, a frozen `Population` in memory (`Population.from_json` /
+`to_json`; `record` returns a new one); ``ringrift-ray elo RUN_DIR`` prints it
+(`format_population`) and plots one Elo line per member with the exploit events marked
+(``cli/plots.py``).
 
 ``population.json`` (format 1, kind "population")::
 
@@ -35,37 +37,95 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import Field
+
+from ringrift_ray import storage
 from ringrift_ray.eval import league
+from ringrift_ray.eval.league import OpponentResult, Pair
 from ringrift_ray.eval.matches import MatchResult, pairwise_outcomes
+from ringrift_ray.json_file import JsonModel, read_json, write_json
 
 FORMAT, KIND = 1, "population"
 CANDIDATE = "candidate"
 """Name of the evaluated member in its matches; `record` renames it ``<member>-<version>``."""
 
 
-def new_population(board: str, players: int, now: float | None = None) -> dict:
+class PopulationEntry(JsonModel):
+    """One member evaluation (an element of ``versions``)."""
+
+    version: int = Field(description="evaluations of the whole population before this one")
+    name: str = Field(description="the evaluated network, <member>-<version>")
+    member: str = Field(description="the member, m<trial index>")
+    trial_id: str = Field(description="the member's Tune trial id")
+    iteration: int = Field(description="the member's Tune training iteration")
+    step: int = Field(description="the member's train step")
+    time: float = Field(description="unix time of the evaluation")
+    wall_s: float = Field(description="seconds since the population began")
+    results: dict[str, OpponentResult] = Field(description="per opponent key")
+    elo: float = Field(description="Elo in the latest fit (random = 0)")
+    elo_at_eval: float = Field(description="Elo right after this evaluation: PBT's score")
+    exploited_from: str | None = Field(description="the member whose checkpoint this one "
+                                       "restored since its last evaluation (PBT exploit)")
+    config: dict[str, Any] = Field(description="the member's explored values (dotted keys)")
+
+
+class SelfplayChange(JsonModel):
+    """The selfplay stream switched to another network."""
+
+    version: int = Field(description="the selfplay store's version of the weights")
+    name: str = Field(description="the evaluated network it plays, <member>-<version>")
+    time: float = Field(description="unix time of the evaluation that made the change")
+
+
+class Population(JsonModel):
+    """PBT's population league, ``population.json`` (see the module docstring)."""
+
+    format: Literal[1] = Field(description="the table format")
+    kind: Literal["population"] = Field(description="tells it from a league table")
+    board: str = Field(description="board of the variant")
+    players: int = Field(description="players of the variant")
+    anchor: str = Field(description="the agent at Elo 0")
+    started: float = Field(description="unix time the population began")
+    elo: dict[str, float] = Field(description="the latest fit, every agent")
+    pairs: tuple[Pair, ...] = Field(description="pairwise games per pair of agents")
+    versions: tuple[PopulationEntry, ...] = Field(description="evaluations, oldest first")
+    selfplay: tuple[SelfplayChange, ...] = Field(description="what selfplay played, in order")
+
+    @classmethod
+    def from_json(cls, data: Any, source: str) -> Population:
+        """Validate a parsed ``population.json``.
+
+        Raises:
+            ValueError: not a format-1 population league, or a malformed field (named).
+        """
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"{source}: not a format-{FORMAT} population league")
+        if data.get("kind") != KIND:
+            raise ValueError(f"{source}: not a population league (kind {data.get('kind')!r})")
+        return super().from_json(data, source)
+
+
+def new_population(board: str, players: int, now: float | None = None) -> Population:
     """An empty population league for one variant."""
-    return {"format": FORMAT, "kind": KIND, "board": board, "players": players,
-            "anchor": "random", "started": time.time() if now is None else now, "elo": {},
-            "pairs": [], "versions": [], "selfplay": []}
+    return Population(format=FORMAT, kind=KIND, board=board, players=players, anchor="random",
+                      started=time.time() if now is None else now, elo={}, pairs=(),
+                      versions=(), selfplay=())
 
 
-def load_population(path: str | Path) -> dict:
-    """Read a ``population.json``.
+def load_population(path: storage.Location) -> Population:
+    """Read a ``population.json`` (a path or a URI).
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not JSON, or not a population league of a known format.
+        ValueError: not JSON, or not a population league of a known format (the message
+            names the file and the field).
     """
-    table = league.load_league(path)
-    if table.get("kind") != KIND:
-        raise ValueError(f"{path}: not a population league (kind {table.get('kind')!r})")
-    return table
+    return Population.from_json(read_json(path, "population league"), str(path))
 
 
-def load_or_new(path: str | Path, board: str, players: int) -> dict:
+def load_or_new(path: storage.Location, board: str, players: int) -> Population:
     """The population league at ``path`` (resume), else a new one (`league.load_or_new`).
 
     Raises:
@@ -74,20 +134,31 @@ def load_or_new(path: str | Path, board: str, players: int) -> dict:
     return league.load_or_new(path, board, players, load=load_population, new=new_population)
 
 
-def summarize(matches: Mapping[str, MatchResult]) -> tuple[list, dict]:
+def save_population(table: Population, path: storage.Location) -> None:
+    """Write ``table`` to ``path`` atomically (`json_file.write_json`).
+
+    Raises:
+        OSError: the write failed.
+    """
+    write_json(table.to_json(), path)
+
+
+def summarize(matches: Mapping[str, MatchResult]
+              ) -> tuple[list[tuple[str, str, float]], dict[str, OpponentResult]]:
     """A member's matches (the member named `CANDIDATE`, as agent 0) as what `record`
     takes: pairwise outcomes ``[(name_i, name_j, score_i)]`` and results per opponent
-    ``{key: {"games", "win_rate", "interval"}}``."""
-    results = {key: {"games": len(m.games), "win_rate": m.win_rate,
-                     "interval": list(m.interval)} for key, m in matches.items()}
+    (``games``, ``win_rate``, ``interval``)."""
+    results = {key: OpponentResult(games=len(m.games), win_rate=m.win_rate,
+                                   interval=m.interval) for key, m in matches.items()}
     return pairwise_outcomes(matches.values()), results
 
 
-def record(table: dict, member: str, iteration: int, step: int, outcomes: list,
-           results: dict, *, trial_id: str = "", exploited_from: str | None = None,
-           config: dict | None = None, now: float | None = None) -> dict:
-    """Add one member evaluation to ``table`` (in place): rename `CANDIDATE` in
-    ``outcomes`` to the new version's name, fold the games in, refit Elo for every agent.
+def record(table: Population, member: str, iteration: int, step: int, outcomes: list,
+           results: Mapping[str, OpponentResult], *, trial_id: str = "",
+           exploited_from: str | None = None, config: dict | None = None,
+           now: float | None = None) -> Population:
+    """Add one member evaluation: rename `CANDIDATE` in ``outcomes`` to the new version's
+    name, fold the games in, refit Elo for every agent.
 
     Args:
         member: the member's name (``m<trial index>``).
@@ -99,57 +170,52 @@ def record(table: dict, member: str, iteration: int, step: int, outcomes: list,
         config: the member's explored values (dotted keys).
 
     Returns:
-        The new ``versions`` entry (``elo_at_eval`` is the member's score).
+        The new table; its last ``versions`` entry is this evaluation (``elo_at_eval`` is
+        the member's score).
     """
     version = league.last_version(table) + 1
     name = f"{member}-{version}"
-    league.add_outcomes(table, [(name if a == CANDIDATE else a, name if b == CANDIDATE else b,
-                                 s) for a, b, s in outcomes])
-    elo = league.refit_elo(table)
+    table = league.fold_games(table, [(name if a == CANDIDATE else a,
+                                       name if b == CANDIDATE else b, s)
+                                      for a, b, s in outcomes])
     now = time.time() if now is None else now
-    entry = {"version": version, "name": name, "member": member, "trial_id": trial_id,
-             "iteration": int(iteration), "step": int(step), "time": now,
-             "wall_s": now - table["started"], "results": results,
-             "elo": elo.get(name, math.nan), "elo_at_eval": elo.get(name, math.nan),
-             "exploited_from": exploited_from, "config": dict(config or {})}
-    table["versions"].append(entry)
-    table["elo"] = elo
-    for v in table["versions"]:
-        v["elo"] = elo.get(v["name"], v["elo"])
-    return entry
+    elo = table.elo.get(name, math.nan)
+    entry = PopulationEntry(
+        version=version, name=name, member=member, trial_id=trial_id,
+        iteration=int(iteration), step=int(step), time=now, wall_s=now - table.started,
+        results=dict(results), elo=elo, elo_at_eval=elo, exploited_from=exploited_from,
+        config=dict(config or {}))
+    return table.model_copy(update={"versions": (*table.versions, entry)})
 
 
-def latest_by_member(table: dict) -> dict[str, dict]:
+def latest_by_member(table: Population) -> dict[str, PopulationEntry]:
     """``{member: its newest versions entry}``."""
-    out: dict[str, dict] = {}
-    for v in table["versions"]:
-        out[v["member"]] = v
-    return out
+    return {v.member: v for v in table.versions}
 
 
-def ranking(table: dict) -> list[dict]:
+def ranking(table: Population) -> list[PopulationEntry]:
     """Each member's newest entry, strongest first (by the latest Elo fit)."""
-    return sorted(latest_by_member(table).values(), key=lambda v: -v["elo"])
+    return sorted(latest_by_member(table).values(), key=lambda v: -v.elo)
 
 
-def format_population(table: dict) -> str:
+def format_population(table: Population) -> str:
     """The population as text: one line per member (newest evaluation), strongest first,
     then the number of evaluations, exploits and selfplay weight changes."""
     rows = ranking(table)
-    exploits = sum(1 for v in table["versions"] if v["exploited_from"])
-    lines = [f"population {table['board']} {table['players']}p: {len(rows)} members, "
-             f"{len(table['versions'])} evaluations, {exploits} exploits, selfplay weights "
-             f"changed {len(table['selfplay'])} times",
+    exploits = sum(1 for v in table.versions if v.exploited_from)
+    lines = [f"population {table.board} {table.players}p: {len(rows)} members, "
+             f"{len(table.versions)} evaluations, {exploits} exploits, selfplay weights "
+             f"changed {len(table.selfplay)} times",
              f"{'member':>6} {'newest':>8} {'iter':>5} {'step':>7} {'elo':>7} {'vs random':>10} "
              f"{'vs heur.':>9} {'vs best':>8}  config"]
     for v in rows:
-        rates = [v["results"].get(k, {}).get("win_rate") for k in league.OPPONENTS]
+        rates = [v.results[k].win_rate if k in v.results else None for k in league.OPPONENTS]
         cells = ["-" if r is None else f"{r:.2f}" for r in rates]
-        config = ", ".join(f"{k}={_short(x)}" for k, x in sorted(v["config"].items()))
-        lines.append(f"{v['member']:>6} {v['name']:>8} {v['iteration']:>5} {v['step']:>7} "
-                     f"{v['elo']:>7.1f} {cells[0]:>10} {cells[1]:>9} {cells[2]:>8}  {config}")
-    baselines = ", ".join(f"{n} {table['elo'][n]:.1f}" for n in ("random", "heuristic")
-                          if n in table["elo"])
+        config = ", ".join(f"{k}={_short(x)}" for k, x in sorted(v.config.items()))
+        lines.append(f"{v.member:>6} {v.name:>8} {v.iteration:>5} {v.step:>7} "
+                     f"{v.elo:>7.1f} {cells[0]:>10} {cells[1]:>9} {cells[2]:>8}  {config}")
+    baselines = ", ".join(f"{n} {table.elo[n]:.1f}" for n in ("random", "heuristic")
+                          if n in table.elo)
     if baselines:
         lines.append(f"baselines: {baselines}")
     return "\n".join(lines)
@@ -158,59 +224,3 @@ def format_population(table: dict) -> str:
 def _short(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
-
-def plot_population(table: dict, out: str | Path) -> None:
-    """Save a PNG: Elo of each member's evaluations against wall time (hours) and against
-    the member's train step, one line per member; an exploit is an ``X`` where the member
-    continued from another member's checkpoint, joined by a dashed line to that member's
-    evaluation it copied."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    members = sorted({v["member"] for v in table["versions"]}, key=_member_key)
-    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(members)}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, xkey, scale, label in ((axes[0], "wall_s", 1 / 3600, "wall time (h)"),
-                                   (axes[1], "step", 1, "member train step")):
-        for m in members:
-            vs = [v for v in table["versions"] if v["member"] == m]
-            ax.plot([v[xkey] * scale for v in vs], [v["elo"] for v in vs], "-o",
-                    markersize=3, color=colors[m], label=m)
-        for v in table["versions"]:
-            src = _exploit_source(table, v)
-            if src is None:
-                continue
-            ax.scatter([v[xkey] * scale], [v["elo"]], marker="X", s=70, color=colors[v["member"]],
-                       edgecolors="black", zorder=4)
-            ax.plot([src[xkey] * scale, v[xkey] * scale], [src["elo"], v["elo"]], "--",
-                    color="gray", linewidth=0.8)
-        for name, style in (("random", ":"), ("heuristic", "--")):
-            if name in table["elo"]:
-                ax.axhline(table["elo"][name], color="gray", linestyle=style, linewidth=0.8)
-        ax.set_xlabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("Elo (random = 0)")
-    axes[0].scatter([], [], marker="X", color="white", edgecolors="black", label="exploit")
-    axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"RingRift {table['board']} {table['players']}p population "
-                 f"(gray lines: random dotted, heuristic dashed)")
-    fig.tight_layout()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-
-
-def _member_key(name: str) -> tuple[int, str]:
-    digits = "".join(c for c in name if c.isdigit())
-    return (int(digits) if digits else 0, name)
-
-
-def _exploit_source(table: dict, entry: dict) -> dict | None:
-    """The source member's newest evaluation before ``entry`` when ``entry`` followed an
-    exploit, else None."""
-    if not entry["exploited_from"]:
-        return None
-    before = [v for v in table["versions"]
-              if v["member"] == entry["exploited_from"] and v["version"] < entry["version"]]
-    return before[-1] if before else None

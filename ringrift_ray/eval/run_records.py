@@ -3,10 +3,10 @@
 | file                       | written by                                          | read by       |
 |----------------------------|-----------------------------------------------------|---------------|
 | ``games/v<version>.jsonl`` | the evaluator (`save_games`)                        | `load_games`  |
-| ``tensorboard/events.*``   | driver and trainer (``experiments/tensorboard.py``) | `load_losses` |
+| ``tensorboard/events.*``   | driver, trainer (``experiments/ops/tensorboard.py``)| `load_losses` |
 
 ``ringrift-ray show RUN_DIR`` lists and draws the games (``cli_view.py``); ``ringrift-ray elo
-RUN_DIR`` plots the loss curves beside the league's Elo (`league.plot_elo`).
+RUN_DIR`` plots the loss curves beside the league's Elo (`cli.plots.plot_elo`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ringrift_ray import storage
 
 if TYPE_CHECKING:
-    from ringrift_ray.eval.gate_matches import Check
+    from ringrift_ray.eval.gate import Check
 
 
 def save_games(checks: Mapping[str, Check], path: str | Path, *, version: int,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.moves import Move, move_from_text, move_to_text
-from ringrift_ray.game.records import move_to_record, record_to_move
+from ringrift_ray.game.records import move_to_record, records_to_moves
 from ringrift_ray.game.state import GameState
 from ringrift_ray.game.territory import EXPLICIT_REGION
 from ringrift_ray.game.turn import apply_record as _apply_kernel
@@ -49,8 +49,11 @@ def legal_move_records(state: GameState) -> np.ndarray:
 
 
 def legal_moves(state: GameState) -> list[Move]:
-    """Legal moves of the player to move, bookkeeping moves included; [] once finished."""
-    return [record_to_move(state, r) for r in legal_move_records(state)]
+    """Legal moves of the player to move, bookkeeping moves included; [] once finished.
+
+    The order is that of ``legal_move_records``.
+    """
+    return records_to_moves(state, legal_move_records(state))
 
 
 def apply_record_inplace(state: GameState, rec: np.ndarray,
@@ -110,10 +113,12 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
                 raise IllegalMoveError(f"illegal move {move_to_text(move)!r}: position {key} "
                                        f"is not on board {state.board.name}")
             cand = cand[cand[:, field] == state.board.index[key]]
-    for rec in cand:  # only records that agree on type and squares are converted
-        if record_to_move(state, rec) == move:
-            return rec
-    legal = [record_to_move(state, r) for r in records]
+    # only records that agree on type and squares are converted; a move that came from
+    # ``legal_moves(state)`` is the very instance ``records_to_moves`` hands back
+    for i, legal_move in enumerate(records_to_moves(state, cand)):
+        if legal_move is move or legal_move == move:
+            return cand[i]
+    legal = records_to_moves(state, records)
     raise IllegalMoveError(f"illegal move {move_to_text(move)!r} for player "
                            f"{state.current_player} in {state.phase}: "
                            f"{_diagnose(state, move, legal)}")
@@ -153,6 +158,12 @@ def apply_move(state: GameState, move: Move | str, *, validate: bool = True) -> 
 def is_terminal(state: GameState) -> bool:
     """True once the game has ended (victory or stalemate)."""
     return not state.meta[K.M_ACTIVE]
+
+
+def ply(state: GameState) -> int:
+    """Moves applied so far: every applied move counts, bookkeeping moves (``no_line_action``,
+    ``skip_capture``, ...) included (the reference's ``historyLength``)."""
+    return int(state.meta[K.M_HISTORY])
 
 
 def ranks(state: GameState) -> dict[int, int]:

@@ -49,6 +49,7 @@ class Board:
         is_hex: cube coordinates when True.
         coords: `[N, 2]` (square) or `[N, 3]` (hex) int64 coordinates per cell.
         keys: position key per cell (``"x,y"`` / ``"x,y,z"``).
+        positions: coordinate tuple per cell, as a `Move` names it (``(x, y)`` / ``(x, y, z)``).
         step: `[N, D]` int32 neighbour per direction, -1 off the board.
         tadj: `[N, 6]` int32 territory neighbours, -1 padded.
         rings_per_player: own-colour supply cap (RR-CANON-R020).
@@ -67,6 +68,7 @@ class Board:
     rings_per_player: int
     border_adj: np.ndarray
     index: dict[str, int] = field(repr=False)
+    positions: tuple[tuple[int, ...], ...] = field(repr=False)
 
     @property
     def num_cells(self) -> int:
@@ -154,4 +156,5 @@ def board(name: str) -> Board:
         rings_per_player=rpp,
         border_adj=border_adj,
         index={k: i for i, k in enumerate(keys)},
+        positions=tuple(cells),
     )

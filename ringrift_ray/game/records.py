@@ -16,11 +16,12 @@ from ringrift_ray.game.territory import region_border_colour, region_cells
 
 
 def _pos(state: GameState, cell: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in state.board.coords[cell])
+    return state.board.positions[cell]
 
 
 def _cells(state: GameState, cells) -> tuple[tuple[int, ...], ...]:
-    return tuple(sorted(_pos(state, int(c)) for c in cells))
+    positions = state.board.positions
+    return tuple(sorted(positions[int(c)] for c in cells))
 
 
 def _run(state: GameState, start: int, d: int, length: int) -> list[int]:
@@ -33,38 +34,90 @@ def _run(state: GameState, start: int, d: int, length: int) -> list[int]:
 
 
 def record_to_move(state: GameState, rec: np.ndarray) -> Move:
-    """The `Move` of a record generated for ``state`` (regions are read from ``state``)."""
-    t = int(rec[K.F_TYPE])
-    f: dict = {"type": K.MOVE_TYPE_NAMES[t], "player": int(rec[K.F_PLAYER])}
-    if rec[K.F_FROM] >= 0:
-        f["frm"] = _pos(state, int(rec[K.F_FROM]))
-    if rec[K.F_TO] >= 0:
-        f["to"] = _pos(state, int(rec[K.F_TO]))
-    if rec[K.F_CAP] >= 0:
-        f["cap"] = _pos(state, int(rec[K.F_CAP]))
+    """The `Move` of a record generated for ``state`` (regions are read from ``state``).
+
+    Args:
+        state: the position the record was generated for.
+        rec: `[MOVE_WIDTH]` integer record.
+    """
+    r = np.asarray(rec).tolist()
+    t = r[K.F_TYPE]
+    f: dict = {"type": K.MOVE_TYPE_NAMES[t], "player": r[K.F_PLAYER]}
+    positions = state.board.positions
+    for name, field in (("frm", K.F_FROM), ("to", K.F_TO), ("cap", K.F_CAP)):
+        if r[field] >= 0:
+            f[name] = positions[r[field]]
     if t == K.PLACE_RING:
-        f["n"] = int(rec[K.F_A])
+        f["n"] = r[K.F_A]
     elif t in (K.PROCESS_LINE, K.CHOOSE_LINE_OPTION):
-        f["line"] = _cells(state, _run(state, int(rec[K.F_A]), int(rec[K.F_B]), int(rec[K.F_C])))
+        f["line"] = _cells(state, _run(state, r[K.F_A], r[K.F_B], r[K.F_C]))
         if t == K.CHOOSE_LINE_OPTION:
-            f["collapse"] = _cells(state, _run(state, int(rec[K.F_D]), int(rec[K.F_B]),
-                                               int(rec[K.F_E])))
+            f["collapse"] = _cells(state, _run(state, r[K.F_D], r[K.F_B], r[K.F_E]))
     elif t == K.CHOOSE_TERRITORY_OPTION:
         f["region"] = _cells(state, region_cells(state.board.tadj, state.marker, state.collapsed,
-                                                 int(rec[K.F_A]), int(rec[K.F_B])))
+                                                 r[K.F_A], r[K.F_B]))
     elif t == K.ELIMINATE_RINGS_FROM_STACK:
-        f["ctx"] = K.CTX_NAMES[rec[K.F_A]]
+        f["ctx"] = K.CTX_NAMES[r[K.F_A]]
     elif t == K.RECOVERY_SLIDE:
-        mode = int(rec[K.F_A])
-        f["mode"] = K.MODE_NAMES[mode]
-        if mode == K.MODE_LINE:
-            f["opt"] = int(rec[K.F_B])
-            if rec[K.F_B] == 2:
-                seg = _run(state, int(rec[K.F_X]), int(rec[K.F_D]), int(state.meta[K.M_LINE_LEN]))
-                f["collapse"] = _cells(state, seg)
-        elif rec[K.F_X] >= 0:
-            f["extract"] = (_pos(state, int(rec[K.F_X])),)
+        f.update(_recovery_fields(state, r))
     return Move(**f)
+
+
+def _recovery_fields(state: GameState, r: list[int]) -> dict:
+    """``mode``, ``opt``, ``collapse`` and ``extract`` of a recovery-slide record ``r``."""
+    mode = r[K.F_A]
+    f: dict = {"mode": K.MODE_NAMES[mode]}
+    if mode == K.MODE_LINE:
+        f["opt"] = r[K.F_B]
+        if r[K.F_B] == 2:
+            seg = _run(state, r[K.F_X], r[K.F_D], int(state.meta[K.M_LINE_LEN]))
+            f["collapse"] = _cells(state, seg)
+    elif r[K.F_X] >= 0:
+        f["extract"] = (_pos(state, r[K.F_X]),)
+    return f
+
+
+# Records whose `Move` depends on the record and the board only (not on the position):
+# every type but territory regions (read from the markers) and recovery slides (line length).
+_MEMO_TYPES = frozenset(range(len(K.MOVE_TYPE_NAMES))) - {K.CHOOSE_TERRITORY_OPTION,
+                                                           K.RECOVERY_SLIDE}
+_MEMO_LIMIT = 1 << 15  # moves kept per board; the memo starts over when full
+_memos: dict[str, dict[bytes, Move]] = {}
+
+
+def records_to_moves(state: GameState, records: np.ndarray) -> list[Move]:
+    """The `Move` of each record generated for ``state``, in order (``record_to_move``).
+
+    Moves that depend only on the record and the board are memoized per board (a `Move` is
+    immutable, so equal records share one instance), which makes this the fast path for
+    ``legal_moves``.
+
+    Args:
+        state: the position the records were generated for.
+        records: `[M, MOVE_WIDTH]` integer records.
+
+    Returns:
+        M moves.
+    """
+    recs = np.ascontiguousarray(records, dtype=np.int32).reshape(-1, K.MOVE_WIDTH)
+    memo = _memos.setdefault(state.board.name, {})
+    buf, width = recs.tobytes(), recs.itemsize * K.MOVE_WIDTH
+    keys = [buf[i : i + width] for i in range(0, len(buf), width)]
+    try:
+        return [memo[key] for key in keys]
+    except KeyError:  # some are new: convert those
+        pass
+    out = []
+    for key, rec in zip(keys, recs, strict=True):
+        move = memo.get(key)
+        if move is None:
+            move = record_to_move(state, rec)
+            if int(rec[K.F_TYPE]) in _MEMO_TYPES:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = move
+        out.append(move)
+    return out
 
 
 def record_key(state: GameState, rec: np.ndarray) -> tuple:

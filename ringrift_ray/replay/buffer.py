@@ -17,7 +17,7 @@ import numpy as np
 
 from ringrift_ray import storage
 from ringrift_ray.config import BufferConfig
-from ringrift_ray.game.geometry import BOARD_TYPES
+from ringrift_ray.game import BOARD_TYPES
 from ringrift_ray.replay import shards
 from ringrift_ray.replay.window import ConfigStats, Window
 from ringrift_ray.samples import SampleBatch

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from ringrift_ray.encoding import COMPACT_FEATURES, COMPACT_SCALARS, ENCODING_VERSION
-from ringrift_ray.game.geometry import BOARD_TYPES, board
+from ringrift_ray.game import BOARD_TYPES, board
 from ringrift_ray.samples import SEATS, SampleBatch
 
 FORMAT_VERSION = 1

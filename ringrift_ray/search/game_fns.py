@@ -14,9 +14,8 @@ import weakref
 import numpy as np
 
 from ringrift_ray.encoding import encode, legal_actions, values_to_players
-from ringrift_ray.game import IllegalMoveError, apply_record, ranks
-from ringrift_ray.game import constants as K
-from ringrift_ray.game.state import GameState
+from ringrift_ray.game import GameState, IllegalMoveError, apply_record, ranks
+from ringrift_ray.game import ply as moves_applied
 from ringrift_ray.search.gumbel import GameFns
 
 
@@ -45,9 +44,9 @@ _LEGAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def cached_legal_actions(state: GameState) -> tuple[np.ndarray, np.ndarray]:
     """`encoding.legal_actions` of ``state``, computed once per state object and position:
     ``(indices [M] int64, records [M, MOVE_WIDTH] int32)``. An entry is reused only while
-    the state's move count (``meta[M_HISTORY]``, raised by every applied move) is unchanged,
+    the state's move count (``game.ply``, raised by every applied move) is unchanged,
     so in-place application never reads a stale entry. Entries live as long as the state."""
-    ply = int(state.meta[K.M_HISTORY])
+    ply = moves_applied(state)
     got = _LEGAL.get(state)
     if got is None or got[0] != ply:
         got = (ply, *legal_actions(state))

@@ -1,12 +1,12 @@
 """Hyperparameter search: Ray Tune with Optuna's TPE sampler (`OptunaSearch`) proposing
 configurations and ASHA (Li et al., MLSys 2020) stopping the weak ones early.
 
-    python -m experiments.search --config experiments/configs/search_square8_2p.yaml \\
+    python -m experiments.tune_search --config experiments/configs/search_square8_2p.yaml \\
         [--run-dir DIR] [--set tuning.samples=32 ...]
     RAY_AUTH_MODE=token ray job submit --working-dir . -- \\
-        python -m experiments.search --config experiments/configs/search_square8_2p.yaml
+        python -m experiments.tune_search --config experiments/configs/search_square8_2p.yaml
 
-Each trial (`experiments.tune_trial.search_trial`) is a whole small AlphaZero in one
+Each trial (`experiments.tune.trial.search_trial`) is a whole small AlphaZero in one
 process; its objective, ``search/win_rate``, is the win rate against a fixed opponent
 (``tuning.opponent``) after each iteration of selfplay and training: a cheap proxy for
 playing strength after a short training budget. The searched keys (``tuning.space``) are
@@ -41,22 +41,35 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-from experiments.launch import launch, warm_start_weights
-from experiments.tune_config import SearchExperimentConfig
-from experiments.tune_trial import TrialSetup, search_trial
+from experiments.ops.startup import Job, Startup, StartupError, start
+from experiments.tune.config import SearchExperimentConfig
+from experiments.tune.trial import TrialSetup, search_trial
 from ringrift_ray.config import with_overrides
 
 log = logging.getLogger("search")
 METRIC = "search/win_rate"
+JOB = Job(name="tune_search", model=SearchExperimentConfig, local_run_dir=True,
+          checks_resources=False)
 
 
-def make_tuner(cfg: SearchExperimentConfig, run_dir: Path) -> tune.Tuner:
+def make_tuner(cfg: SearchExperimentConfig, run_dir: Path,
+               init_weights: dict | None = None) -> tune.Tuner:
     """The `Tuner`: OptunaSearch (seeded) over ``tuning.space``, ASHA on ``search/win_rate``
-    with ``training_iteration`` as time, ``tuning.max_concurrent`` trials at once."""
+    with ``training_iteration`` as time, ``tuning.max_concurrent`` trials at once.
+
+    Args:
+        cfg: the search's config.
+        run_dir: the local run directory (Tune stores under ``tune/``).
+        init_weights: ``train.init_checkpoint``'s weights, every trial's start (None: a
+            fresh net per trial).
+
+    Returns:
+        The `Tuner`, not yet fitted.
+    """
     t = cfg.tuning
     trainable = tune.with_resources(
         tune.with_parameters(search_trial, setup=TrialSetup(
-            cfg=cfg, run_dir=str(run_dir), init_weights=warm_start_weights(cfg))),
+            cfg=cfg, run_dir=str(run_dir), init_weights=init_weights)),
         {"cpu": t.trial_cpus})
     return tune.Tuner(
         trainable,
@@ -97,14 +110,23 @@ def best_trial(rows: list[dict], iterations: int) -> dict | None:
     return max(pool, key=lambda r: r["score"]) if pool else None
 
 
-def run(cfg: SearchExperimentConfig, run_dir: Path) -> dict:
-    """Run the search in ``run_dir`` (Ray must be initialized); write ``trials.json``,
-    ``best_config.yaml`` and ``summary.json``; returns the summary."""
+def run(started: Startup) -> dict:
+    """Run the search in its run directory; write ``trials.json``, ``best_config.yaml`` and
+    ``summary.json``.
+
+    Args:
+        started: the job's `Startup` (config, local run directory, the warm start's
+            weights; Ray connected).
+
+    Returns:
+        The summary.
+    """
     t0 = time.time()
+    cfg, run_dir = started.cfg, started.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     os.chdir(run_dir)  # Tune needs a current directory that outlives the job's working_dir
-    results = make_tuner(cfg, run_dir).fit()
+    results = make_tuner(cfg, run_dir, started.warm_start).fit()
     rows = trial_table(cfg, results)
     (run_dir / "trials.json").write_text(json.dumps(rows, indent=1, default=str))
     best = best_trial(rows, cfg.tuning.iterations)
@@ -115,7 +137,7 @@ def run(cfg: SearchExperimentConfig, run_dir: Path) -> dict:
     if best is not None:
         main = with_overrides(cfg.main_config(), best["values"])
         path = run_dir / "best_config.yaml"
-        header = (f"# Best of {len(rows)} configurations searched by experiments/search.py "
+        header = (f"# Best of {len(rows)} configurations searched by experiments/tune_search.py "
                   f"({run_dir.name}): {json.dumps(best['values'])}, win rate "
                   f"{best['score']:.3f} vs {cfg.tuning.opponent}\n")
         path.write_text(header + yaml.safe_dump(main.model_dump(), sort_keys=False))
@@ -134,18 +156,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start (`startup.start`: exit 2 for a bad config, run directory or warm start), run
+    the search, log the best configuration.
+
+    Args:
+        argv: the command line without the program (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 1 when a trial failed or none reported.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse_args(argv)
-    launched = launch(args, SearchExperimentConfig)
-    if launched is None:
-        return 2
-    cfg, run_dir, _ = launched
-    try:  # a warm start must exist and fit this configuration
-        warm_start_weights(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        log.error("bad train.init_checkpoint: %s", e)
-        return 2
-    summary = run(cfg, run_dir)
+    try:
+        started = start(JOB, args)
+    except StartupError as e:
+        log.error("%s", e)
+        return e.exit_code
+    summary = run(started)
     best = summary["best"]
     log.info("%d trials, %d stopped early by ASHA, %d completed; best %s (win rate %.3f) -> %s",
              summary["trials"], summary["stopped_early"], summary["completed"],

@@ -1,7 +1,7 @@
 """Fault injection for a running main job: kill its named actors (namespace ``ringrift``,
 ``<run name>:<actor>``) or a Ray Train worker process, and time the recovery.
 
-    python -m experiments.fault_injector --address <GCS address> --dashboard <URL> \\
+    python -m experiments.ops.fault_injector --address <GCS address> --dashboard <URL> \\
         --run-name square8_2p --every 20 --duration 300
 
 Each kill is one `FaultEvent`: what was killed, when, how long until it was back (the
@@ -24,7 +24,7 @@ import numpy as np
 import ray
 from ray.util.state import list_actors
 
-from experiments.ray_session import NAMESPACE
+from experiments.ops.ray_session import NAMESPACE
 
 TARGETS = ("selfplay_0", "replay_buffer", "evaluator", "train_worker")
 

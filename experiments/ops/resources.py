@@ -29,7 +29,7 @@ class ResourcesUnavailable(RuntimeError):
 def bundles(cfg: AlphaZeroConfig) -> dict[str, tuple[int, dict[str, float]]]:
     """The job's placement requests: ``{what: (count, resources of one)}`` for the selfplay
     actors, then for the main job the Ray Train workers and the evaluator (when it reserves
-    anything), for a PBT job (a config with ``pbt``, `experiments.tune_config.
+    anything), for a PBT job (a config with ``pbt``, `experiments.tune.config.
     PBTExperimentConfig`) the population members, which must all run at once (a pending
     member is hidden from PBT)."""
     run = cfg.run

@@ -51,7 +51,7 @@ from ray.train.v2._internal.execution import context as train_context
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
-from experiments.tensorboard import open_writer
+from experiments.ops.tensorboard import open_writer
 from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.net import (

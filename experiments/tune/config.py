@@ -1,5 +1,5 @@
 """Configs of the Ray Tune experiments: population-based training (``experiments/pbt.py``)
-and hyperparameter search (``experiments/search.py``).
+and hyperparameter search (``experiments/tune_search.py``).
 
 Each is the main job's `AlphaZeroConfig` plus one section (``pbt:`` or ``tuning:``), in one
 YAML file, overridable with ``--set KEY=VALUE`` like the main job. The values Tune samples

@@ -32,9 +32,10 @@ import torch
 from ray import tune
 from torch.utils.tensorboard import SummaryWriter
 
-from experiments.tune_config import SearchExperimentConfig
+from experiments.tune.config import SearchExperimentConfig
 from ringrift_ray.config import AlphaZeroConfig, with_overrides
-from ringrift_ray.eval.matches import heuristic_agent, play_match, random_agent, search_agent
+from ringrift_ray.eval.baselines import heuristic_agent, random_agent
+from ringrift_ray.eval.matches import play_match, search_agent
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer, load_weights_numpy
 from ringrift_ray.replay.buffer import Buffer
 from ringrift_ray.search.game_fns import network_evaluate

@@ -16,7 +16,7 @@ import pyarrow.fs
 from ray.tune import Callback
 from ray.tune.schedulers import PopulationBasedTraining
 
-from experiments.tune_config import PBTExperimentConfig, clip_to_space
+from experiments.tune.config import PBTExperimentConfig, clip_to_space
 
 
 class StrengthPBT(PopulationBasedTraining):

@@ -42,9 +42,9 @@ from ray import tune
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
-from experiments.tune_config import PBTExperimentConfig
+from experiments.tune.config import PBTExperimentConfig
 from ringrift_ray.config import AlphaZeroConfig, TrainConfig, with_overrides
-from ringrift_ray.eval import gate_matches, population
+from ringrift_ray.eval import gate, population
 from ringrift_ray.eval.matches import search_agent
 from ringrift_ray.net import NetSpec, PolicyValueNet, load_weights_numpy, weights_numpy
 from ringrift_ray.train import lr_factor, make_optimizer, to_tensors, train_step
@@ -112,7 +112,7 @@ def pbt_member(config: dict, setup: MemberSetup) -> None:
             pop.record.remote, member, iteration, step, weights, outcomes, results, trial_id,
             exploited_from, explored), "population.record")
         metrics = {f"train/{k}": v for k, v in metrics.items()}
-        metrics.update({f"pbt/winrate_vs_{k}": r["win_rate"] for k, r in results.items()})
+        metrics.update({f"pbt/winrate_vs_{k}": r.win_rate for k, r in results.items()})
         metrics.update({
             "pbt/elo": rec["elo"], "pbt/rank": rec["rank"], "pbt/step": step,
             "pbt/eval_s": time.perf_counter() - t0, "pbt/started_at": started_at,
@@ -170,8 +170,8 @@ def _evaluate(net: PolicyValueNet, pop, cfg: AlphaZeroConfig, seed: int, device:
                                   search=cfg.search)
     me = search_agent(net, cfg.eval.simulations, name=population.CANDIDATE, device=device,
                       search=cfg.search)
-    matches = gate_matches.play_candidate(me, best_agent, cfg.game.board, cfg.game.players,
-                                          cfg.eval, seed=seed, swap_rule=cfg.game.swap_rule)
+    matches = gate.play_candidate(me, best_agent, cfg.game.board, cfg.game.players,
+                                  cfg.eval, seed=seed, swap_rule=cfg.game.swap_rule)
     return population.summarize(matches)
 
 

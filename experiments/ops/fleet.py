@@ -1,0 +1,49 @@
+"""The selfplay fleet that the main job and PBT share: the names of a job's actors and the
+`SelfplayWorker` actors themselves (one selfplay stream per job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actors.selfplay_worker import SelfplayWorker
+from experiments.ops.ray_session import NAMESPACE
+from ringrift_ray import storage
+from ringrift_ray.config import AlphaZeroConfig
+
+
+def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
+    """Actor options naming an actor ``<run name>:<what>`` in namespace `NAMESPACE`.
+
+    Operators and fault tests find it with ``ray.get_actor(name, namespace="ringrift")``.
+
+    Args:
+        cfg: the job's config (``run.name``, else the run directory's last part, names it).
+        run_dir: the run directory (a path or a URI).
+        what: the actor's role, e.g. ``replay_buffer`` or ``selfplay_0``.
+
+    Returns:
+        ``{"name": ..., "namespace": ...}`` for ``Actor.options(**...)``.
+    """
+    return {"name": f"{cfg.run.name or storage.basename(run_dir)}:{what}",
+            "namespace": NAMESPACE}
+
+
+def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str, buffer, store) -> list:
+    """Start ``run.selfplay_workers`` named `SelfplayWorker` actors (``selfplay_<i>``).
+
+    Args:
+        cfg: the main-job config (PBT passes ``cfg.main_config()``): ``run.selfplay_*``
+            resources, ``run.use_gpu``, ``run.seed`` (worker ``i`` seeds ``seed*1000 + i``).
+        run_dir: the run directory (names the actors, `named`).
+        buffer: handle of the `ReplayBuffer` the workers add their games to.
+        store: handle of the `WeightsStore` whose weights they play.
+
+    Returns:
+        The worker handles, in index order.
+    """
+    gpu = cfg.run.selfplay_gpus_per_worker if cfg.run.use_gpu else 0
+    return [SelfplayWorker.options(**named(cfg, run_dir, f"selfplay_{i}"),
+                                   num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
+                                   resources=dict(cfg.run.selfplay_resources))
+            .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
+            for i in range(cfg.run.selfplay_workers)]
