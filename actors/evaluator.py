@@ -5,7 +5,7 @@ The trainer publishes candidates to one `WeightsStore`; selfplay follows another
 takes the newest candidate not yet evaluated (candidates published meanwhile are skipped),
 builds its network from the weights in memory and runs the promotion gate's sequential
 tests (`gate.gate_candidate`, statistics in `ringrift_ray.eval.gate_stats`): batches of
-``EvalConfig.concurrency`` games at ``EvalConfig.simulations`` simulations against random
+``EvalConfig.concurrency`` games at ``EvalConfig.num_simulations`` simulations against random
 and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
 Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
 test decides or ``EvalConfig.games`` games; `gate.decide` gives the verdict and the league
@@ -122,7 +122,7 @@ class Evaluator:
             reasons=entry.reasons, games=verdict.games)
 
     def _agent(self, net: PolicyValueNet, name: str):
-        return search_agent(net, self.cfg.eval.simulations, name=name, device=self.device)
+        return search_agent(net, self.cfg.eval.num_simulations, name=name, device=self.device)
 
     def _promote(self, version: int, weights: dict, net: PolicyValueNet,
                  checkpoint: Path | str) -> None:

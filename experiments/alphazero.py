@@ -216,14 +216,7 @@ def run(started: Startup) -> dict:
     budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
         time.time() + cfg.run.time_budget_s)
     pump = SelfplayPump(start_selfplay(cfg, run_dir, buffer, store), writer)
-    evals, trainer_store = None, store
-    if cfg.eval.enabled:
-        trainer_store = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
-        evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"),
-                                      num_cpus=cfg.eval.cpus,
-                                      num_gpus=cfg.eval.gpus).remote(
-            trainer_store, store, str(run_dir), cfg)
-        evals = EvalPump(evaluator, writer)
+    evals, trainer_store = _start_evaluator(cfg, run_dir, store, writer)
     warm = ray.put(weights) if cfg.train.init_checkpoint else None  # unused when resuming
     fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, budget, warm))
     stopped = _drive(cfg, fit, pump, evals, buffer, trainer_store, budget, writer)
@@ -242,15 +235,33 @@ def run(started: Startup) -> dict:
         "error": None if fit.error is None else repr(fit.error),
     }
     if evals is not None:
-        summary.update({
-            "league": str(storage.join(run_dir, "league.json")), "evaluated": evals.evaluated,
-            "promoted": evals.promoted, "evaluator_failures": evals.failures,
-            "selfplay_version": ray.get(store.version.remote()),
-            "eval_error": None if evals.error is None else repr(evals.error)})
+        summary.update(_eval_summary(evals, run_dir, store))
     storage.write_text(storage.join(run_dir, "summary.json"),
                        json.dumps(summary, indent=2, default=str))
     writer.close()
     return summary
+
+
+def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store,
+                     writer) -> tuple[EvalPump | None, object]:
+    """With ``eval.enabled``: the candidates' `WeightsStore` the trainer publishes to and an
+    `Evaluator` that promotes into ``store`` (what selfplay plays), driven by an `EvalPump`.
+    Without: no pump, and the trainer publishes to ``store`` itself."""
+    if not cfg.eval.enabled:
+        return None, store
+    candidates = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
+    evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"), num_cpus=cfg.eval.cpus,
+                                  num_gpus=cfg.eval.gpus).remote(
+        candidates, store, str(run_dir), cfg)
+    return EvalPump(evaluator, writer), candidates
+
+
+def _eval_summary(evals: EvalPump, run_dir: storage.Location, store) -> dict:
+    """The evaluation part of ``summary.json``."""
+    return {"league": str(storage.join(run_dir, "league.json")), "evaluated": evals.evaluated,
+            "promoted": evals.promoted, "evaluator_failures": evals.failures,
+            "selfplay_version": ray.get(store.version.remote()),
+            "eval_error": None if evals.error is None else repr(evals.error)}
 
 
 def _drive(cfg: AlphaZeroConfig, fit: _FitThread, pump: SelfplayPump, evals: EvalPump | None,

@@ -247,9 +247,10 @@ class EvalConfig(_Frozen):
                           "promoted weights only")
     games: int = Field(96, ge=1, description="games per opponent (seats rotated): the gate's "
                        "cap (its tests stop earlier once they decide); PBT plays all of them")
-    simulations: int = Field(64, ge=1, description="search simulations per decision of the "
-                             "candidate and the best model (64: the README's final "
-                             "measurement)")
+    num_simulations: int = Field(64, ge=1, description="search simulations per decision of "
+                                 "the candidate and the best model in evaluation matches (64: "
+                                 "the README's final measurement); its own setting because "
+                                 "evaluation is judged at a fixed budget")
     max_moves: int = Field(3000, ge=1, description="move cap per evaluation game (a capped "
                            "game is a draw)")
     concurrency: int = Field(16, ge=1, description="evaluation games played at once; also the "

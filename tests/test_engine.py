@@ -16,6 +16,7 @@ from ringrift_ray.game import (
     ply,
     record_to_move,
 )
+from ringrift_ray.game.records import memoized_row
 
 
 @pytest.mark.parametrize("move, reason", [
@@ -92,3 +93,14 @@ def test_a_move_legal_earlier_is_refused_once_the_cell_holds_a_stack():
 def test_ply_counts_every_applied_move():
     states = _playout("square8", seed=7, moves=60)
     assert [ply(s) for s in states] == list(range(len(states)))
+
+
+def test_a_memoized_move_is_found_only_at_a_whole_record():
+    s = new_game("square8", 2)
+    recs = legal_move_records(s)
+    move = legal_moves(s)[5]
+    straddling = np.concatenate([np.r_[recs[0, :8], recs[5, :3]], np.r_[recs[5, 3:], recs[1, 8:]]])
+    rows = np.stack([straddling[:11], straddling[11:], recs[5]])  # recs[5] across rows 0-1, and 2
+    assert memoized_row(s, rows, move) == 2
+    assert memoized_row(s, rows[:2], move) is None
+    assert memoized_row(s, recs, Move(**vars(move))) is None  # equal, not the memoized one

@@ -162,7 +162,7 @@ def test_population_elo_plot(pbt, tmp_path, capsys):
     from ringrift_ray.cli import views
 
     table = views.elo(str(pbt.run_dir), str(tmp_path / "elo.png"))
-    assert table["kind"] == "population"
+    assert table.kind == "population"
     assert (tmp_path / "elo.png").stat().st_size > 1000
     out = capsys.readouterr().out
     assert "population square8 2p: 4 members" in out and "exploits" in out

@@ -15,13 +15,14 @@ import torch
 from ringrift_ray.config import AlphaZeroConfig, load_yaml
 from ringrift_ray.eval import league
 from ringrift_ray.net import load_checkpoint
+from ringrift_ray.replay import shards
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".git", ".venv", "runs", "__pycache__", ".pytest_cache", ".ruff_cache",
              ".hypothesis", "ringrift_ray.egg-info", "node_modules"}
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".cfg", ".ini", ".sh", ".json"}
 # the NPZ export (issue 13's reference layout) is the one format that needs pickle to read
-ALLOW_PICKLE_FILES = {"ringrift_ray/npz_export.py", "tests/test_replay.py"}
+ALLOW_PICKLE_FILES = {"ringrift_ray/replay/npz.py", "tests/test_replay.py"}
 FORBIDDEN = {
     "weights_only=False": re.compile(r"weights_only\s*=\s*False"),
     "RAY_AUTH_MODE=disabled": re.compile(r"(RAY_AUTH_MODE|auth_mode)\W{0,6}disabled", re.I),
@@ -76,7 +77,7 @@ def test_pickle_is_allowed_only_for_the_npz_export():
     users = {rel for rel, text in SOURCES.items() if rel != SELF
              and re.search(r"allow_pickle\s*=\s*True", text)}
     assert users <= ALLOW_PICKLE_FILES, users - ALLOW_PICKLE_FILES
-    assert "pickle" not in SOURCES["ringrift_ray/shards.py"].replace("never use pickle", "")
+    assert "pickle" not in SOURCES["ringrift_ray/replay/shards.py"].replace("never use pickle", "")
 
 
 def test_token_auth_is_on_where_ray_starts():
@@ -119,11 +120,11 @@ def test_other_readers_refuse_pickles_without_running_them(tmp_path):
         f"game: !!python/object/apply:pathlib.Path.touch [{str(marker)!r}]\n")
     with pytest.raises(ValueError, match="not valid YAML"):
         load_yaml(tmp_path / "tagged.yaml", AlphaZeroConfig)
-    shards = tmp_path / "shards"
-    shards.mkdir()
-    (shards / "square8_2p_evil.parquet").write_bytes(blob)
-    assert shards.read_shards(shards, "square8", 2, on_error="skip") is None
-    assert (shards / shards.QUARANTINE_DIR / "square8_2p_evil.parquet").exists()
+    shard_dir = tmp_path / "shards"
+    shard_dir.mkdir()
+    (shard_dir / "square8_2p_evil.parquet").write_bytes(blob)
+    assert shards.read_shards(shard_dir, "square8", 2, on_error="skip") is None
+    assert (shard_dir / shards.QUARANTINE_DIR / "square8_2p_evil.parquet").exists()
     assert not marker.exists()
 
 

@@ -136,7 +136,7 @@ class PBTSettings(_Frozen):
 class PBTExperimentConfig(AlphaZeroConfig):
     """The main job's config (shared selfplay stream, buffer, net, initial train.*) plus
     ``pbt``. Members start from ``train.*`` with the mutated keys drawn from
-    ``pbt.mutations``; evaluation uses ``eval.games`` / ``eval.simulations`` /
+    ``pbt.mutations``; evaluation uses ``eval.games`` / ``eval.num_simulations`` /
     ``eval.max_moves`` / ``eval.concurrency``."""
 
     pbt: PBTSettings = Field(default_factory=lambda: PBTSettings(

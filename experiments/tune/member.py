@@ -9,7 +9,7 @@ a fresh net. Each Tune iteration of a member is, in order:
    member's samples), with the member's ``train.*`` values (`config.with_overrides`: the
    explored values are validated by the same models as the main job's config);
 2. **evaluate**: ``eval.games`` games each against random, the heuristic and the current best
-   member (`Population.best`), ``eval.simulations`` simulations per decision;
+   member (`Population.best`), ``eval.num_simulations`` simulations per decision;
 3. **record** the games with the `Population` actor, which refits the population's Elo;
    the member's Elo is its PBT score (``pbt/elo``), so exploit acts on playing strength;
 4. **report** ``train/*`` and ``pbt/*`` metrics to Tune with a checkpoint (network,
@@ -166,9 +166,9 @@ def _evaluate(net: PolicyValueNet, pop, cfg: AlphaZeroConfig, seed: int, device:
     if best is not None:
         best_net = PolicyValueNet(net.spec)
         load_weights_numpy(best_net, ray.get(best[1]))
-        best_agent = search_agent(best_net, cfg.eval.simulations, name=best[0], device=device,
+        best_agent = search_agent(best_net, cfg.eval.num_simulations, name=best[0], device=device,
                                   search=cfg.search)
-    me = search_agent(net, cfg.eval.simulations, name=population.CANDIDATE, device=device,
+    me = search_agent(net, cfg.eval.num_simulations, name=population.CANDIDATE, device=device,
                       search=cfg.search)
     matches = gate.play_candidate(me, best_agent, cfg.game.board, cfg.game.players,
                                   cfg.eval, seed=seed, swap_rule=cfg.game.swap_rule)

@@ -10,7 +10,7 @@ The trial's configuration is the main config with the sampled values applied
 2. **train** while the store grants batches (``buffer.target_replay_ratio``), at most
    ``tuning.max_steps_per_iteration`` steps;
 3. **evaluate**: ``eval.games`` games against the fixed opponent (``tuning.opponent``), seats
-   rotated, the trial's network searching with ``eval.simulations`` and its search settings;
+   rotated, the trial's network searching with ``eval.num_simulations`` and its search settings;
 4. **report** ``search/win_rate`` (the objective ASHA and Optuna see), ``search/*``,
    ``selfplay/*`` and ``train/*`` to Tune and to TensorBoard
    (``run_dir/tensorboard/<trial id>``).
@@ -87,7 +87,7 @@ def search_trial(config: dict, setup: TrialSetup) -> None:
         metrics, done = _train(net, opt, sched, store, cfg, t.max_steps_per_iteration, rng)
         step += done
         t2 = time.perf_counter()
-        match = play_match([search_agent(net, cfg.eval.simulations, name="trial", device="cpu",
+        match = play_match([search_agent(net, cfg.eval.num_simulations, name="trial", device="cpu",
                                          search=cfg.search), opponent],
                            cfg.game.board, cfg.game.players, cfg.eval.games, seed + iteration,
                            concurrency=cfg.eval.concurrency, max_moves=cfg.eval.max_moves,

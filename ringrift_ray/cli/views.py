@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ringrift_ray import storage
 from ringrift_ray.cli import html_replay, pictures, plots
-from ringrift_ray.eval import run_records
+from ringrift_ray.eval import league, population, run_records
 
 if TYPE_CHECKING:
     from ringrift_ray.eval.league import League
@@ -152,8 +152,6 @@ def elo(run_dir: str, out: str) -> League | Population:
     """
     if not storage.is_dir(run_dir):
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    from ringrift_ray.eval import league, population  # torch (via evaluate): see `cli.match`
-
     if storage.exists(storage.join(run_dir, "population.json")):
         table = population.load_population(storage.join(run_dir, "population.json"))
         print(population.format_population(table))

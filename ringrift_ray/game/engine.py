@@ -12,7 +12,7 @@ import numpy as np
 
 from ringrift_ray.game import constants as K
 from ringrift_ray.game.moves import Move, move_from_text, move_to_text
-from ringrift_ray.game.records import move_to_record, records_to_moves
+from ringrift_ray.game.records import memoized_row, move_to_record, records_to_moves
 from ringrift_ray.game.state import GameState
 from ringrift_ray.game.territory import EXPLICIT_REGION
 from ringrift_ray.game.turn import apply_record as _apply_kernel
@@ -105,6 +105,9 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
     if move.type not in K.MOVE_TYPE_NAMES:
         raise IllegalMoveError(f"illegal move {move_to_text(move)!r}: unknown move type")
     records = legal_move_records(state)
+    row = memoized_row(state, records, move)
+    if row is not None:
+        return records[row]
     cand = records[records[:, K.F_TYPE] == K.MOVE_TYPE_NAMES.index(move.type)]
     for field, pos in ((K.F_FROM, move.frm), (K.F_TO, move.to)):
         if pos is not None and len(cand):
@@ -113,8 +116,7 @@ def find_legal_record(state: GameState, move: Move | str) -> np.ndarray:
                 raise IllegalMoveError(f"illegal move {move_to_text(move)!r}: position {key} "
                                        f"is not on board {state.board.name}")
             cand = cand[cand[:, field] == state.board.index[key]]
-    # only records that agree on type and squares are converted; a move that came from
-    # ``legal_moves(state)`` is the very instance ``records_to_moves`` hands back
+    # only records that agree on type and squares are converted
     for i, legal_move in enumerate(records_to_moves(state, cand)):
         if legal_move is move or legal_move == move:
             return cand[i]

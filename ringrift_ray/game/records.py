@@ -81,8 +81,10 @@ def _recovery_fields(state: GameState, r: list[int]) -> dict:
 # every type but territory regions (read from the markers) and recovery slides (line length).
 _MEMO_TYPES = frozenset(range(len(K.MOVE_TYPE_NAMES))) - {K.CHOOSE_TERRITORY_OPTION,
                                                            K.RECOVERY_SLIDE}
-_MEMO_LIMIT = 1 << 15  # moves kept per board; the memo starts over when full
-_memos: dict[str, dict[bytes, Move]] = {}
+_MEMO_LIMIT = 1 << 14  # moves kept per board (~400 bytes each); the memo starts over when full
+# board name -> (record bytes -> memoized Move, id of a memoized Move -> its record bytes);
+# the first dict keeps its moves alive, so their ids stay theirs while they are in it
+_memos: dict[str, tuple[dict[bytes, Move], dict[int, bytes]]] = {}
 
 
 def records_to_moves(state: GameState, records: np.ndarray) -> list[Move]:
@@ -100,7 +102,7 @@ def records_to_moves(state: GameState, records: np.ndarray) -> list[Move]:
         M moves.
     """
     recs = np.ascontiguousarray(records, dtype=np.int32).reshape(-1, K.MOVE_WIDTH)
-    memo = _memos.setdefault(state.board.name, {})
+    memo, key_of = _memos.setdefault(state.board.name, ({}, {}))
     buf, width = recs.tobytes(), recs.itemsize * K.MOVE_WIDTH
     keys = [buf[i : i + width] for i in range(0, len(buf), width)]
     try:
@@ -115,9 +117,34 @@ def records_to_moves(state: GameState, records: np.ndarray) -> list[Move]:
             if int(rec[K.F_TYPE]) in _MEMO_TYPES:
                 if len(memo) >= _MEMO_LIMIT:
                     memo.clear()
+                    key_of.clear()
                 memo[key] = move
+                key_of[id(move)] = key
         out.append(move)
     return out
+
+
+def memoized_row(state: GameState, records: np.ndarray, move: Move) -> int | None:
+    """Row of ``records`` that ``records_to_moves`` turned into this very ``move`` instance.
+
+    O(1) matching for a move that came from ``legal_moves(state)``; None when ``move`` is not a
+    memoized instance (parsed text, a `Move` built by hand, a territory or recovery move) or
+    no row of ``records`` is its record.
+
+    Args:
+        state: the position ``records`` were generated for.
+        records: `[M, MOVE_WIDTH]` int32 records.
+        move: the move to look up.
+    """
+    memo, key_of = _memos.get(state.board.name, ({}, {}))
+    key = key_of.get(id(move))
+    if key is None or memo.get(key) is not move:  # the memo maps this record to ``move``
+        return None
+    buf = np.ascontiguousarray(records, dtype=np.int32).tobytes()
+    at = buf.find(key)
+    while at >= 0 and at % len(key):  # a match across two records: look further
+        at = buf.find(key, at + 1)
+    return None if at < 0 else at // len(key)
 
 
 def record_key(state: GameState, rec: np.ndarray) -> tuple:
