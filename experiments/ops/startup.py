@@ -137,14 +137,17 @@ def load_resume(cfg: AlphaZeroConfig, run_dir: Path | str) -> Resume | None:
         ValueError: an unreadable or mismatching checkpoint (the message names the file).
     """
     spec = NetSpec.from_config(cfg.game, cfg.net)
-    found = {}
+    found = {}  # both are checked; only the one handed on becomes numpy weights
     for name in ("latest.pt", "promoted.pt"):
         path = storage.join(run_dir, "checkpoints", name)
         if storage.exists(path):
-            net, extra = load_checkpoint(path, expect=spec)
-            found[name] = Resume(str(path), int(extra.get("step", 0)), weights_numpy(net))
+            found[name] = (str(path), *load_checkpoint(path, expect=spec))
     order = (["promoted.pt"] if cfg.eval.enabled else []) + ["latest.pt"]
-    return next((found[name] for name in order if name in found), None)
+    chosen = next((found[name] for name in order if name in found), None)
+    if chosen is None:
+        return None
+    path, net, extra = chosen
+    return Resume(path, int(extra.get("step", 0)), weights_numpy(net))
 
 
 def load_warm_start(cfg: AlphaZeroConfig) -> dict | None:
