@@ -29,7 +29,9 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
+from actors.naming import ActorName
 from ringrift_ray import storage
+from ringrift_ray.cli.progress import progress
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.eval import gate, league, run_records
 from ringrift_ray.eval.matches import search_agent
@@ -56,13 +58,17 @@ class Evaluation:
     games: int = 0  # games played in this evaluation, all opponents
 
 
+PROGRESS_DELAY_S = 60.0  # an evaluation shorter than this prints no progress lines
+
+
 @ray.remote(max_restarts=-1)
 class Evaluator:
     """Plays candidates against random, heuristic and the best; keeps ``league.json``.
 
     Args:
-        candidates: `WeightsStore` the trainer publishes to.
-        promoted: `WeightsStore` selfplay follows; promoted candidates go there.
+        candidates: name of the `WeightsStore` the trainer publishes to
+            (`naming.ActorName`).
+        promoted: name of the `WeightsStore` selfplay follows; promoted candidates go there.
         run_dir: the run directory (``league.json``, ``checkpoints/``, ``games/``).
         cfg: the job's config (game, net, eval; ``run.seed`` + version seeds the matches).
 
@@ -71,11 +77,12 @@ class Evaluator:
             or an unreadable best checkpoint.
     """
 
-    def __init__(self, candidates, promoted, run_dir: str, cfg: AlphaZeroConfig):
+    def __init__(self, candidates: ActorName, promoted: ActorName, run_dir: str,
+                 cfg: AlphaZeroConfig):
         torch.set_num_threads(max(1, int(cfg.eval.cpus)))  # more threads than cores: 50x slower
         # eval.gpus > 0: Ray gave this actor a GPU (CUDA_VISIBLE_DEVICES); bf16 inference there
         self.device = "cuda" if cfg.eval.gpus > 0 and torch.cuda.is_available() else "cpu"
-        self.candidates, self.promoted = candidates, promoted
+        self.candidates, self.promoted = candidates.handle(), promoted.handle()
         self.run_dir = run_dir  # a path or a URI (`ringrift_ray.storage`)
         self.path = storage.join(run_dir, "league.json")
         self.cfg = cfg
@@ -99,11 +106,14 @@ class Evaluator:
         save_checkpoint(net, checkpoint, step=version, version=version)
         best = self.league.best
         game = self.cfg.game
-        checks = gate.gate_candidate(
-            self._agent(net, league.candidate_name(version)),
-            self._agent(self.best_net, best.name) if best else None,
-            game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
-            swap_rule=game.swap_rule)
+        most = self.cfg.eval.games * (3 if best else 2)  # the gate may stop sooner
+        with progress(most, f"evaluating candidate {version}", "game",
+                      delay_s=PROGRESS_DELAY_S) as bar:
+            checks = gate.gate_candidate(
+                self._agent(net, league.candidate_name(version)),
+                self._agent(self.best_net, best.name) if best else None,
+                game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
+                swap_rule=game.swap_rule, on_game_end=lambda _: bar.update())
         verdict = gate.decide(checks)
         run_records.save_games(checks,
                                storage.join(self.run_dir, "games", f"v{version}.jsonl"),

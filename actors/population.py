@@ -21,6 +21,7 @@ import ray
 import torch
 
 from actors.errors import log_and_raise
+from actors.naming import ActorName
 from ringrift_ray.eval import population
 from ringrift_ray.eval.league import OpponentResult
 from ringrift_ray.net import (
@@ -43,7 +44,8 @@ class Population:
         run_dir: the PBT run directory (``population.json``, ``population/``,
             ``checkpoints/best.pt``).
         spec: the members' network spec.
-        selfplay: the `WeightsStore` the selfplay workers follow.
+        selfplay: name of the `WeightsStore` the selfplay workers follow
+            (`naming.ActorName`).
         selfplay_top_k: 1 = selfplay plays the best member; k > 1: a mix of the k best.
 
     Raises:
@@ -51,10 +53,11 @@ class Population:
             another variant.
     """
 
-    def __init__(self, run_dir: str, spec: NetSpec, selfplay, selfplay_top_k: int = 1):
+    def __init__(self, run_dir: str, spec: NetSpec, selfplay: ActorName,
+                 selfplay_top_k: int = 1):
         torch.set_num_threads(1)
         self.run_dir, self.spec = Path(run_dir), spec
-        self.selfplay, self.top_k = selfplay, selfplay_top_k
+        self.selfplay, self.top_k = selfplay.handle(), selfplay_top_k
         self.path = self.run_dir / "population.json"
         self.table = population.load_or_new(self.path, spec.board, spec.players)
         self.weights: dict[str, tuple[str, ray.ObjectRef]] = {}  # member -> (name, ref)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ray
 
 from actors.errors import log_and_raise
+from actors.metrics import Recorder
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.replay.buffer import AddReply, Buffer, BufferStats
 from ringrift_ray.samples import SampleBatch
@@ -31,17 +32,41 @@ class ReplayBuffer:
             a new actor with the same ``spill_dir`` resumes a killed one's saved samples.
         seed: seed of the sampling randomness.
         policy_width: padded policy entries per sample (the selfplay ``policy_top_k``).
+        run: the run name, the ``run`` tag of the ``ringrift_buffer_*`` metrics
+            (`actors.metrics`; their ``config`` tag is each batch's configuration).
     """
 
     @log_and_raise
     def __init__(self, cfg: BufferConfig, spill_dir: str | None = None,
-                 seed: int | None = None, policy_width: int = 32) -> None:
+                 seed: int | None = None, policy_width: int = 32, run: str = "") -> None:
         self.store = Buffer(cfg, spill_dir=spill_dir, seed=seed, policy_width=policy_width)
+        self.metrics = Recorder({"run": run})
+        self.flushes, self.lost = self.store.flushes, self.store.lost
 
     @log_and_raise
     def add(self, batch: SampleBatch) -> AddReply:
         """Append samples; the reply holds the size and whether selfplay should wait."""
-        return self.store.add(batch)
+        reply = self.store.add(batch)
+        self._record(batch.board, batch.players, len(batch))
+        return reply
+
+    def _record(self, board: str, players: int, added: int) -> None:
+        """The ``ringrift_buffer_*`` metrics of one configuration after an add (or a save:
+        ``added`` 0); flush seconds and lost samples go to the configuration at hand."""
+        config = f"{board}/{players}p"
+        self.metrics.inc("ringrift_buffer_samples_added", added, config=config)
+        window = self.store.windows.get((board, players))
+        if window is not None:
+            stats = window.stats()
+            self.metrics.set("ringrift_buffer_size", stats.size, config=config)
+            self.metrics.set("ringrift_buffer_replay_ratio", stats.replay_ratio,
+                             config=config)
+        if self.store.flushes != self.flushes:
+            self.metrics.observe("ringrift_buffer_flush_seconds", self.store.last_flush_s,
+                                 config=config)
+            self.metrics.inc("ringrift_buffer_samples_lost", self.store.lost - self.lost,
+                             config=config)
+            self.flushes, self.lost = self.store.flushes, self.store.lost
 
     @log_and_raise
     def sample(self, n: int, board: str, players: int) -> SampleBatch | None:
@@ -74,4 +99,7 @@ class ReplayBuffer:
     @log_and_raise
     def save(self) -> list[str]:
         """Spill samples not yet on disk to Parquet shards; returns the new shard paths."""
-        return self.store.save()
+        paths = self.store.save()
+        for board, players in list(self.store.windows):
+            self._record(board, players, 0)
+        return paths

@@ -21,6 +21,7 @@ import ray
 import torch
 
 from actors.errors import call_with_retry, log_and_raise
+from actors.naming import ActorName
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet
@@ -59,16 +60,16 @@ class SelfplayWorker:
     Args:
         worker_id: index of the worker (game ids start at ``worker_id * 10**9``).
         cfg: the job's config (game, net, search, selfplay are used).
-        buffer: `ReplayBuffer` the samples go to.
-        weights: `WeightsStore` whose newest weights play.
+        buffer: name of the `ReplayBuffer` the samples go to (`naming.ActorName`).
+        weights: name of the `WeightsStore` whose newest weights play.
         seed: seed of the worker's randomness.
         torch_threads: intra-op threads of CPU inference.
     """
 
-    def __init__(self, worker_id: int, cfg: AlphaZeroConfig, buffer, weights, seed: int,
-                 torch_threads: int = 1):
+    def __init__(self, worker_id: int, cfg: AlphaZeroConfig, buffer: ActorName,
+                 weights: ActorName, seed: int, torch_threads: int = 1):
         self.worker_id, self.cfg = worker_id, cfg
-        self.buffer, self.weights = buffer, weights
+        self.buffer, self.weights = buffer.handle(), weights.handle()
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
             torch.set_num_threads(torch_threads)

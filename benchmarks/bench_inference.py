@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from ringrift_ray.cli.progress import progress
 from ringrift_ray.encoding import encode
 from ringrift_ray.game import new_game
 from ringrift_ray.inference import Inference
@@ -80,7 +81,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    rows = [r for p in args.presets for t in args.threads for r in _cells(args, p, t)]
+    cells = [(p, t) for p in args.presets for t in args.threads]
+    rows = []
+    with progress(len(cells), "inference", "preset") as bar:
+        for preset, threads in cells:
+            rows += _cells(args, preset, threads)
+            bar.update()
     result = {"benchmark": "inference", "board": args.board, "players": args.players,
               "device": "cpu", "torch": torch.__version__, "cells": rows}
     text = json.dumps(result, indent=1)

@@ -24,6 +24,7 @@ import time
 import numba
 import numpy as np
 
+from ringrift_ray.cli.progress import progress
 from ringrift_ray.game import (
     BOARD_TYPES,
     apply_move,
@@ -195,9 +196,11 @@ def run(boards: list[str], num_players: int = 2, seconds: float = 10.0, seed: in
         },
         "boards": {},
     }
-    for name in boards:
-        log.info("benchmarking %s %dp for %.1f s", name, num_players, seconds)
-        out["boards"][name] = bench_board(name, num_players, seconds, seed)
+    with progress(len(boards), f"rules {num_players}p", "board") as bar:
+        for name in boards:
+            bar.set_postfix(board=name)
+            out["boards"][name] = bench_board(name, num_players, seconds, seed)
+            bar.update()
     return out
 
 

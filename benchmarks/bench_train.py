@@ -20,6 +20,7 @@ import torch
 from ray.train import RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
+from ringrift_ray.cli.progress import progress
 from ringrift_ray.config import BufferConfig, GameConfig, SearchConfig, SelfplayConfig, TrainConfig
 from ringrift_ray.net import NetSpec, PolicyValueNet, infer
 from ringrift_ray.replay.window import Window
@@ -91,7 +92,7 @@ def main() -> None:
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=max(2, max(args.workers) * args.threads + 1), include_dashboard=False)
-    in_ray = {}
+    in_ray, bar = {}, progress(len(args.workers), "train in Ray", "worker count")
     for workers in args.workers:
         with tempfile.TemporaryDirectory() as storage:
             out = os.path.join(storage, "rate.json")
@@ -102,6 +103,8 @@ def main() -> None:
                 run_config=RunConfig(name="bench_train", storage_path=storage)).fit()
             with open(out) as f:
                 in_ray[workers] = round(json.load(f)["samples_per_s"], 1)
+        bar.update()
+    bar.close()
     ray.shutdown()
     print(json.dumps({"benchmark": "train", **{k: v for k, v in config.items()
                                                if k not in ("store", "ray")},

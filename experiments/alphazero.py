@@ -70,9 +70,10 @@ from ray.train.torch import TorchTrainer
 from actors.budget import Budget
 from actors.errors import call_with_retry
 from actors.evaluator import Evaluator
+from actors.metrics import Recorder, run_tags
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from experiments.ops.fleet import named, start_selfplay
+from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
 from experiments.ops.pumps import EvalPump, SelfplayPump
 from experiments.ops.resources import bundles
 from experiments.ops.startup import Job, Resume, Startup, StartupError, start
@@ -206,7 +207,8 @@ def run(started: Startup) -> dict:
     shards_at_start = _shard_names(replay_dir)
     rows_at_start = _rows_on_disk(shards_at_start)
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
-        cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k)
+        cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k,
+        run=run_name(cfg, run_dir))
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
     version, weights = initial_weights(cfg, started.resume, started.warm_start)
     ray.get(store.publish.remote(version, weights))
@@ -215,8 +217,9 @@ def run(started: Startup) -> dict:
     writer = open_writer(run_dir, "driver")
     budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
         time.time() + cfg.run.time_budget_s)
-    pump = SelfplayPump(start_selfplay(cfg, run_dir, buffer, store), writer)
-    evals, trainer_store = _start_evaluator(cfg, run_dir, store, writer)
+    metrics = Recorder(run_tags(run_name(cfg, run_dir), cfg.game.board, cfg.game.players))
+    pump = SelfplayPump(start_selfplay(cfg, run_dir), writer, metrics)
+    evals, trainer_store = _start_evaluator(cfg, run_dir, store, writer, metrics)
     warm = ray.put(weights) if cfg.train.init_checkpoint else None  # unused when resuming
     fit = _FitThread(make_trainer(cfg, run_dir, buffer, trainer_store, budget, warm))
     stopped = _drive(cfg, fit, pump, evals, buffer, trainer_store, budget, writer)
@@ -242,8 +245,8 @@ def run(started: Startup) -> dict:
     return summary
 
 
-def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store,
-                     writer) -> tuple[EvalPump | None, object]:
+def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store, writer,
+                     metrics: Recorder) -> tuple[EvalPump | None, object]:
     """With ``eval.enabled``: the candidates' `WeightsStore` the trainer publishes to and an
     `Evaluator` that promotes into ``store`` (what selfplay plays), driven by an `EvalPump`.
     Without: no pump, and the trainer publishes to ``store`` itself."""
@@ -252,8 +255,9 @@ def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store,
     candidates = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
     evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"), num_cpus=cfg.eval.cpus,
                                   num_gpus=cfg.eval.gpus).remote(
-        candidates, store, str(run_dir), cfg)
-    return EvalPump(evaluator, writer), candidates
+        actor_name(cfg, run_dir, "candidates"), actor_name(cfg, run_dir, "weights"),
+        str(run_dir), cfg)
+    return EvalPump(evaluator, writer, metrics), candidates
 
 
 def _eval_summary(evals: EvalPump, run_dir: storage.Location, store) -> dict:

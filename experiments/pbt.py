@@ -61,10 +61,11 @@ from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 from torch.utils.tensorboard import SummaryWriter
 
+from actors.metrics import Recorder, run_tags
 from actors.population import Population
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
-from experiments.ops.fleet import named, start_selfplay
+from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
 from experiments.ops.pumps import SelfplayPump
 from experiments.ops.ray_session import NAMESPACE
 from experiments.ops.startup import Job, Startup, StartupError, start
@@ -101,10 +102,6 @@ def make_tuner(cfg: PBTExperimentConfig, run_dir: Path, setup: MemberSetup) -> t
             failure_config=tune.FailureConfig(max_failures=2)))
 
 
-def run_name(cfg: PBTExperimentConfig, run_dir: Path) -> str:
-    return cfg.run.name or run_dir.name
-
-
 def run(started: Startup, time_budget_s: float, stop_after: int | None = None) -> dict:
     """Run (or resume) the population in the run directory for at most ``time_budget_s``
     seconds, or until the population recorded ``stop_after`` evaluations in this invocation.
@@ -127,7 +124,8 @@ def run(started: Startup, time_budget_s: float, stop_after: int | None = None) -
     shared = _start_shared(cfg, run_dir, warm)
     writer = SummaryWriter(str(run_dir / "tensorboard" / "selfplay"))
     stop = _Interrupt(time_budget_s)
-    pump = _SelfplayThread(cfg, SelfplayPump(shared["workers"], writer), shared, stop,
+    pump = _SelfplayThread(cfg, SelfplayPump(shared["workers"], writer, Recorder(
+        run_tags(run_name(cfg, run_dir), cfg.game.board, cfg.game.players))), shared, stop,
                            stop_after)
     setup = MemberSetup(cfg=cfg, run_dir=str(run_dir), namespace=NAMESPACE,
                         buffer=named(cfg, run_dir, "replay_buffer")["name"],
@@ -159,15 +157,16 @@ def _start_shared(cfg: PBTExperimentConfig, run_dir: Path, warm: dict | None) ->
     workers. A fresh population starts selfplay with the warm start ``warm``
     (``train.init_checkpoint``) or a fresh network."""
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
-        cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k)
+        cfg.buffer, spill_dir=str(run_dir / "replay"), policy_width=cfg.selfplay.policy_top_k,
+        run=run_name(cfg, run_dir))
     store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()
     spec = NetSpec.from_config(cfg.game, cfg.net)
     population = Population.options(**named(cfg, run_dir, "population"), num_cpus=0).remote(
-        str(run_dir), spec, store, cfg.pbt.selfplay_top_k)
+        str(run_dir), spec, actor_name(cfg, run_dir, "weights"), cfg.pbt.selfplay_top_k)
     if ray.get(population.ready.remote()) < 0:
         ray.get(store.publish.remote(0, warm if warm is not None
                                      else weights_numpy(PolicyValueNet(spec))))
-    workers = start_selfplay(cfg.main_config(), run_dir, buffer, store)
+    workers = start_selfplay(cfg.main_config(), run_dir)
     return {"buffer": buffer, "store": store, "population": population, "workers": workers}
 
 

@@ -192,6 +192,10 @@ class RunSettings(_Frozen):
                                    "job starts when it joins no cluster (None: the machine's)")
     dashboard: bool = Field(True, description="start the Ray dashboard with a local Ray (its "
                             "URL is logged at start; the State API needs it)")
+    metrics_export_port: int | None = Field(
+        None, ge=1024, le=65535, description="port of the local Ray's Prometheus endpoint "
+        "(ringrift_* metrics at http://<host>:<port>/metrics; None: Ray picks one, logged at "
+        "start); a joined cluster keeps its own (`ray start --metrics-export-port`)")
 
 
 class GateConfig(_Frozen):

@@ -33,7 +33,7 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -308,10 +308,12 @@ def evaluate_samples(net: torch.nn.Module, batch: SampleBatch, value_loss_weight
 
 def pretrain(batch: SampleBatch, spec: NetSpec, cfg: TrainConfig, steps: int, *,
              heldout_fraction: float = 0.1, seed: int = 0, net: PolicyValueNet | None = None,
-             log_every: int = 100) -> tuple[PolicyValueNet, dict[str, float]]:
+             log_every: int = 100, on_step: Callable[[int, dict], None] | None = None
+             ) -> tuple[PolicyValueNet, dict[str, float]]:
     """Train ``net`` (default: a fresh one of ``spec``) for ``steps`` minibatches of
     ``cfg.batch_size`` from ``batch``'s training games with ``train.train_step``
-    (``cfg``'s optimizer, schedule and augmentation).
+    (``cfg``'s optimizer, schedule and augmentation). ``on_step(step, losses)`` is called
+    after every step (a progress bar); ``log_every`` steps also log the loss.
 
     Returns:
         ``(net, metrics)``: ``heldout/*`` before (``heldout/initial_*``) and after training
@@ -342,6 +344,8 @@ def pretrain(batch: SampleBatch, spec: NetSpec, cfg: TrainConfig, steps: int, *,
         pos += len(rows)
         last = train_step(net, opt, sched, to_tensors(take(train_part, rows), rng,
                                                       cfg.augment), cfg)
+        if on_step is not None:
+            on_step(step + 1, last)
         if log_every and (step + 1) % log_every == 0:
             log.info("pretrain step %d/%d: loss %.3f", step + 1, steps, last["loss"])
     metrics.update({f"heldout/{k}": v

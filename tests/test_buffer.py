@@ -179,3 +179,20 @@ def test_add_flushes_to_parquet_every_interval(tmp_path):
     timed = Buffer(cfg.model_copy(update={"flush_every_s": 1e-9}), spill_dir=tmp_path / "t")
     timed.add(make_batch(1))
     assert len(list((tmp_path / "t").glob("*.parquet"))) == 1  # the interval passed
+
+
+def test_samples_evicted_before_a_flush_are_counted_lost_once(tmp_path):
+    cfg = BufferConfig(capacity=40, min_samples=1, flush_every_samples=100,
+                       flush_every_s=3600)
+    rs = Buffer(cfg, spill_dir=tmp_path, seed=0)
+    rs.add(make_batch(30))
+    rs.add(make_batch(30, first_id=30))  # 60 added into a window of 40: 20 left unsaved
+    assert rs.lost == 0 and rs.flushes == 0
+    rs.save()
+    assert rs.lost == 20 and rs.flushes == 1 and rs.last_flush_s > 0
+    rs.save()  # nothing new: not counted again
+    rs.add(make_batch(10, first_id=60))
+    rs.save()
+    assert rs.lost == 20 and rs.flushes == 3
+    again = Buffer(cfg, spill_dir=tmp_path, seed=1)
+    assert again.restored == 50 and again.stats().size == 40  # 40 + 10 were written

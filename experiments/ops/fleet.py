@@ -5,14 +5,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from actors.naming import ActorName
 from actors.selfplay_worker import SelfplayWorker
 from experiments.ops.ray_session import NAMESPACE
 from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
 
 
+def run_name(cfg: AlphaZeroConfig, run_dir: Path | str) -> str:
+    """The run's name: ``run.name``, else the run directory's last part."""
+    return cfg.run.name or storage.basename(run_dir)
+
+
+def actor_name(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> ActorName:
+    """The name ``<run name>:<what>`` in namespace `NAMESPACE` of one of the job's actors.
+
+    Operators and fault tests find it with ``ray.get_actor(name, namespace="ringrift")``;
+    actors find each other by it (`naming.ActorName`).
+
+    Args:
+        cfg: the job's config (``run.name``, else the run directory's last part, names it).
+        run_dir: the run directory (a path or a URI).
+        what: the actor's role, e.g. ``replay_buffer`` or ``selfplay_0``.
+    """
+    return ActorName(f"{run_name(cfg, run_dir)}:{what}", NAMESPACE)
+
+
 def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
-    """Actor options naming an actor ``<run name>:<what>`` in namespace `NAMESPACE`.
+    """Actor options naming an actor ``<run name>:<what>`` in namespace `NAMESPACE`
+    (`actor_name`).
 
     Operators and fault tests find it with ``ray.get_actor(name, namespace="ringrift")``.
 
@@ -24,19 +45,18 @@ def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
     Returns:
         ``{"name": ..., "namespace": ...}`` for ``Actor.options(**...)``.
     """
-    return {"name": f"{cfg.run.name or storage.basename(run_dir)}:{what}",
-            "namespace": NAMESPACE}
+    return actor_name(cfg, run_dir, what).options()
 
 
-def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str, buffer, store) -> list:
-    """Start ``run.selfplay_workers`` named `SelfplayWorker` actors (``selfplay_<i>``).
+def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str) -> list:
+    """Start ``run.selfplay_workers`` named `SelfplayWorker` actors (``selfplay_<i>``) that
+    add their games to the job's ``replay_buffer`` and play the ``weights`` store's newest
+    weights (both named actors must exist; the workers look them up by name).
 
     Args:
         cfg: the main-job config (PBT passes ``cfg.main_config()``): ``run.selfplay_*``
             resources, ``run.use_gpu``, ``run.seed`` (worker ``i`` seeds ``seed*1000 + i``).
-        run_dir: the run directory (names the actors, `named`).
-        buffer: handle of the `ReplayBuffer` the workers add their games to.
-        store: handle of the `WeightsStore` whose weights they play.
+        run_dir: the run directory (names the actors, `actor_name`).
 
     Returns:
         The worker handles, in index order.
@@ -45,5 +65,6 @@ def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str, buffer, store) -> 
     return [SelfplayWorker.options(**named(cfg, run_dir, f"selfplay_{i}"),
                                    num_cpus=cfg.run.selfplay_cpus_per_worker, num_gpus=gpu,
                                    resources=dict(cfg.run.selfplay_resources))
-            .remote(i, cfg, buffer, store, cfg.run.seed * 1000 + i)
+            .remote(i, cfg, actor_name(cfg, run_dir, "replay_buffer"),
+                    actor_name(cfg, run_dir, "weights"), cfg.run.seed * 1000 + i)
             for i in range(cfg.run.selfplay_workers)]

@@ -1,5 +1,6 @@
 """The main job's driver loops: keep selfplay and evaluation calls in flight, log their
-results (``selfplay/*``, ``eval/*``) and survive actors that restart."""
+results (TensorBoard ``selfplay/*``, ``eval/*``; Ray metrics ``ringrift_selfplay_*``,
+``ringrift_eval_*``, `actors.metrics`) and survive actors that restart."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ import ray
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.evaluator import Evaluation
+from actors.metrics import Recorder
 from actors.selfplay_worker import BatchReport
 
 log = logging.getLogger("alphazero")
 
 
 class SelfplayPump:
-    """Keeps one ``play_batch`` call in flight per worker and logs their statistics."""
+    """Keeps one ``play_batch`` call in flight per worker and logs their statistics
+    (``metrics`` records the Ray metrics with the run's tags)."""
 
-    def __init__(self, workers: list, writer: SummaryWriter):
+    def __init__(self, workers: list, writer: SummaryWriter, metrics: Recorder):
         self.workers = workers
-        self.writer = writer
+        self.writer, self.metrics = writer, metrics
         self.pending = {w.play_batch.remote(): w for w in workers}
         self.resume_at: dict = {}
         self.games = self.samples = self.failures = 0
@@ -35,6 +38,7 @@ class SelfplayPump:
                 report: BatchReport = ray.get(ref)
             except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
                 self.failures += 1
+                self.metrics.inc("ringrift_selfplay_failures")
                 log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
                 self.pending[worker.play_batch.remote()] = worker
                 continue
@@ -51,6 +55,7 @@ class SelfplayPump:
             self.writer.add_scalar("selfplay/nn_batch_fill", report.nn_batch_fill, self.games)
             self.writer.add_scalar("selfplay/model_lag", report.model_lag, self.games)
             self.writer.add_scalar("selfplay/model_version", report.model_version, self.games)
+            self._record(report)
             delay = 1.0 if report.throttle else 0.0
             self.resume_at[worker] = time.perf_counter() + delay
         now = time.perf_counter()
@@ -58,6 +63,20 @@ class SelfplayPump:
             if now >= at:
                 del self.resume_at[worker]
                 self.pending[worker.play_batch.remote()] = worker
+
+    def _record(self, report: BatchReport) -> None:
+        """The ``ringrift_selfplay_*`` metrics of one worker's interval."""
+        m, worker = self.metrics, str(report.worker)
+        for name, value in (("games", report.games), ("moves", report.moves),
+                            ("samples", report.samples), ("capped_games", report.capped_games),
+                            ("searched_moves", report.searched_moves),
+                            ("simulations", report.simulations)):
+            m.inc(f"ringrift_selfplay_{name}", value, worker=worker)
+        m.set("ringrift_selfplay_nn_batch_fill", report.nn_batch_fill, worker=worker)
+        m.set("ringrift_selfplay_model_lag", report.model_lag, worker=worker)
+        m.set("ringrift_selfplay_model_version", report.model_version, worker=worker)
+        if report.games:
+            m.set("ringrift_selfplay_game_length", report.moves / report.games, worker=worker)
 
     def drain(self, timeout: float) -> None:
         ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
@@ -73,10 +92,11 @@ class EvalPump:
 
     IDLE_S = 2.0  # wait before asking again when no new candidate existed
 
-    def __init__(self, evaluator, writer: SummaryWriter):
+    def __init__(self, evaluator, writer: SummaryWriter, metrics: Recorder):
         self.evaluator = evaluator
-        self.writer = writer
+        self.writer, self.metrics = writer, metrics
         self.pending = evaluator.evaluate_next.remote()
+        self.asked_at = time.perf_counter()
         self.resume_at = 0.0
         self.evaluated = self.promoted = self.failures = 0
         self.error: Exception | None = None
@@ -87,6 +107,7 @@ class EvalPump:
         if self.pending is None:
             if time.perf_counter() >= self.resume_at:
                 self.pending = self.evaluator.evaluate_next.remote()
+                self.asked_at = time.perf_counter()
             return
         ready, _ = ray.wait([self.pending], timeout=0)
         if ready:
@@ -101,6 +122,7 @@ class EvalPump:
                 return
             if self.pending is None:
                 self.pending = self.evaluator.evaluate_next.remote()
+                self.asked_at = time.perf_counter()
             ready, _ = ray.wait([self.pending], timeout=max(0.0, deadline - time.perf_counter()))
             if not ready:
                 log.warning("evaluation still running after %.0f s; not waiting", timeout)
@@ -128,6 +150,7 @@ class EvalPump:
             return None
         self.evaluated += 1
         self.promoted += entry.promoted
+        self._record(entry)
         self.writer.add_scalar("eval/elo", entry.elo, entry.version)
         for key, rate in entry.win_rates.items():
             self.writer.add_scalar(f"eval/winrate_vs_{key}", rate, entry.version)
@@ -136,3 +159,15 @@ class EvalPump:
                  entry.elo, "promoted" if entry.promoted else "not promoted", entry.games,
                  "; ".join(entry.reasons))
         return entry
+
+    def _record(self, entry: Evaluation) -> None:
+        """The ``ringrift_eval_*`` metrics of one decision."""
+        m = self.metrics
+        m.inc("ringrift_eval_candidates")
+        m.inc("ringrift_eval_promotions", int(entry.promoted))
+        m.set("ringrift_eval_candidate_elo", entry.elo)
+        if entry.promoted:
+            m.set("ringrift_eval_best_elo", entry.elo)
+        for opponent, rate in entry.win_rates.items():
+            m.set("ringrift_eval_win_rate", rate, opponent=opponent)
+        m.observe("ringrift_eval_decision_seconds", time.perf_counter() - self.asked_at)

@@ -34,6 +34,7 @@ rank 0 publishes and checkpoints the last step. ``train/policy_lag`` is
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -51,6 +52,8 @@ from ray.train.v2._internal.execution import context as train_context
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
+from actors.metrics import Recorder, run_tags
+from experiments.ops.fleet import run_name
 from experiments.ops.tensorboard import open_writer
 from ringrift_ray import storage
 from ringrift_ray.config import AlphaZeroConfig
@@ -97,7 +100,7 @@ def train_worker(config: dict) -> None:
         if decision == STOP:
             break
         if decision == WAIT:
-            time.sleep(0.2)
+            _wait(rank, cfg, run_dir)
             continue
         batch = call_with_retry(
             lambda: buffer.draw.remote(cfg.train.batch_size, spec.board, spec.players),
@@ -120,14 +123,46 @@ def train_worker(config: dict) -> None:
             window_start, window_samples = time.perf_counter(), 0
             if step % cfg.run.checkpoint_every == 0 or step == cfg.run.train_steps:
                 saved = step
-            best = _report(step, metrics, model, opt, sched, run_dir, writer, saved == step,
-                           smooth, best)
+            best = _report(step, metrics, model, opt, sched, cfg, run_dir, writer,
+                           saved == step, smooth, best)
     if step > published:
         _publish(store, model, step, rank)
     if step > saved:  # the deadline (or the step budget) ended the loop between checkpoints
-        _report(step, {}, model, opt, sched, run_dir, writer, True, smooth, best)
+        _report(step, {}, model, opt, sched, cfg, run_dir, writer, True, smooth, best)
     if writer is not None:
         writer.close()
+
+
+WAIT_S = 0.2  # sleep while the buffer has no samples to grant
+
+
+def _recorder(cfg: AlphaZeroConfig, run_dir: str) -> Recorder:
+    return _recorder_for(run_name(cfg, run_dir), cfg.game.board, cfg.game.players)
+
+
+@functools.cache
+def _recorder_for(run: str, board: str, players: int) -> Recorder:
+    return Recorder(run_tags(run, board, players))
+
+
+def _wait(rank: int, cfg: AlphaZeroConfig, run_dir: str) -> None:
+    """Sleep `WAIT_S`; rank 0 counts it in ``ringrift_train_wait_seconds``."""
+    time.sleep(WAIT_S)
+    if rank == 0:
+        _recorder(cfg, run_dir).inc("ringrift_train_wait_seconds", WAIT_S, worker="0")
+
+
+def _record(cfg: AlphaZeroConfig, run_dir: str, step: int, metrics: dict) -> None:
+    """Rank 0's ``ringrift_train_*`` metrics of the report at ``step`` (reports come every
+    ``run.report_every`` steps, and at ``run.train_steps``)."""
+    m, every = _recorder(cfg, run_dir), cfg.run.report_every
+    m.inc("ringrift_train_steps", step - (step - 1) // every * every, worker="0")
+    m.set("ringrift_train_samples_per_s", metrics["samples_per_s"], worker="0")
+    m.set("ringrift_train_policy_lag", metrics["policy_lag"], worker="0")
+    for part in ("policy_loss", "value_loss", "loss"):
+        if part in metrics:
+            m.set("ringrift_train_loss", metrics[part], worker="0",
+                  loss=part.removesuffix("_loss") if part != "loss" else "total")
 
 
 def _quiet_report_lines() -> None:
@@ -176,17 +211,20 @@ def _publish(store, model, step: int, rank: int) -> int:
     return step
 
 
-def _report(step: int, metrics: dict, model, opt, sched, run_dir: str, writer,
-            checkpoint: bool, smooth: float | None, best: float) -> float:
+def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, run_dir: str,
+            writer, checkpoint: bool, smooth: float | None, best: float) -> float:
     """``ray.train.report`` the metrics (``train/*``) from every rank; on rank 0 also log
-    them to TensorBoard and, when ``checkpoint``, attach a checkpoint (`_save`) and write
-    ``lowest_loss.pt`` if ``smooth`` beats ``best``. Returns the new best smoothed loss."""
+    them to TensorBoard and the Ray metrics (`_record`) and, when ``checkpoint``, attach a
+    checkpoint (`_save`) and write ``lowest_loss.pt`` if ``smooth`` beats ``best``.
+    Returns the new best smoothed loss."""
     out = {f"train/{k}": v for k, v in metrics.items()}
     ckpt = None
     if writer is not None:
         for k, v in out.items():
             writer.add_scalar(k, v, step)
         writer.flush()
+        if metrics:
+            _record(cfg, run_dir, step, metrics)
         if checkpoint:
             ckpt = _save(model, opt, sched, step, run_dir)
             if smooth is not None and smooth < best:

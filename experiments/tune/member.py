@@ -42,6 +42,7 @@ from ray import tune
 from torch.utils.tensorboard import SummaryWriter
 
 from actors.errors import call_with_retry
+from actors.metrics import Recorder, run_tags
 from experiments.tune.config import PBTExperimentConfig
 from ringrift_ray.config import AlphaZeroConfig, TrainConfig, with_overrides
 from ringrift_ray.eval import gate, population
@@ -119,12 +120,30 @@ def pbt_member(config: dict, setup: MemberSetup) -> None:
             "pbt/exploited": int(exploited_from is not None), "pbt/warm_start": int(warm),
             "pbt/exploited_from": exploited_from or "", "pbt/restored_checkpoint": restored,
             "pbt/version": rec["version"]})
-        for k, v in metrics.items():
-            if isinstance(v, int | float):
-                writer.add_scalar(k, v, step)
-        writer.flush()
+        _log(writer, setup, member, metrics, step)
         _report(metrics, net, opt, step, iteration, member)
         exploited_from, restored, warm = None, "", False
+
+
+def _log(writer: SummaryWriter, setup: MemberSetup, member: str, metrics: dict,
+         step: int) -> None:
+    """One iteration's numeric ``metrics`` to TensorBoard, and the member's Ray metrics
+    (``ringrift_pbt_member_elo``, ``ringrift_pbt_exploits``, ``ringrift_train_steps``,
+    ``ringrift_train_loss``; ``worker`` = the member)."""
+    for k, v in metrics.items():
+        if isinstance(v, int | float):
+            writer.add_scalar(k, v, step)
+    writer.flush()
+    cfg = setup.cfg
+    m = Recorder(run_tags(cfg.run.name or Path(setup.run_dir).name, cfg.game.board,
+                          cfg.game.players))
+    m.set("ringrift_pbt_member_elo", metrics["pbt/elo"], worker=member)
+    m.inc("ringrift_pbt_exploits", metrics["pbt/exploited"], worker=member)
+    m.inc("ringrift_train_steps", cfg.pbt.steps_per_iteration, worker=member)
+    for part in ("policy_loss", "value_loss", "loss"):
+        if f"train/{part}" in metrics:
+            m.set("ringrift_train_loss", metrics[f"train/{part}"], worker=member,
+                  loss=part.removesuffix("_loss") if part != "loss" else "total")
 
 
 def _train(net, opt, sched, buffer, cfg: AlphaZeroConfig, spec: NetSpec, step: int,

@@ -27,6 +27,7 @@ import numpy as np
 from ringrift_ray import pretrain as warm
 from ringrift_ray import serving
 from ringrift_ray.cli import views
+from ringrift_ray.cli.progress import progress
 from ringrift_ray.eval import agent_from_spec, play_match
 from ringrift_ray.game import (
     BOARD_TYPES,
@@ -211,7 +212,14 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
             shard is moved into ``quarantine/``).
     """
     on_error = "skip" if skip_bad else "raise"
-    n = npz.export_directory(shard_dir, out, board_type, num_players, on_error=on_error)
+    with progress(None, f"reading {board_type} {num_players}p shards", "shard") as bar:
+        def on_shard(samples: int, shards: int) -> None:
+            bar.total = shards
+            bar.update()
+            bar.set_postfix(samples=samples)
+
+        n = npz.export_directory(shard_dir, out, board_type, num_players, on_error=on_error,
+                                 on_shard=on_shard)
     print(f"exported {n} {board_type} {num_players}p samples to {out}")
     return n
 
@@ -230,15 +238,13 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
         ValueError: an unreadable checkpoint or one for another board / player count.
     """
     import torch
-    from tqdm import tqdm
-
 
     torch.set_num_threads(1)  # small batched searches: more threads only contend (2-core: 60x)
     agents = [agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
-    with tqdm(total=games, desc=f"{specs[0]} vs {specs[1]}", unit="game") as bar:
+    with progress(games, f"{specs[0]} vs {specs[1]}", "game") as bar:
         result = play_match(agents, board_type, num_players, games, seed,
-                                     concurrency=concurrency, max_moves=max_moves,
-                                     on_game_end=lambda _: bar.update())
+                            concurrency=concurrency, max_moves=max_moves,
+                            on_game_end=lambda _: bar.update())
     lo, hi = result.interval
     print(f"{specs[0]} vs {specs[1]}: win rate {result.win_rate:.2f} [{lo:.2f}, {hi:.2f}] "
           f"over {len(result.games)} games")
@@ -274,8 +280,11 @@ def pretrain(source: str, out: str, board_type: str, num_players: int, preset: s
     data_s = time.perf_counter() - start
     cfg = TrainConfig(batch_size=batch_size, lr=lr, warmup_steps=min(100, steps // 10),
                       total_steps=steps)
-    net, m = warm.pretrain(batch, NetSpec(board_type, num_players, preset), cfg, steps,
-                           heldout_fraction=heldout, seed=seed)
+    with progress(steps, "pretraining", "step") as bar:
+        net, m = warm.pretrain(batch, NetSpec(board_type, num_players, preset), cfg, steps,
+                               heldout_fraction=heldout, seed=seed, log_every=0,
+                               on_step=lambda _, last: (bar.update(),
+                                                        bar.set_postfix(loss=last["loss"])))
     m["data_seconds"] = data_s
     save_checkpoint(net, out, source=source, pretrain=m)
     print(f"{source}: {m['samples']} samples of {m['games']} games in {data_s:.0f} s; "

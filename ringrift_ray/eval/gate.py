@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy as np
 from ringrift_ray.config import EvalConfig, GateConfig
 from ringrift_ray.eval import gate_stats
 from ringrift_ray.eval.baselines import heuristic_agent, random_agent
-from ringrift_ray.eval.matches import Agent, MatchResult, play_match
+from ringrift_ray.eval.matches import Agent, GameResult, MatchResult, play_match
 
 OPPONENTS = ("random", "heuristic", "best")
 """The gate's opponents in the order they are played; ``best`` is absent without a best."""
@@ -174,8 +174,11 @@ def _batch_seed(seed: int, opponent: int, batch: int) -> int:
 
 def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
                    cfg: EvalConfig, seed: int = 0, swap_rule: bool = False,
-                   keep_moves: bool = True) -> dict[str, Check]:
-    """Play the gate's sequential tests: random, then heuristic, then ``best``.
+                   keep_moves: bool = True,
+                   on_game_end: Callable[[GameResult], None] | None = None
+                   ) -> dict[str, Check]:
+    """Play the gate's sequential tests: random, then heuristic, then ``best``
+    (``on_game_end`` is called with every finished game: a progress bar).
 
     Each opponent gets batches of ``cfg.concurrency`` games (rounded up to even, so a batch
     rotates seats evenly) until its test decides (`check`) or ``cfg.games`` games are
@@ -196,7 +199,8 @@ def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: in
             games = min(batch, cfg.games - len(match.games))
             part = play_match([candidate, opp], board, players, games, batch_seed,
                               concurrency=cfg.concurrency, max_moves=cfg.max_moves,
-                              swap_rule=swap_rule, keep_moves=keep_moves)
+                              swap_rule=swap_rule, keep_moves=keep_moves,
+                              on_game_end=on_game_end)
             match.games.extend(part.games)
             seeds.extend([batch_seed] * len(part.games))
             capped = len(match.games) >= cfg.games

@@ -89,6 +89,8 @@ class Buffer:
         self.windows: dict[tuple[str, int], Window] = {}
         self.inserts, self.samples = RateMeter(), RateMeter()
         self.unflushed, self.last_flush = 0, time.monotonic()
+        self.flushes, self.last_flush_s, self.lost = 0, 0.0, 0  # `save` calls, its seconds,
+        # samples that left a window before a save wrote them
         self.restored = 0
         if self.spill_dir is not None:
             self.restored = self.restore()
@@ -160,13 +162,15 @@ class Buffer:
         """
         if self.spill_dir is None:
             raise ValueError("save() needs a spill_dir")
-        paths = []
+        paths, t0 = [], time.perf_counter()
         for window in self.windows.values():
-            batch = window.unsaved()
+            evicted, batch = window.evicted_unsaved(), window.unsaved()
             if batch is not None:
                 paths.append(str(shards.write_shard(batch, self.spill_dir)))
-                window.mark_saved()
+            window.mark_saved()
+            self.lost += evicted
         self.unflushed, self.last_flush = 0, time.monotonic()
+        self.flushes, self.last_flush_s = self.flushes + 1, time.perf_counter() - t0
         return paths
 
     def restore(self) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -98,8 +99,10 @@ def npz_metadata(board: str, players: int) -> dict:
 
 
 def export_directory(shard_dir: str | os.PathLike, out_path: str | os.PathLike, board: str,
-                     players: int, on_error: Literal["raise", "skip"] = "raise") -> int:
-    """Export every ``board``/``players`` shard of ``shard_dir`` to one NPZ (`export_npz`).
+                     players: int, on_error: Literal["raise", "skip"] = "raise",
+                     on_shard: Callable[[int, int], None] | None = None) -> int:
+    """Export every ``board``/``players`` shard of ``shard_dir`` to one NPZ (`export_npz`);
+    ``on_shard(samples, shards)`` follows the reading (`replay.read_shards`).
 
     Returns:
         The number of samples written.
@@ -109,7 +112,7 @@ def export_directory(shard_dir: str | os.PathLike, out_path: str | os.PathLike, 
         ValueError: no shard matches, or a bad shard (with ``on_error="raise"``; with
             ``"skip"`` it is moved into ``quarantine/``, `replay.read_shards`).
     """
-    batch = read_shards(shard_dir, board, players, on_error=on_error)
+    batch = read_shards(shard_dir, board, players, on_error=on_error, on_shard=on_shard)
     if batch is None:
         raise ValueError(f"no readable {board}_{players}p_*.parquet shard in {shard_dir}")
     export_npz(batch, out_path)

@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -176,7 +177,8 @@ def list_shards(directory: storage.Location, board: str | None = None,
 def read_shards(directory: storage.Location, board: str | None = None,
                 players: int | None = None,
                 on_error: Literal["raise", "skip"] = "raise",
-                newest: int | None = None) -> SampleBatch | None:
+                newest: int | None = None,
+                on_shard: Callable[[int, int], None] | None = None) -> SampleBatch | None:
     """Read and concatenate the matching shards of ``directory`` (`list_shards` order).
 
     Args:
@@ -185,6 +187,8 @@ def read_shards(directory: storage.Location, board: str | None = None,
             path, and the samples of the other shards are kept.
         newest: read only the newest shards (by name) that together hold at least this
             many samples (all when None); they are still returned oldest first.
+        on_shard: called as ``on_shard(samples, shards)`` after each shard is read or
+            skipped (``shards``: how many match; a progress bar).
 
     Returns:
         One batch, or None when no (good) shard matches.
@@ -197,8 +201,8 @@ def read_shards(directory: storage.Location, board: str | None = None,
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    newest_first, held = [], 0
-    for path in reversed(list_shards(directory, board, players)):
+    newest_first, held, paths = [], 0, list_shards(directory, board, players)
+    for path in reversed(paths):
         if newest is not None and held >= newest:
             break
         try:
@@ -207,9 +211,12 @@ def read_shards(directory: storage.Location, board: str | None = None,
             if on_error == "raise":
                 raise
             _set_aside(path, e)
-            continue
-        newest_first.append(batch)
-        held += len(batch)
+            batch = None
+        if batch is not None:
+            newest_first.append(batch)
+            held += len(batch)
+        if on_shard is not None:
+            on_shard(0 if batch is None else len(batch), len(paths))
     return concat_batches(newest_first[::-1]) if newest_first else None
 
 

@@ -185,6 +185,10 @@ class Window:
             return None
         return self._gather(np.arange(first, self.written) % self.cfg.capacity)
 
+    def evicted_unsaved(self) -> int:
+        """Samples that left the window before `mark_saved` covered them (never on disk)."""
+        return max(0, self.written - len(self) - self.saved)
+
     def mark_saved(self) -> None:
         self.saved = self.written
 
