@@ -166,6 +166,9 @@ class RunSettings(_Frozen):
     train_workers: int = Field(1, ge=1, description="Ray Train (DDP) workers; the effective "
                                "batch is train.batch_size x train_workers")
     train_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per Ray Train worker")
+    train_gpus_per_worker: float = Field(
+        1.0, gt=0, le=1, description="GPU (fraction) per Ray Train worker when use_gpu; below 1 "
+        "the trainer shares its GPU with selfplay actors (one-node GPU configs)")
     selfplay_resources: dict[str, float] = Field(
         default_factory=dict, description="custom Ray resources per selfplay actor, e.g. "
         "{selfplay_node: 1} to pin selfplay to nodes that offer it")

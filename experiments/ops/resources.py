@@ -44,7 +44,7 @@ def bundles(cfg: AlphaZeroConfig) -> dict[str, tuple[int, dict[str, float]]]:
     else:
         train = {"CPU": run.train_cpus_per_worker, **run.train_resources}
         if run.use_gpu:
-            train["GPU"] = 1.0
+            train["GPU"] = run.train_gpus_per_worker
         out["train worker"] = (run.train_workers, train)
         if cfg.eval.enabled and (cfg.eval.cpus > 0 or cfg.eval.gpus > 0):
             out["evaluator"] = (1, {"CPU": cfg.eval.cpus, "GPU": cfg.eval.gpus})
