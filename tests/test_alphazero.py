@@ -88,6 +88,7 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     _check_metrics(scrapes)
     _check_quiet_console(first.stdout + first.stderr)
+    assert not list(tmp_path.glob("ckpt-*"))  # staged Ray Train checkpoints are removed
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["error"] is None and summary["train_step"] == 20 and summary["games"] > 0
     assert (run_dir / "config.yaml").exists()

@@ -232,7 +232,9 @@ def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, r
                 save_checkpoint(getattr(model, "module", model),
                                 storage.join(run_dir, "checkpoints", "lowest_loss.pt"),
                                 step=step, loss=smooth)
-    ray.train.report({**out, "step": step}, checkpoint=ckpt)
+    # the staged ckpt-* folder is deleted once uploaded (they piled up in TMPDIR before)
+    ray.train.report({**out, "step": step}, checkpoint=ckpt,
+                     delete_local_checkpoint_after_upload=True)
     return best
 
 
@@ -256,7 +258,9 @@ def _decide(rank: int, world: int, budget, buffer, batch_size: int, spec: NetSpe
 
 def _save(model, opt, sched, step: int, run_dir: str) -> ray.train.Checkpoint:
     """Write ``checkpoints/latest.pt`` and a Ray Train checkpoint (model, optimizer and
-    scheduler state, step) of ``step``: the one place every checkpoint is made."""
+    scheduler state, step) of ``step``: the one place every checkpoint is made. The Ray
+    Train checkpoint is staged in a ``ckpt-*`` folder of ``TMPDIR`` that ``ray.train.report``
+    deletes once it has uploaded it (`_report`)."""
     net = getattr(model, "module", model)
     save_checkpoint(net, storage.join(run_dir, "checkpoints", "latest.pt"), step=step)
     d = tempfile.mkdtemp(prefix="ckpt-", dir=os.environ.get("TMPDIR"))
