@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(run_dir: Path, tmp: Path, *extra: str, timeout: int = 420, scrape_port=None):
+def _run(run_dir: Path | str, tmp: Path, *extra: str, timeout: int = 420, scrape_port=None):
     """Run the smoke job; with ``scrape_port``, also scrape its Prometheus endpoint every
     few seconds while it runs (returns ``(result, scrapes)``: ``{series: value}`` each)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
@@ -114,7 +114,8 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert games and json.loads(games[0])["moves"]  # the evaluator keeps its games
     assert oldest["results"]["random"]["decision"] == "pass"  # the sequential gate's record
 
-    second = _run(run_dir, tmp_path, "--train-steps", "30")
+    uri = f"file://{run_dir}"  # the same directory as a URI: resumes it, writes in place
+    second = _run(uri, tmp_path, "--train-steps", "30")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming from" in second.stderr + second.stdout
     assert json.loads((run_dir / "summary.json").read_text())["train_step"] == 30
@@ -125,6 +126,13 @@ def test_smoke_run_end_to_end_and_resume(tmp_path):
     assert "best" in league["versions"][-1]["results"]
     assert "eval/winrate_vs_best" in _tags(run_dir)
     assert len(list((run_dir / "replay").glob("*.parquet"))) >= 2
+    assert not list(run_dir.parent.glob("file:*"))  # nothing under a local "file:" folder
+    from ringrift_ray.cli import views  # the viewing commands read a URI run directory
+    from ringrift_ray.eval import run_records
+
+    assert "train/policy_loss" in run_records.load_losses(uri)
+    assert views.elo(uri, str(tmp_path / "elo.png")).versions[-1].version == 30
+    assert views.show_games(uri)
 
 
 def _check_metrics(scrapes: list[dict]) -> None:

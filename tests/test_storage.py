@@ -1,8 +1,9 @@
 """`ringrift_ray.storage` and the run directory as a URI: every file operation, checkpoints,
 Parquet shards (with quarantine), the league table and TensorBoard uploads on a local path,
 ``file://`` and ``s3://`` (moto's S3 server on localhost, reached through pyarrow's
-``endpoint_override``); then the main job's smoke run with ``--run-dir file://...`` and
-``--run-dir s3://...`` (with a resume on S3)."""
+``endpoint_override``); then the main job's smoke run with ``--run-dir s3://...`` (with a
+resume on S3). The main job on a ``file://`` run directory is the resumed run of
+tests/test_alphazero.py."""
 
 import json
 import os
@@ -238,13 +239,6 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     assert (tmp / "elo.png").stat().st_size > 0
     assert views.show_games(run_dir)  # the newest candidate's evaluation games
     return summary
-
-
-def test_main_job_on_a_file_uri_run_dir(tmp_path):
-    run_dir = f"file://{tmp_path}/run"
-    _job(run_dir, tmp_path, "--train-steps", "10")
-    _assert_artifacts(run_dir, tmp_path, 10)
-    assert (tmp_path / "run" / "tensorboard").is_dir()  # written in place, not staged
 
 
 def test_main_job_on_s3_and_resume(tmp_path, s3_endpoint):
