@@ -18,10 +18,13 @@ run: $(STAMP)
 	$(PY) -m experiments.alphazero --config experiments/configs/square8_2p.yaml \
 		--run-dir runs/square8_2p --time-budget $(TIME_BUDGET)
 
+# Tests that start Ray or jobs (marker `ray`, tests/conftest.py) run one at a time; the rest
+# on two pytest-xdist workers.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 -m "not ray"
+	$(PY) -m pytest -q -m ray
 
 full-test: $(STAMP)
 	$(PY) -m pytest -q --full

@@ -16,11 +16,21 @@ def pytest_addoption(parser):
                      help="run exhaustive checks (every reference trace game on big boards)")
 
 
+# Modules whose tests start Ray, jobs or many processes: `make test` runs them one at a time
+# (they use both cores and have time budgets); the rest runs on two pytest-xdist workers.
+RAY_MODULES = {"test_actors", "test_alphazero", "test_cluster", "test_faults", "test_gpu_suite",
+               "test_pbt", "test_serve", "test_storage", "test_tune_search"}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "full: exhaustive; runs only with --full")
+    config.addinivalue_line("markers", "ray: starts Ray or jobs; `make test` runs these serially")
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in RAY_MODULES or "ray_session" in item.fixturenames:
+            item.add_marker(pytest.mark.ray)
     if config.getoption("--full"):
         return
     skip = pytest.mark.skip(reason="exhaustive check; run with --full (make full-test)")
