@@ -74,7 +74,7 @@ from actors.metrics import Recorder, run_tags
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
 from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
-from experiments.ops.pumps import EvalPump, SelfplayPump
+from experiments.ops.pumps import EvalPump, SelfplayPump, final_flush
 from experiments.ops.resources import bundles
 from experiments.ops.startup import Job, Resume, Startup, StartupError, start
 from experiments.ops.tensorboard import open_writer
@@ -226,8 +226,9 @@ def run(started: Startup) -> dict:
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
-    call_with_retry(lambda: buffer.save.remote(), "buffer.save")  # the last samples
+    final_flush(buffer, pump)
     generated, shards = pump.samples, _shard_names(replay_dir)
+    error = fit.error or pump.store_error
     summary = {
         "games": pump.games, "samples_generated": generated,
         "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(shards)),
@@ -235,7 +236,7 @@ def run(started: Startup) -> dict:
         "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
         "new_shards": sorted(set(shards) - set(shards_at_start)),
-        "error": None if fit.error is None else repr(fit.error),
+        "error": None if error is None else repr(error),
     }
     if evals is not None:
         summary.update(_eval_summary(evals, run_dir, store))
@@ -277,9 +278,10 @@ def _drive(cfg: AlphaZeroConfig, fit: _FitThread, pump: SelfplayPump, evals: Eva
     deadline = ray.get(budget.deadline.remote())
     last_log = time.perf_counter()
     while fit.is_alive() and time.time() < deadline + cfg.run.shutdown_grace_s:
-        if signals.received and deadline > time.time():
+        stop = signals.received or (pump.store_error and "the replay store failing")
+        if stop and deadline > time.time():
             log.warning("%s: stopping training at its next step (final checkpoint, buffer "
-                        "flush, summary)", signals.received)
+                        "flush, summary)", stop)
             ray.get(budget.stop.remote())
             deadline = time.time()
         pump.poll(timeout=0.5)

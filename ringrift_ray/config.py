@@ -116,6 +116,9 @@ class BufferConfig(_Frozen):
         "(a crash of the buffer loses at most this interval's samples)")
     flush_every_samples: int = Field(
         10_000, ge=1, description="new samples that trigger a flush before flush_every_s")
+    store_outage_s: float = Field(
+        600.0, gt=0, description="seconds a failing flush is retried (with backoff; the "
+        "samples stay held in the window) before the buffer gives up with StoreUnavailable")
 
     def model_post_init(self, __context) -> None:
         if self.min_samples > self.capacity:

@@ -94,3 +94,25 @@ def test_weights_store_versions_and_round_trip(ray):
         ray.get(store.publish.remote(4, [ray.put(w3)]))  # the old reference form is gone
     assert ray.get(store.version.remote()) == 3
     ray.kill(store)
+
+
+def test_a_store_outage_two_calls_deep_is_recognized_by_the_driver(ray):
+    """The buffer's StoreUnavailable reaches the driver inside the selfplay worker's error
+    (buffer.add inside play_batch); the pump stops the run on it instead of resubmitting."""
+    from experiments.ops.pumps import _store_unavailable
+    from ringrift_ray.replay.buffer import StoreUnavailable
+
+    @ray.remote
+    def add():
+        raise StoreUnavailable("writing replay shards to s3://b/replay has failed for 601 s")
+
+    @ray.remote
+    def play_batch():
+        return ray.get(add.remote())
+
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(play_batch.remote())
+    assert _store_unavailable(info.value)
+    with pytest.raises(ray.exceptions.RayTaskError) as other:
+        ray.get(ray.remote(lambda: 1 / 0).remote())
+    assert not _store_unavailable(other.value)

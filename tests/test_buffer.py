@@ -196,3 +196,41 @@ def test_samples_evicted_before_a_flush_are_counted_lost_once(tmp_path):
     assert rs.lost == 20 and rs.flushes == 3
     again = Buffer(cfg, spill_dir=tmp_path, seed=1)
     assert again.restored == 50 and again.stats().size == 40  # 40 + 10 were written
+
+
+def test_a_failing_store_holds_the_samples_then_writes_them_or_gives_up(tmp_path, monkeypatch):
+    from ringrift_ray.replay import buffer as buffer_module
+    from ringrift_ray.replay.buffer import StoreUnavailable
+
+    real, calls = buffer_module.shards.write_shard, []
+
+    def refusing(batch, directory):
+        calls.append(len(batch))
+        if len(calls) <= 2:  # the store refuses the first two writes
+            raise OSError("503 SlowDown")
+        return real(batch, directory)
+
+    monkeypatch.setattr(buffer_module.shards, "write_shard", refusing)
+    cfg = BufferConfig(capacity=1000, min_samples=1, flush_every_samples=10,
+                       flush_every_s=3600, store_outage_s=60)
+    rs = Buffer(cfg, spill_dir=tmp_path, seed=0)
+    rs.add(make_batch(20))  # the flush fails: held, retried after 1 s
+    assert rs.failures == 1 and rs.failing_since is not None and rs.stats().size == 20
+    rs.add(make_batch(5, first_id=20))  # within the backoff: no attempt
+    assert len(calls) == 1
+    rs.retry_at = 0.0  # the backoff has passed
+    rs.add(make_batch(5, first_id=25))  # fails again (backoff 2 s)
+    assert rs.failures == 2 and rs.retry_at > 0
+    rs.retry_at = 0.0
+    rs.add(make_batch(5, first_id=30))  # the store is back: all 35 written, nothing lost
+    assert rs.failing_since is None and rs.lost == 0
+    assert Buffer(cfg, spill_dir=tmp_path, seed=1).restored == 35
+
+    monkeypatch.setattr(buffer_module.shards, "write_shard",
+                        lambda *a: (_ for _ in ()).throw(OSError("connection refused")))
+    rs.add(make_batch(10, first_id=35))  # a new outage starts
+    rs.failing_since -= 61  # ... and has lasted past store_outage_s
+    rs.retry_at = 0.0
+    with pytest.raises(StoreUnavailable, match=f"{tmp_path}.*store_outage_s.*connection"):
+        rs.add(make_batch(10, first_id=45))
+    assert rs.stats().size == 55  # the unwritten samples are still held

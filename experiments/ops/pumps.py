@@ -10,9 +10,11 @@ import time
 import ray
 from torch.utils.tensorboard import SummaryWriter
 
+from actors.errors import call_with_retry
 from actors.evaluator import Evaluation
 from actors.metrics import Recorder
 from actors.selfplay_worker import BatchReport
+from ringrift_ray.replay.buffer import StoreUnavailable
 
 log = logging.getLogger("alphazero")
 
@@ -28,6 +30,7 @@ class SelfplayPump:
         self.resume_at: dict = {}
         self.games = self.samples = self.failures = 0
         self.searched_moves = self.simulations = 0
+        self.store_error: Exception | None = None  # the buffer's `StoreUnavailable`
         self.t0 = time.perf_counter()
 
     def poll(self, timeout: float) -> None:
@@ -39,6 +42,10 @@ class SelfplayPump:
             except ray.exceptions.RayError as e:  # the actor restarts (max_restarts)
                 self.failures += 1
                 self.metrics.inc("ringrift_selfplay_failures")
+                if _store_unavailable(e):  # not retried: the run stops (alphazero._drive)
+                    self.store_error = self.store_error or e
+                    log.error("the replay buffer cannot write its shards: %s", e)
+                    continue
                 log.warning("selfplay batch failed (%s); resubmitting", type(e).__name__)
                 self.pending[worker.play_batch.remote()] = worker
                 continue
@@ -82,6 +89,25 @@ class SelfplayPump:
         ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout)
         for ref in self.pending:
             ray.cancel(ref)
+
+
+def final_flush(buffer, pump: SelfplayPump) -> None:
+    """Write the buffer's last samples; a store that still fails is logged and kept as the
+    run's error (``pump.store_error``; the unwritten samples count in ``samples_lost``)."""
+    try:
+        call_with_retry(lambda: buffer.save.remote(), "buffer.save")
+    except ray.exceptions.RayTaskError as e:
+        log.error("the final flush of the replay buffer failed: %s", e)
+        pump.store_error = pump.store_error or e
+
+
+def _store_unavailable(error: BaseException) -> bool:
+    """Whether a Ray error was caused, at any depth, by the buffer's `StoreUnavailable`."""
+    while error is not None:
+        if isinstance(error, StoreUnavailable):
+            return True
+        error = getattr(error, "cause", None) or error.__cause__
+    return False
 
 
 class EvalPump:

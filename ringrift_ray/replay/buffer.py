@@ -24,6 +24,12 @@ from ringrift_ray.samples import SampleBatch
 
 log = logging.getLogger(__name__)
 
+class StoreUnavailable(OSError):
+    """Flushes to the shard directory have failed for longer than
+    ``BufferConfig.store_outage_s``; the message names the directory, the operation and the
+    last error. The samples not yet written are still held in the buffer."""
+
+
 @dataclass(frozen=True)
 class AddReply:
     """`Buffer.add`'s answer to a writer."""
@@ -91,6 +97,8 @@ class Buffer:
         self.unflushed, self.last_flush = 0, time.monotonic()
         self.flushes, self.last_flush_s, self.lost = 0, 0.0, 0  # `save` calls, its seconds,
         # samples that left a window before a save wrote them
+        self.failing_since: float | None = None  # monotonic time of the first failed flush
+        self.retry_at, self.failures = 0.0, 0  # next flush attempt while failing
         self.restored = 0
         if self.spill_dir is not None:
             self.restored = self.restore()
@@ -108,8 +116,44 @@ class Buffer:
         if self.spill_dir is not None and (
                 self.unflushed >= self.cfg.flush_every_samples
                 or time.monotonic() - self.last_flush >= self.cfg.flush_every_s):
-            self.save()
+            self._flush_or_hold()
         return AddReply(size=len(window), throttle=window.throttle)
+
+    def _flush_or_hold(self) -> None:
+        """`save`, or, when the store refuses, keep the samples held and try again later
+        (backoff 1, 2, 4 ... s, at most ``flush_every_s``); a sample that leaves its window
+        meanwhile is counted in ``lost`` and logged.
+
+        Raises:
+            StoreUnavailable: flushes have failed for over ``cfg.store_outage_s`` seconds.
+        """
+        now = time.monotonic()
+        if now < self.retry_at:
+            return
+        lost = self.lost
+        try:
+            self.save()
+        except OSError as e:
+            self.failures += 1
+            self.failing_since = self.failing_since or now
+            down = now - self.failing_since
+            if down > self.cfg.store_outage_s:
+                raise StoreUnavailable(
+                    f"writing replay shards to {self.spill_dir} has failed for {down:.0f} s "
+                    f"(buffer.store_outage_s = {self.cfg.store_outage_s:g}); "
+                    f"{self.unflushed} samples are held unwritten; last error: {e}") from e
+            delay = min(2.0 ** (self.failures - 1), self.cfg.flush_every_s)
+            self.retry_at = now + delay
+            log.warning("flush to %s failed (%s); %d samples held, retrying in %.0f s",
+                        self.spill_dir, e, self.unflushed, delay)
+            return
+        if self.failing_since is not None:
+            log.warning("flush to %s works again after %.0f s", self.spill_dir,
+                        now - self.failing_since)
+        self.failing_since, self.failures, self.retry_at = None, 0, 0.0
+        if self.lost > lost:
+            log.warning("%d samples left the window before they could be written",
+                        self.lost - lost)
 
     def sample(self, n: int, board: str, players: int) -> SampleBatch | None:
         """``n`` samples of one configuration (see `Window.sample`); None also when
