@@ -11,6 +11,8 @@
     ringrift-ray elo RUN_DIR [--out elo.png]  (league table; Elo and loss curves)
     ringrift-ray pretrain --source shards:DIR|traces:PATH|heuristic:GAMES --out warm.pt
                           [--board square8] [--players 2] [--preset compact] [--steps 2000]
+    ringrift-ray serve CHECKPOINT[:SIMS] ... [--port 8000] [--replicas N] [--gpus G]
+                       (the move service on Ray Serve: runs ``python -m experiments.serve``)
 
 Arguments are parsed here; ``show`` and ``elo`` run in ``views.py``, the others here.
 """
@@ -26,6 +28,7 @@ import numpy as np
 
 from ringrift_ray import pretrain as warm
 from ringrift_ray import serving
+from ringrift_ray.cli import serve as serve_cli
 from ringrift_ray.cli import views
 from ringrift_ray.cli.progress import progress
 from ringrift_ray.eval import agent_from_spec, play_match
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_match(sub)
     _add_elo(sub)
     _add_pretrain(sub)
+    serve_cli.add_parser(sub)
     return parser
 
 
@@ -298,6 +302,9 @@ def pretrain(source: str, out: str, board_type: str, num_players: int, preset: s
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # the Ray Serve launcher takes over (cli/serve.py)
+        serve_cli.run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
