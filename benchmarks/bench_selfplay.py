@@ -66,24 +66,27 @@ def main() -> None:
                     help="inference backend (ringrift_ray/inference.py)")
     ap.add_argument("--pipeline", action="store_true",
                     help="selfplay.pipeline: two halves of the slots alternate their steps")
+    ap.add_argument("--tree", choices=("compiled", "python"), default=None,
+                    help="search.tree (default: the config's default; older trees lack it)")
     args = ap.parse_args()
+    tree = {} if args.tree is None else {"tree": args.tree}
     torch.set_num_threads(args.threads)
     inference = Inference(PolicyValueNet(NetSpec(args.board, args.players, args.preset)),
                           args.backend, args.device, args.threads)
     evaluate = network_evaluate(inference)
     game = GameConfig(board=args.board, players=args.players)
-    play_games(game, evaluate, SearchConfig(num_simulations=2),
+    play_games(game, evaluate, SearchConfig(num_simulations=2, **tree),
                SelfplayConfig(games_per_batch=1), np.random.default_rng(1))  # warm up
     pipeline = {"pipeline": True} if args.pipeline else {}  # the old tree has no such field
     per_call = (args.games + 1) // 2 if args.pipeline else args.games  # slots per network call
     stats, wall, cpu, nbytes = _measure(args, game, evaluate,
-                                        SearchConfig(num_simulations=args.sims),
+                                        SearchConfig(num_simulations=args.sims, **tree),
                                         SelfplayConfig(games_per_batch=args.games,
                                                        **pipeline))
     print(json.dumps({
         "benchmark": "selfplay", "mode": args.mode, "board": args.board,
         "players": args.players, "preset": args.preset, "num_simulations": args.sims,
-        "games_per_batch": args.games, "pipeline": args.pipeline,
+        "games_per_batch": args.games, "pipeline": args.pipeline, "tree": args.tree,
         "torch_threads": args.threads, "device": args.device,
         "backend": inference.backend, "seconds": args.seconds, "wall_s": round(wall, 2),
         "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,

@@ -46,6 +46,10 @@ class SearchConfig(_Frozen):
         1.0, gt=0.0, description="see c_visit; 1.0 as in the paper (mctx's value_scale is 0.1)")
     rescale_values: bool = Field(
         True, description="min-max normalize completed Q-values per node to [0, 1] before sigma")
+    tree: Literal["compiled", "python"] = Field(
+        "compiled", description="selfplay's search: compiled = all trees of a worker in one "
+        "set of arrays with batched numba steps (search/batched.py); python = one Tree "
+        "object per game (search/gumbel.py). Same answers for the same network and noise")
 
 
 class SelfplayConfig(_Frozen):

@@ -9,7 +9,10 @@ and runs one simulation of every search in flight with ONE network call for all 
 finished search plays its move; a finished game (or one reaching ``max_moves``) becomes
 samples at once and a new game takes its slot, so the network batch stays full.
 With ``selfplay.pipeline`` the slots are two halves whose search steps alternate, so one
-half's network call runs while the other half's tree and rules work is done.
+half's network call runs while the other half's tree and rules work is done. With
+``search.tree == "compiled"`` (the default) each group's searches live in one
+`search.batched.Forest` (compiled steps); ``"python"`` keeps one `search.Tree` per slot.
+Both play the same games for the same network and seeds.
 
 Playout-cap randomization (KataGo), per searched decision: with probability
 ``full_search_prob`` the search gets the full ``num_simulations`` and its decision becomes a
@@ -42,7 +45,17 @@ from ringrift_ray.config import GameConfig, SearchConfig, SelfplayConfig
 from ringrift_ray.encoding import compact, values_to_seats
 from ringrift_ray.game import apply_record, new_game, ply, ranks
 from ringrift_ray.samples import SEATS, SampleBatch
+from ringrift_ray.search.batched import (
+    Forest,
+    ForestStep,
+    TreeSearch,
+    begin_forest_step,
+    end_forest_step,
+    new_forest,
+    start_root,
+)
 from ringrift_ray.search.game_fns import forced_record, game_fns, rank_values
+from ringrift_ray.search.game_kernels import compiled_game, leaf_evaluate
 from ringrift_ray.search.gumbel import (
     EvaluateFn,
     GameFns,
@@ -85,7 +98,7 @@ class _Slot:
     records: list = field(default_factory=list)  # (state, actions, probs, root value, version)
     moves: int = 0
     decisions: int = 0
-    search: RootSearch | None = None
+    search: RootSearch | TreeSearch | None = None
     full: bool = False
 
 
@@ -100,6 +113,8 @@ class SlotRun:
         slots: the games in play (None: an empty slot, once ``games_left`` is 0).
         next_game_id: id of the next game started.
         games_left: games still to start (None: no limit).
+        forests: with ``full.tree == "compiled"``, one `search.batched.Forest` per group of
+            slots (two with ``cfg.pipeline``), tree ``i - start`` for slot ``i``; else None.
     """
 
     game: GameConfig
@@ -110,6 +125,7 @@ class SlotRun:
     slots: list
     next_game_id: int
     games_left: int | None
+    forests: list[Forest] | None = None
 
 
 def new_run(game: GameConfig, search: SearchConfig, cfg: SelfplayConfig, *,
@@ -123,9 +139,21 @@ def new_run(game: GameConfig, search: SearchConfig, cfg: SelfplayConfig, *,
         first_game_id: id of the first game; later games count up.
         max_games: games to play in all (None: keep starting games forever).
     """
+    forests = None
+    if search.tree == "compiled":
+        compiled = compiled_game(game.board, game.players)
+        budget = max(search.num_simulations, cfg.cheap_simulations)
+        forests = [new_forest(compiled, len(g), budget, search)
+                   for g in _groups(cfg.games_per_batch, cfg.pipeline)]
     return SlotRun(game, cfg, game_fns(game.players), search,
                    search.model_copy(update={"num_simulations": cfg.cheap_simulations}),
-                   [None] * cfg.games_per_batch, first_game_id, max_games)
+                   [None] * cfg.games_per_batch, first_game_id, max_games, forests)
+
+
+def _groups(n: int, pipeline: bool) -> list[range]:
+    """The slots' groups: two halves whose steps alternate with ``pipeline``, else one."""
+    return [range(0, (n + 1) // 2), range((n + 1) // 2, n)] if pipeline and n > 1 \
+        else [range(n)]
 
 
 def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
@@ -160,10 +188,9 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     counted = _counting(evaluate, stats)
     target = run.cfg.games_per_batch if min_games is None else min_games
     finished: list[_Slot] = []
-    n = len(run.slots)
-    groups = [range(0, (n + 1) // 2), range((n + 1) // 2, n)] if run.cfg.pipeline and n > 1 \
-        else [range(n)]
-    steps: list[StepInFlight | None] = [None] * len(groups)
+    groups = _groups(len(run.slots), run.cfg.pipeline)
+    leaf_eval = None if run.forests is None else leaf_evaluate(evaluate)
+    steps: list[StepInFlight | ForestStep | None] = [None] * len(groups)
     poll: Future | None = None  # pipelined: between_steps queued behind the network calls
     if between_steps is not None and len(groups) > 1:
         model_version = between_steps()  # nothing in flight yet
@@ -180,9 +207,7 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
                                                     model_version)
             for i in slots:
                 _advance(run, i, rng, finished, stats)
-            searches = [run.slots[i].search for i in slots if run.slots[i] is not None]
-            if searches:
-                steps[g] = begin_step(searches, run.fns, counted)
+            steps[g] = _begin_group(run, g, slots, counted, leaf_eval, stats)
         if all(step is None for step in steps):
             break
     if poll is not None:
@@ -190,10 +215,24 @@ def play_steps(run: SlotRun, evaluate: EvaluateFn, rng: np.random.Generator, *,
     return _collect(run, finished, stats, t0)
 
 
-def _end_group(run: SlotRun, step: StepInFlight, slots: range, model_version: int,
-               rng: np.random.Generator, stats: SelfplayStats) -> None:
+def _begin_group(run: SlotRun, g: int, slots: range, counted: EvaluateFn, leaf_eval,
+                 stats: SelfplayStats) -> StepInFlight | ForestStep | None:
+    """Begin one group's search step (None: no search in flight there)."""
+    if all(run.slots[i] is None for i in slots):
+        return None
+    if run.forests is not None:
+        return begin_forest_step(run.forests[g], _counting_leaves(leaf_eval, stats))
+    return begin_step([run.slots[i].search for i in slots if run.slots[i] is not None],
+                      run.fns, counted)
+
+
+def _end_group(run: SlotRun, step: StepInFlight | ForestStep, slots: range, model_version: int,
+                rng: np.random.Generator, stats: SelfplayStats) -> None:
     """Finish one group's search step and play the move of every search that is done."""
-    end_step(step, rng)
+    if isinstance(step, ForestStep):
+        end_forest_step(step, rng)
+    else:
+        end_step(step, rng)
     for i in slots:
         if run.slots[i] is not None and run.slots[i].search.done:
             _play_searched(run, run.slots[i], model_version, rng, stats)
@@ -265,7 +304,14 @@ def _advance(run: SlotRun, i: int, rng: np.random.Generator, finished: list,
             stats.moves += 1
             continue
         slot.full = bool(rng.random() < cfg.full_search_prob)
-        slot.search = start_search(slot.state, run.fns, run.full if slot.full else run.cheap)
+        search = run.full if slot.full else run.cheap
+        if run.forests is None:
+            slot.search = start_search(slot.state, run.fns, search)
+            return
+        g = 0 if i < len(run.forests[0].status) else 1
+        tree = i - g * len(run.forests[0].status)
+        start_root(run.forests[g], tree, slot.state, search)
+        slot.search = TreeSearch(run.forests[g], tree)
 
 
 def _play_searched(run: SlotRun, slot: _Slot, model_version: int, rng: np.random.Generator,
@@ -276,7 +322,7 @@ def _play_searched(run: SlotRun, slot: _Slot, model_version: int, rng: np.random
         slot.records.append((slot.state.copy(), *_top_k(res.actions, res.policy,
                                                         run.cfg.policy_top_k),
                              res.root_value, model_version))
-    stats.simulations += int(slot.search.tree.visits[0])
+    stats.simulations += int(res.visits.sum())
     slot.state = run.fns.apply(slot.state, _choose(res, slot.decisions, run.cfg, rng))
     slot.search = None
     slot.decisions += 1
@@ -301,6 +347,15 @@ def _choose(res, decision: int, cfg: SelfplayConfig, rng: np.random.Generator) -
         return res.action
     p = res.policy ** (1.0 / cfg.temperature)
     return int(res.actions[rng.choice(len(p), p=p / p.sum())])
+
+
+def _counting_leaves(evaluate, stats: SelfplayStats):
+    """A `search.batched.LeafEvaluateFn` that counts its calls and positions."""
+    def wrapped(pool, rows):
+        stats.net_batches += 1
+        stats.net_positions += len(rows)
+        return evaluate(pool, rows)
+    return wrapped
 
 
 def _counting(evaluate: EvaluateFn, stats: SelfplayStats) -> EvaluateFn:

@@ -172,7 +172,27 @@ def test_pipelined_slots_alternate_halves_and_load_weights_between_calls():
     assert set(batch.model_version.tolist()) <= set(returned) and len(returned) > 2
     assert any(name.startswith("search-network") for name in threads)
     # no step left half done: every node but the root came with a finished simulation
-    assert all(s.search.tree.num_nodes <= s.search.sim + 1 for s in run.slots
+    nodes = lambda search: getattr(search, "tree", search).num_nodes  # noqa: E731
+    assert all(nodes(s.search) <= s.search.sim + 1 for s in run.slots
                if s is not None and s.search is not None)
     again, _ = play_steps(run, evaluate, np.random.default_rng(1), min_games=1)
     assert len(again) > 0  # the slots continue in the next call
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_compiled_and_python_trees_play_the_same_games(pipeline):
+    """``search.tree`` compiled and python: the same samples, moves and network batches for
+    the same network and seeds (playout caps, opening sampling and slot refills included)."""
+    ev = _evaluate("square8", 2)
+    cfg = SelfplayConfig(games_per_batch=3, full_search_prob=0.5, cheap_simulations=2,
+                         temperature_moves=4, max_moves=24, pipeline=pipeline)
+    out = {}
+    for tree in ("python", "compiled"):
+        run = new_run(GameConfig(), SearchConfig(num_simulations=4, tree=tree), cfg)
+        out[tree] = play_steps(run, ev, np.random.default_rng(0), min_games=4)
+    (a, sa), (b, sb) = out["python"], out["compiled"]
+    assert len(a) == len(b) > 0 and sa.games == sb.games
+    for key in ("cells", "scalars", "policy_indices", "policy_values", "values", "ply"):
+        assert np.array_equal(getattr(a, key), getattr(b, key)), key
+    for key in ("moves", "searched_moves", "simulations", "net_batches", "net_positions"):
+        assert getattr(sa, key) == getattr(sb, key), key

@@ -5,12 +5,28 @@ Gumbel"), split as mctx splits it:
   interfaces it takes (`GameFns`, `EvaluateFn`),
 - `tree`: one search tree's arrays,
 - `selection`: the sequential-halving schedule, completed Q-values, root and interior rules,
-- `game_fns`: the adapter that plugs the RingRift rules and a network into those interfaces.
+- `game_fns`: the adapter that plugs the RingRift rules and a network into those interfaces,
+- `batched` / `batched_kernels`: the compiled batched search (every tree of a worker in one
+  `Forest`, numba steps; the same answers as `gumbel`), and `game_kernels`, RingRift as its
+  `CompiledGame` (selfplay's default: ``SearchConfig.tree = "compiled"``).
 
-`gumbel`, `tree` and `selection` never import the rules (`ringrift_ray.game`) or the network
-(`ringrift_ray.net`); a test can hand them a bandit with known values.
+`gumbel`, `tree`, `selection`, `batched` and `batched_kernels` never import the rules
+(`ringrift_ray.game`) or the network (`ringrift_ray.net`); a test can hand them a bandit with
+known values.
 """
 
+from ringrift_ray.search.batched import (
+    CompiledGame,
+    Forest,
+    LeafEvaluateFn,
+    TreeSearch,
+    batched_search,
+    begin_forest_step,
+    end_forest_step,
+    new_forest,
+    start_root,
+    tree_result,
+)
 from ringrift_ray.search.game_fns import (
     forced_record,
     game_fns,
@@ -18,6 +34,7 @@ from ringrift_ray.search.game_fns import (
     rank_values,
     terminal_values,
 )
+from ringrift_ray.search.game_kernels import compiled_game, leaf_evaluate
 from ringrift_ray.search.gumbel import (
     EvaluateFn,
     GameFns,
@@ -34,7 +51,19 @@ from ringrift_ray.search.gumbel import (
 from ringrift_ray.search.selection import completed_qvalues, visit_schedule
 
 __all__ = [
+    "CompiledGame",
     "EvaluateFn",
+    "Forest",
+    "LeafEvaluateFn",
+    "TreeSearch",
+    "batched_search",
+    "begin_forest_step",
+    "compiled_game",
+    "end_forest_step",
+    "leaf_evaluate",
+    "new_forest",
+    "start_root",
+    "tree_result",
     "GameFns",
     "RootSearch",
     "SearchResult",

@@ -94,11 +94,14 @@ def game_fns(num_players: int) -> GameFns:
 
 def network_evaluate(infer_fn):
     """Wrap ``infer_fn(obs [B, C, G, G]) -> (logits [B, A], values [B, P] seat-relative)``
-    as a `search.EvaluateFn` returning values in absolute seat order."""
+    as a `search.EvaluateFn` returning values in absolute seat order; ``infer_fn`` stays
+    reachable as its ``infer`` attribute (`search.game_kernels.leaf_evaluate` encodes the
+    compiled search's leaves itself and calls it)."""
 
     def evaluate(states):
         logits, values = infer_fn(encode(list(states)))
         absolute = np.stack([values_to_players(s, v) for s, v in zip(states, values, strict=True)])
         return logits, absolute
 
+    evaluate.infer = infer_fn  # the compiled search encodes its leaves itself
     return evaluate

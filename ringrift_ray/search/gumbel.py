@@ -310,16 +310,30 @@ def _simulate(tree: Tree, gumbel: np.ndarray, sim: int, game: GameFns, cfg: Sear
 
 
 def _result(tree: Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
-    actions = tree.edge_action[tree.edges(0)].copy()
-    logits = tree.edge_logit[tree.edges(0)]
+    e = tree.edges(0)
     visits, q = node_stats(tree, 0)
+    return root_result(tree.edge_action[e].copy(), tree.edge_logit[e], visits, q,
+                       tree.raw_value[0], tree.value_sum[0], int(tree.visits[0]),
+                       int(tree.to_play[0]), gumbel, searched, cfg)
+
+
+def root_result(actions: np.ndarray, logits: np.ndarray, visits: np.ndarray, q: np.ndarray,
+                raw_value: np.ndarray, value_sum: np.ndarray, num_visits: int, to_play: int,
+                gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
+    """The `SearchResult` of a root from its statistics (shared by `search.batched`).
+
+    Args:
+        actions, logits, visits, q, gumbel: `[L]` per root edge (logits max-shifted).
+        raw_value, value_sum: `[P]` the root's network value and summed backed-up values.
+        num_visits: the root's visit count N; to_play: its seat to move.
+        searched: False for a root with one legal action (not searched).
+    """
     if not searched:
-        return SearchResult(int(actions[0]), actions, np.ones(1), visits, q,
-                            tree.raw_value[0].copy(), False)
-    raw = tree.raw_value[0, tree.to_play[0]]
-    sigma = completed_qvalues(logits, visits, q, raw, cfg)
+        return SearchResult(int(actions[0]), actions, np.ones(1), visits, q, raw_value.copy(),
+                            False)
+    sigma = completed_qvalues(logits, visits, q, raw_value[to_play], cfg)
     policy = _softmax(logits + sigma)
     score = np.where(visits == visits.max(), gumbel + logits + sigma, -np.inf)
     action = int(actions[int(np.argmax(score))])
-    root_value = (tree.raw_value[0] + tree.value_sum[0]) / (1 + tree.visits[0])  # mctx
+    root_value = (raw_value + value_sum) / (1 + num_visits)  # mctx
     return SearchResult(action, actions, policy, visits, q, root_value, True)
