@@ -93,14 +93,25 @@ def test_random_vs_random_is_even_and_seats_rotate():
     assert [s["games"] for s in result.seat_stats()] == [100, 100]  # alternate who starts
 
 
-def test_seats_rotate_with_more_players_than_agents_and_moves_are_capped():
+def test_subject_takes_one_seat_rotated_with_more_players_and_moves_are_capped():
     result = play_match([random_agent("a"), random_agent("b")], "square8", 4, 4, seed=0,
                         max_moves=30)
-    assert sorted(g.seat_agents for g in result.games) == [(0, 1, 0, 1), (0, 1, 0, 1),
-                                                          (1, 0, 1, 0), (1, 0, 1, 0)]
+    assert sorted(g.seat_agents for g in result.games) == [(0, 1, 1, 1), (1, 0, 1, 1),
+                                                          (1, 1, 0, 1), (1, 1, 1, 0)]
     assert all(g.capped and g.seat_ranks == (1, 1, 1, 1) and g.moves == 30
                for g in result.games)
-    assert result.win_rate == 0.5  # agent 0 holds half of the tied rank-1 seats
+    assert result.win_rate == 0.25  # agent 0 holds one of the four tied rank-1 seats
+    assert result.mean_rank == 2.5 == result.chance()["mean_rank"]  # all tied: (P+1)/2
+    assert result.chance()["win_rate"] == 0.25
+    assert [s["games"] for s in result.seat_stats()] == [1, 1, 1, 1]
+
+
+def test_mean_rank_shares_tied_places():
+    game = GameResult((1, 0, 1), (2, 1, 2), 50, False)
+    assert game.fractional_rank(0) == 1.0 and game.fractional_rank(1) == 2.5
+    match = MatchResult(["x", "y"], "hex8", 3, [game, GameResult((0, 1, 1), (3, 1, 2), 9, False)])
+    assert match.mean_rank == 2.0 and match.summary()["chance"] == {"win_rate": 1 / 3,
+                                                                    "mean_rank": 2.0}
 
 
 @pytest.mark.parametrize("board", ["square8", "hex8"])

@@ -6,7 +6,8 @@
     ringrift-ray show --out game.html|pos.svg|pos.png [--board hex8 --players 3 --seed 1]
                       [--state state.json | --moves moves.txt] [--max-moves N]
     ringrift-ray match A B [--board square8] [--players 2] [--games 200] [--seed 0] [--sims N]
-                       (A, B: random | heuristic | CHECKPOINT[:SIMS])
+                       (A, B: random | heuristic | uct:N | minimax:D | CHECKPOINT[:SIMS];
+                        3-4 players: A at one seat, rotated, B at the others)
     ringrift-ray show RUN_DIR [--game N [--candidate vV] --out game.html]  (evaluation games)
     ringrift-ray elo RUN_DIR [--out elo.png]  (league table; Elo and loss curves)
     ringrift-ray pretrain --source shards:DIR|traces:PATH|heuristic:GAMES --out warm.pt
@@ -150,7 +151,8 @@ def _add_show(sub) -> None:
 def _add_match(sub) -> None:
     m = sub.add_parser("match", help="play agents against each other; print A's win rate")
     m.add_argument("agents", nargs=2, metavar="AGENT",
-                   help="random | heuristic | CHECKPOINT[:SIMS] (a net with Gumbel search)")
+                   help="random | heuristic | uct:N (plain UCT, N simulations) | minimax:D "
+                   "(alpha-beta D plies) | CHECKPOINT[:SIMS] (a net with Gumbel search)")
     m.add_argument("--board", choices=BOARD_TYPES, default="square8")
     m.add_argument("--players", type=int, choices=(2, 3, 4), default=2)
     m.add_argument("--games", type=_positive_int, default=200)
@@ -231,8 +233,10 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
 def match(specs: list[str], board_type: str, num_players: int, games: int, seed: int = 0,
           sims: int = 32, concurrency: int = 16, max_moves: int = 100_000,
           device: str | None = None):
-    """Play ``specs[0]`` against ``specs[1]`` (seats rotated) with a progress bar, and print
-    ``A vs B: win rate W [LO, HI] over N games`` (Wilson 95%) and the per-seat rates.
+    """Play ``specs[0]`` against ``specs[1]`` (seats rotated; 3-4 players: A at one seat, B at
+    the others) with a progress bar, and print ``A vs B: win rate W [LO, HI] over N games``
+    (Wilson 95%), the per-seat rates and, for 3-4 players, A's mean rank and win share
+    against chance ((P+1)/2 and 1/P).
 
     Returns:
         The `MatchResult`.
@@ -256,6 +260,11 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
                       for d in result.seat_stats() if d["games"])
     capped = sum(g.capped for g in result.games)
     print(f"{specs[0]} by seat: {seats}" + (f"; {capped} games capped (draws)" if capped else ""))
+    if num_players > 2:
+        chance = result.chance()
+        print(f"{specs[0]} (one seat) vs {num_players - 1} x {specs[1]}: mean rank "
+              f"{result.mean_rank:.2f} (chance {chance['mean_rank']:.2f}), win share "
+              f"{result.win_rate:.2f} (chance {chance['win_rate']:.2f})")
     return result
 
 

@@ -3,6 +3,8 @@
 - `matches`: agents (search over a net or checkpoint), `play_match`, pairwise results,
 - `baselines`: random and heuristic agents, and `agent_from_spec` (command-line agents),
 - `heuristic`: the one-ply heuristic's position evaluation,
+- `uct`: plain UCT with random rollouts (``uct:N``), the classical yardstick,
+- `minimax`: alpha-beta on the heuristic (``minimax:D``; paranoid for 3-4 players),
 - `gate`: the promotion gate (plays the candidate, per-opponent checks, `decide` -> `Verdict`),
 - `gate_stats`: the gate's statistics (Wilson intervals, SPRT on Elo bounds),
 - `elo`: Bradley-Terry Elo fit,
@@ -25,7 +27,9 @@ from ringrift_ray.eval.matches import (
     play_match,
     search_agent,
 )
+from ringrift_ray.eval.minimax import minimax_agent
 from ringrift_ray.eval.population import Population, PopulationEntry
+from ringrift_ray.eval.uct import uct_agent
 
 __all__ = [
     "ELO_SCALE",
@@ -49,10 +53,12 @@ __all__ = [
     "heuristic_score",
     "heuristic_values",
     "judge",
+    "minimax_agent",
     "pairwise_outcomes",
     "play_candidate",
     "play_match",
     "random_agent",
     "record_evaluation",
     "search_agent",
+    "uct_agent",
 ]

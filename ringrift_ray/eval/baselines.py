@@ -1,10 +1,20 @@
 """The agents a candidate is measured against, and the agent a command line names.
 
-| agent / spec          | what it plays                                                    |
-|-----------------------|------------------------------------------------------------------|
-| `random_agent`        | uniform over the legal moves                                     |
-| `heuristic_agent`     | greedy one-ply over `heuristic.py`'s hand-weighted evaluation    |
-| ``CHECKPOINT[:SIMS]`` | (`agent_from_spec`) `matches.checkpoint_agent` at SIMS simulations |
+| agent / spec          | what it plays                                    | square8 2p, 20 games |
+|-----------------------|--------------------------------------------------|----------------------|
+| ``random``            | `random_agent`: uniform over the legal moves     | chance               |
+| ``heuristic``         | `heuristic_agent`: greedy one-ply over           | 0.93 vs random (200) |
+|                       | `heuristic.py`'s hand-weighted evaluation        |                      |
+| ``uct:N``             | `uct.uct_agent`: plain UCT, N simulations, one   | uct:200: 0.85 vs     |
+|                       | random rollout per leaf, max^n backup            | heuristic (40 games: |
+|                       |                                                  | 0.88), 0.3 s/dec     |
+| ``minimax:D``         | `minimax.minimax_agent`: alpha-beta D plies on   | minimax:2: 0.85 vs   |
+|                       | the heuristic (paranoid for 3-4 players)         | heuristic, 0.02 s/dec|
+| ``CHECKPOINT[:SIMS]`` | `matches.checkpoint_agent` at SIMS simulations   |                      |
+
+Strengths: win rates (seats alternating) from ``benchmarks/calibrate_baselines.py``
+(``benchmarks/baselines_cpu.json``; README "Evaluation" has the table and its intervals).
+``minimax:1`` plays exactly as ``heuristic``.
 
 Agents take ``B`` states at once and return one legal move record each (`matches.Agent`).
 """
@@ -17,6 +27,8 @@ import numpy as np
 
 from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score
 from ringrift_ray.eval.matches import Agent, checkpoint_agent
+from ringrift_ray.eval.minimax import minimax_agent
+from ringrift_ray.eval.uct import uct_agent
 from ringrift_ray.game import apply_record, legal_move_records
 from ringrift_ray.search.game_fns import cached_legal_actions, forced_record
 
@@ -59,18 +71,26 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
 
 def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 32,
                     device: str | None = None) -> Agent:
-    """The agent a command line names: ``random``, ``heuristic`` or ``CHECKPOINT[:SIMS]``
-    (a `matches.search_agent` at SIMS simulations, default ``num_simulations``), named
-    ``spec``.
+    """The agent a command line names, named ``spec``: ``random``, ``heuristic``, ``uct:N``
+    (`uct.uct_agent`, N simulations), ``minimax:D`` (`minimax.minimax_agent`, D plies) or
+    ``CHECKPOINT[:SIMS]`` (a `matches.search_agent` at SIMS simulations, default
+    ``num_simulations``).
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
-        ValueError: a bad SIMS, an unreadable checkpoint, or one for another variant.
+        ValueError: a bad N, D or SIMS, an unreadable checkpoint, or one for another variant.
     """
     if spec == "random":
         return random_agent()
     if spec == "heuristic":
         return heuristic_agent()
+    kind, sep, arg = spec.partition(":")
+    if sep and kind in ("uct", "minimax") and not Path(spec).exists():
+        what = "simulation count N" if kind == "uct" else "depth D"
+        if not (arg.isascii() and arg.isdecimal()) or int(arg) < 1:
+            raise ValueError(f"{spec}: {kind}:{what.split()[-1]} needs a positive integer "
+                             f"{what}, got {arg!r}")
+        return uct_agent(int(arg), spec) if kind == "uct" else minimax_agent(int(arg), spec)
     path, sims = spec, num_simulations
     head, sep, tail = spec.rpartition(":")
     if sep and tail.isdecimal() and not Path(spec).exists():  # int() takes any decimal

@@ -9,7 +9,7 @@ Legend: ``B`` states handed to an agent at once, ``P`` players (seats 0..P-1 = p
 | `search_agent`     | a network (or `EvaluateFn`) + Gumbel search at a budget, batched |
 | `checkpoint_agent` | `search_agent` over a checkpoint file                            |
 | `play_match`       | games between agents, seats rotated, several games at once       |
-| `MatchResult`      | a match's games, agent 0's score and Wilson interval             |
+| `MatchResult`      | a match's games, agent 0's score, Wilson interval and mean rank  |
 | `pairwise_outcomes`| games as pairwise results, what the Elo fit (``elo.py``) reads   |
 
 The baselines (random, heuristic) and command-line agent specs are in ``baselines.py``; the
@@ -18,6 +18,12 @@ promotion gate, which plays candidates through `play_match`, is ``gate.py``.
 A game's *score* for an agent is the share of the rank-1 seats it holds: 1 for a sole win,
 1/2 for a 2-way tie at rank 1, 0 otherwise. Games stopped by the move cap are draws (every
 seat ranked 1). Win rates are mean scores; Wilson intervals treat scores as Bernoulli.
+
+With 3-4 players a match of two agents seats the subject (agent 0) at one seat and the
+opponent at every other seat, the subject's seat rotating through all seats. Against equal
+opponents the subject's win share is then 1/P and its mean rank (P+1)/2 (chance); both are
+reported (`MatchResult.summary`). A rank counted in the mean is *fractional*: players tied
+over several places share the mean of those places (a capped game, all tied: (P+1)/2).
 """
 
 from __future__ import annotations
@@ -162,6 +168,15 @@ class GameResult:
         r = [rk for a, rk in zip(self.seat_agents, self.seat_ranks, strict=True) if a == agent]
         return min(r) if r else None
 
+    def fractional_rank(self, agent: int) -> float:
+        """Mean over ``agent``'s seats of the seat's rank, ties sharing the mean of the
+        places they span (a 2-way tie for 1st: 1.5)."""
+        out = []
+        for a, rk in zip(self.seat_agents, self.seat_ranks, strict=True):
+            if a == agent:
+                out.append(rk + (self.seat_ranks.count(rk) - 1) / 2)
+        return sum(out) / len(out)
+
     def score(self, agent: int) -> float:
         """Share of the rank-1 seats held by ``agent``: 1 win, 1/k for a k-way tie, 0 loss."""
         top = [a for a, rk in zip(self.seat_agents, self.seat_ranks, strict=True) if rk == 1]
@@ -191,6 +206,19 @@ class MatchResult:
         """Wilson 95% interval of agent 0's win rate."""
         return wilson_interval(self.wins, len(self.games))
 
+    @property
+    def mean_rank(self) -> float:
+        """Agent 0's mean fractional rank (ties share the mean of their places; 1 = best)."""
+        return float(np.mean([g.fractional_rank(0) for g in self.games])) if self.games \
+            else float("nan")
+
+    def chance(self) -> dict:
+        """Agent 0's win rate and mean rank if every agent were equal: the share of the seats
+        it holds (1/P in the two-agent format of `play_match`) and (P+1)/2."""
+        held = [g.seat_agents.count(0) / self.players for g in self.games]
+        return {"win_rate": float(np.mean(held)) if held else 1 / self.players,
+                "mean_rank": (self.players + 1) / 2}
+
     def seat_stats(self) -> list[dict]:
         """Per seat: games agent 0 sat there and the win rate of that seat for agent 0."""
         out = []
@@ -206,7 +234,8 @@ class MatchResult:
         lo, hi = self.interval
         return {"agents": self.names, "board": self.board, "players": self.players,
                 "games": len(self.games), "win_rate": self.win_rate, "interval": [lo, hi],
-                "capped": sum(g.capped for g in self.games), "seats": self.seat_stats()}
+                "capped": sum(g.capped for g in self.games), "seats": self.seat_stats(),
+                "mean_rank": self.mean_rank, "chance": self.chance()}
 
 
 def play_match(agents: Sequence[Agent], board: str, players: int, games: int, seed: int = 0,
@@ -215,9 +244,11 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
                keep_moves: bool = False) -> MatchResult:
     """Play ``games`` games between ``agents`` with seats rotated.
 
-    Game ``g`` seats agent ``(s + g) % A`` at seat ``s``, so each agent plays each seat
-    equally often when ``games`` is a multiple of ``A`` (two agents, two players: they
-    alternate who starts; two agents, four players: seats 0/2 vs 1/3, then swapped).
+    Two agents: game ``g`` seats agent 0 (the subject) at seat ``g % P`` and agent 1 at
+    every other seat, so the subject plays each seat equally often when ``games`` is a
+    multiple of P (two players: they alternate who starts; 3-4 players: one subject
+    against P-1 copies of the opponent). More agents: game ``g`` seats agent
+    ``(s + g) % A`` at seat ``s``.
     ``concurrency`` games run at once; each step gives every agent one ``act`` call with all
     the games where it must choose, so a search agent batches its network calls. Decisions
     with a single legal move are applied without asking the agent.
@@ -241,7 +272,7 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
         raise ValueError("games, concurrency and max_moves must be positive")
     rng = np.random.default_rng(seed)
     result = MatchResult([a.name for a in agents], board, players)
-    seats = [tuple((s + g) % len(agents) for s in range(players)) for g in range(games)]
+    seats = [_seating(len(agents), players, g) for g in range(games)]
     states: dict[int, GameState] = {}
     moves: dict[int, int] = {}
     texts: dict[int, list[str]] | None = {} if keep_moves else None
@@ -263,6 +294,13 @@ def play_match(agents: Sequence[Agent], board: str, players: int, games: int, se
             if on_game_end is not None:
                 on_game_end(game)
     return result
+
+
+def _seating(num_agents: int, players: int, game: int) -> tuple[int, ...]:
+    """Agent index at each seat of game ``game`` (`play_match`'s rotation)."""
+    if num_agents == 2:
+        return tuple(0 if s == game % players else 1 for s in range(players))
+    return tuple((s + game) % num_agents for s in range(players))
 
 
 def _match_step(agents: Sequence[Agent], states: dict[int, GameState],
