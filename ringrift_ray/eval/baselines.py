@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score
-from ringrift_ray.eval.matches import Agent, checkpoint_agent
+from ringrift_ray.eval.matches import Agent, best_scored_agent, checkpoint_agent
 from ringrift_ray.eval.minimax import minimax_agent
 from ringrift_ray.eval.uct import uct_agent
 from ringrift_ray.game import apply_record, legal_move_records
-from ringrift_ray.search.game_fns import cached_legal_actions, forced_record
+from ringrift_ray.search.game_fns import cached_legal_actions
 
 
 def random_agent(name: str = "random") -> Agent:
@@ -51,22 +51,13 @@ def heuristic_agent(name: str = "heuristic", weights: HeuristicWeights | None = 
     (`heuristic_score`), play the best (ties broken uniformly at random). A decision with a
     single legal move (most bookkeeping moves) is played without scoring."""
 
-    def act(states, rng):
-        out = []
-        for s in states:
-            forced = forced_record(s)
-            if forced is not None:
-                out.append(forced)
-                continue
-            recs = cached_legal_actions(s)[1]
-            player = s.current_player
-            scores = np.array([heuristic_score(apply_record(s, r), player, weights)
-                               for r in recs])
-            best = np.flatnonzero(scores >= scores.max() - 1e-9)
-            out.append(recs[best[rng.integers(len(best))]])
-        return out
+    def scores(state, rng):
+        records = cached_legal_actions(state)[1]
+        player = state.current_player
+        return records, np.array([heuristic_score(apply_record(state, r), player, weights)
+                                  for r in records])
 
-    return Agent(name, act)
+    return best_scored_agent(name, scores, tie=1e-9)
 
 
 def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 32,

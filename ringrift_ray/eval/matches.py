@@ -68,6 +68,38 @@ class Agent:
     act: ActFn
 
 
+def best_scored_agent(name: str,
+                      score: Callable[[GameState, np.random.Generator],
+                                      tuple[np.ndarray, np.ndarray]],
+                      tie: float = 0.0) -> Agent:
+    """An agent that plays, in each state, the legal move with the highest score.
+
+    Args:
+        name: result name.
+        score: ``(state, rng) -> (records [L, MOVE_WIDTH] int32, scores [L] float)`` of the
+            legal moves (higher is better for the player to move); ``rng`` is the match
+            generator, for a search that draws.
+        tie: scores within ``tie`` of the best tie; one of them is drawn uniformly from the
+            match generator (``act``'s ``rng``).
+
+    A decision with a single legal move (`forced_record`) is played without scoring.
+    """
+
+    def act(states, rng):
+        out = []
+        for s in states:
+            forced = forced_record(s)
+            if forced is not None:
+                out.append(forced)
+                continue
+            records, scores = score(s, rng)
+            best = np.flatnonzero(scores >= scores.max() - tie)
+            out.append(records[best[rng.integers(len(best))]])
+        return out
+
+    return Agent(name, act)
+
+
 def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
                  name: str, num_players: int | None = None, device: str | None = None,
                  search: SearchConfig | None = None, backend: str = "auto") -> Agent:

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score
-from ringrift_ray.eval.matches import Agent
+from ringrift_ray.eval.matches import Agent, best_scored_agent
 from ringrift_ray.game import GameState, apply_record, legal_move_records
-from ringrift_ray.search.game_fns import cached_legal_actions, forced_record
+from ringrift_ray.search.game_fns import cached_legal_actions
 
 TIE = 1e-9
 """Scores within this of the best are ties (as in `baselines.heuristic_agent`)."""
@@ -103,16 +103,5 @@ def minimax_agent(depth: int, name: str | None = None,
     if depth < 1:
         raise ValueError(f"minimax needs a positive depth, got {depth}")
 
-    def act(states, rng):
-        out = []
-        for s in states:
-            forced = forced_record(s)
-            if forced is not None:
-                out.append(forced)
-                continue
-            records, scores = minimax_scores(s, depth, weights)
-            best = np.flatnonzero(scores >= scores.max() - TIE)
-            out.append(records[best[rng.integers(len(best))]])
-        return out
-
-    return Agent(name or f"minimax:{depth}", act)
+    return best_scored_agent(name or f"minimax:{depth}",
+                             lambda s, rng: minimax_scores(s, depth, weights), tie=TIE)

@@ -30,10 +30,10 @@ import math
 
 import numpy as np
 
-from ringrift_ray.eval.matches import Agent
+from ringrift_ray.eval.matches import Agent, best_scored_agent
 from ringrift_ray.game import GameState, apply_record, legal_move_records, playout_kernel
 from ringrift_ray.game import work_buffer as _work_buffer
-from ringrift_ray.search.game_fns import forced_record, terminal_values
+from ringrift_ray.search.game_fns import terminal_values
 
 UCB_C = math.sqrt(2.0)
 """UCB1's exploration constant on values mapped to [0, 1]."""
@@ -150,17 +150,6 @@ def uct_agent(num_simulations: int, name: str | None = None, *, c: float = UCB_C
         raise ValueError(f"uct needs positive simulations and rollout cap, got "
                          f"{num_simulations} and {rollout_cap}")
     rollouts = _Rollouts(rollout_cap)
-
-    def act(states, rng):
-        out = []
-        for s in states:
-            forced = forced_record(s)
-            if forced is not None:
-                out.append(forced)
-                continue
-            records, visits = uct_search(s, num_simulations, rng, c=c, rollouts=rollouts)
-            best = np.flatnonzero(visits == visits.max())
-            out.append(records[best[rng.integers(len(best))]])
-        return out
-
-    return Agent(name or f"uct:{num_simulations}", act)
+    return best_scored_agent(
+        name or f"uct:{num_simulations}",
+        lambda s, rng: uct_search(s, num_simulations, rng, c=c, rollouts=rollouts))

@@ -6,10 +6,11 @@ Legend: ``B`` trees, ``M`` nodes per tree, ``E`` edge slots per tree, ``P`` play
 leaves of one step. Node ``i`` of tree ``b`` is ``[b, i]`` in every node array; its edges are
 ``edge_start[b, i] : edge_start[b, i] + edge_count[b, i]`` in tree ``b``'s edge arrays.
 
-The choices repeat `search.selection`'s kernels (``_root_kernel``, ``_interior_kernel``,
-``_sigma``) operation for operation, in scratch arrays instead of fresh ones, so a tree of
-the forest and a `search.tree.Tree` given the same statistics choose the same edges, bit for
-bit (tests/test_game_kernels.py and tests/test_search_batched.py check it).
+The choices repeat `search.selection`'s kernels (``_root_kernel``, ``_interior_kernel``)
+operation for operation, in scratch arrays instead of fresh ones, and share its sigma kernel
+(`selection.sigma_into`), so a tree of the forest and a `search.tree.Tree` given the same
+statistics choose the same edges, bit for bit (tests/test_game_kernels.py and
+tests/test_search_batched.py check it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import math
 
 import numba
 import numpy as np
+
+from ringrift_ray.search.selection import sigma_into
 
 IDLE, NEW, SEARCHING, DONE = 0, 1, 2, 3
 """Tree status codes: no search; root loaded, not yet expanded; simulating; finished."""
@@ -52,49 +55,17 @@ def fill_schedule(k, num_simulations, out):
 @_kernel
 def _sigma_into(logits, children, visits, value_sum, player, raw_value, c_visit, c_scale,
                 rescale, n_out, q_out, sigma):
-    """`selection._child_stats` and `selection._sigma` of one node into ``n_out`` / ``q_out``
-    / ``sigma`` (first ``L`` entries); returns the node's total child visits."""
-    n = logits.shape[0]
-    total = 0
-    top = 0
-    for i in range(n):
+    """`selection._child_stats` of one node into ``n_out`` / ``q_out`` and
+    `selection.sigma_into` into ``sigma`` (first ``L`` entries); returns the node's total
+    child visits."""
+    for i in range(logits.shape[0]):
         ch = children[i]
         n_out[i] = 0
         q_out[i] = 0.0
         if ch >= 0 and visits[ch] > 0:
             n_out[i] = visits[ch]
             q_out[i] = value_sum[ch, player] / visits[ch]
-        total += n_out[i]
-        top = max(top, n_out[i])
-    mixed = raw_value
-    if total > 0:
-        m = logits[0]
-        for i in range(1, n):
-            m = max(m, logits[i])
-        z = 0.0
-        for i in range(n):
-            z += np.exp(logits[i] - m)
-        num = 0.0
-        den = 0.0
-        for i in range(n):
-            if n_out[i] > 0:
-                pr = np.exp(logits[i] - m) / z
-                num += pr * q_out[i]
-                den += pr
-        mixed = (raw_value + total * num / max(den, 1e-12)) / (total + 1)
-    for i in range(n):
-        sigma[i] = q_out[i] if n_out[i] > 0 else mixed
-    if rescale:
-        lo, hi = sigma[0], sigma[0]
-        for i in range(1, n):
-            lo, hi = min(lo, sigma[i]), max(hi, sigma[i])
-        span = max(hi - lo, 1e-8)
-        for i in range(n):
-            sigma[i] = (sigma[i] - lo) / span
-    scale = (c_visit + top) * c_scale
-    for i in range(n):
-        sigma[i] = scale * sigma[i]
-    return total
+    return sigma_into(logits, n_out, q_out, raw_value, c_visit, c_scale, rescale, sigma)
 
 
 @_kernel

@@ -40,9 +40,12 @@ def visit_schedule(max_num_considered_actions: int, num_simulations: int) -> tup
     return tuple(schedule[:num_simulations])
 
 
-@numba.njit(cache=True)
-def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
-    """sigma(completed Q) `[L]` from per-action visits and Q-values (see completed_qvalues)."""
+@numba.njit(cache=True, nogil=True)
+def sigma_into(logits, visits, q, raw_value, c_visit, c_scale, rescale, out):
+    """sigma(completed Q) of one node (see completed_qvalues) into ``out[:L]`` from the
+    per-action ``visits`` and ``q`` (first ``L`` entries read; scratch arrays may be longer);
+    returns the node's total child visits. The one kernel behind `_sigma` and the compiled
+    search's ``batched_kernels``, so both choose the same edges bit for bit."""
     n = logits.shape[0]
     total = 0
     top = 0
@@ -51,7 +54,9 @@ def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
         top = max(top, visits[i])
     mixed = raw_value
     if total > 0:
-        m = logits.max()
+        m = logits[0]
+        for i in range(1, n):
+            m = max(m, logits[i])
         z = 0.0
         for i in range(n):
             z += np.exp(logits[i] - m)
@@ -63,13 +68,27 @@ def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
                 num += pr * q[i]
                 den += pr
         mixed = (raw_value + total * num / max(den, 1e-12)) / (total + 1)
-    out = np.empty(n)
     for i in range(n):
         out[i] = q[i] if visits[i] > 0 else mixed
     if rescale:
-        lo, hi = out.min(), out.max()
-        out = (out - lo) / max(hi - lo, 1e-8)
-    return (c_visit + top) * c_scale * out
+        lo, hi = out[0], out[0]
+        for i in range(1, n):
+            lo, hi = min(lo, out[i]), max(hi, out[i])
+        span = max(hi - lo, 1e-8)
+        for i in range(n):
+            out[i] = (out[i] - lo) / span
+    scale = (c_visit + top) * c_scale
+    for i in range(n):
+        out[i] = scale * out[i]
+    return total
+
+
+@numba.njit(cache=True)
+def _sigma(logits, visits, q, raw_value, c_visit, c_scale, rescale):
+    """sigma(completed Q) `[L]` from per-action visits and Q-values (`sigma_into`)."""
+    out = np.empty(logits.shape[0])
+    sigma_into(logits, visits, q, raw_value, c_visit, c_scale, rescale, out)
+    return out
 
 
 @numba.njit(cache=True)
