@@ -44,11 +44,19 @@ class ReplayBuffer:
         self.flushes, self.lost = self.store.flushes, self.store.lost
 
     @log_and_raise
-    def add(self, batch: SampleBatch) -> AddReply:
-        """Append samples; the reply holds the size and whether selfplay should wait."""
-        reply = self.store.add(batch)
-        self._record(batch.board, batch.players, len(batch))
+    def add(self, batch: SampleBatch, producer: str | None = None, seq: int = 0,
+            floor: int = 0) -> AddReply:
+        """Append samples; the reply holds the size, whether selfplay should wait, and for
+        a ``producer`` the ledger's verdict on batch ``seq`` (`Buffer.add`)."""
+        reply = self.store.add(batch, producer, seq, floor)
+        self._record(batch.board, batch.players,
+                     len(batch) if reply.verdict == "accepted" else 0)
         return reply
+
+    @log_and_raise
+    def ledger(self) -> dict[str, dict[str, int]]:
+        """Samples received and acknowledged per producer (`Buffer.ledger_totals`)."""
+        return self.store.ledger_totals()
 
     def _record(self, board: str, players: int, added: int) -> None:
         """The ``ringrift_buffer_*`` metrics of one configuration after an add (or a save:

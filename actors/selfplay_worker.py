@@ -25,6 +25,7 @@ from actors.naming import ActorName
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import NetSpec, PolicyValueNet
+from ringrift_ray.replay.outbox import Outbox
 from ringrift_ray.search.game_fns import network_evaluate
 from ringrift_ray.selfplay import new_run, play_steps
 
@@ -43,7 +44,7 @@ class BatchReport:
     model_version: int  # weights that played the interval (-1: initial random weights)
     games: int
     moves: int  # moves applied, bookkeeping moves included
-    samples: int  # samples added to the buffer
+    samples: int  # samples of the interval's finished games (sent to the buffer)
     seconds: float
     capped_games: int  # games stopped by the move cap
     nn_batch_fill: float  # mean positions per network call / game slots
@@ -51,6 +52,10 @@ class BatchReport:
     searched_moves: int = 0  # searched decisions played in the interval
     simulations: int = 0  # search simulations of those decisions
     model_lag: float = 0.0  # mean versions the pushed samples are behind the newest weights
+    producer: str = ""  # this worker process's replay ledger id (`replay.ledger`)
+    generated: int = 0  # samples this process produced, all intervals
+    received: int = 0  # of those, samples the buffer received (held in memory or on disk)
+    acknowledged: int = 0  # samples the buffer acknowledged (on disk; no longer held here)
 
 
 @ray.remote(max_restarts=-1, max_task_retries=2)
@@ -81,6 +86,12 @@ class SelfplayWorker:
         self.rng = np.random.default_rng(seed)
         self.games_played = 0
         self.run = None  # game slots, created by the first play_batch
+        self.outbox = Outbox(f"w{worker_id}-{time.time_ns()}", self._send)
+
+    def _send(self, batch, producer: str, seq: int, floor: int):
+        """One ``buffer.add``, retried while the buffer restarts (`Outbox`'s ``send``)."""
+        return call_with_retry(lambda: self.buffer.add.remote(batch, producer, seq, floor),
+                               "buffer.add")
 
     def _refresh_weights(self) -> int:
         """Load the store's newest weights if newer; keep the current ones while the store
@@ -111,16 +122,16 @@ class SelfplayWorker:
     def play_batch(self) -> BatchReport:
         """Play one reporting interval with the newest weights (the game slots continue from
         the last call) and add the finished games' samples to the buffer in one call
-        (retried while the buffer restarts: samples are acknowledged only once the buffer
-        holds them)."""
+        through the `Outbox` (retried while the buffer restarts; batches are held until the
+        buffer reports them on disk and sent again if a restarted buffer lost them)."""
         if self.run is None:
             self.run = new_run(self.cfg.game, self.cfg.search, self.cfg.selfplay,
                                first_game_id=self.worker_id * 1_000_000_000)
         batch, stats = play_steps(self.run, self.evaluate, self.rng,
                                   between_steps=self._poll_weights)
         self.games_played += stats.games
-        throttle = bool(len(batch)) and call_with_retry(
-            lambda: self.buffer.add.remote(batch), "buffer.add").throttle
+        reply = self.outbox.push(batch)
+        throttle = reply is not None and (reply.throttle or reply.verdict == "full")
         lag = 0.0
         if len(batch):
             lag = max(0.0, self._newest_version() - float(batch.model_version.mean()))
@@ -130,7 +141,9 @@ class SelfplayWorker:
             capped_games=stats.capped_games,
             nn_batch_fill=stats.nn_batch_fill / self.cfg.selfplay.games_per_batch,
             throttle=throttle, searched_moves=stats.searched_moves,
-            simulations=stats.simulations, model_lag=lag)
+            simulations=stats.simulations, model_lag=lag, producer=self.outbox.producer,
+            generated=self.outbox.generated, received=self.outbox.received,
+            acknowledged=self.outbox.acknowledged)
 
     def _newest_version(self) -> int:
         """The store's newest version (this worker's own while the store is unavailable)."""

@@ -63,8 +63,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "faults", "exit_code": code, "error": summary.get("error"),
         "train_step": summary.get("train_step"), "games": summary.get("games"),
-        "samples_generated": summary.get("samples_generated"),
-        "samples_lost": summary.get("samples_lost"), "flush_every_samples": args.flush,
+        "samples": summary.get("samples"), "flush_every_samples": args.flush,
         "by_fault": kinds, "events": [dataclasses.asdict(e) for e in events]}, indent=2))
 
 

@@ -34,10 +34,11 @@ def _run(tree: Path, config: str, seconds: float, run_dir: Path) -> dict:
     if proc.returncode != 0 or not summary_path.exists():
         return {"error": f"exit {proc.returncode}: {proc.stderr[-1500:]}"}
     s = json.loads(summary_path.read_text())
-    return {"games": s["games"], "samples": s["samples_generated"],
+    generated = s["samples"]["generated"] if "samples" in s else s["samples_generated"]  # old
+    return {"games": s["games"], "samples": generated,
             "train_step": s["train_step"], "wall_s": round(wall, 1),
             "games_per_s": round(s["games"] / seconds, 3),
-            "samples_per_s": round(s["samples_generated"] / seconds, 1)}
+            "samples_per_s": round(generated / seconds, 1)}
 
 
 def main() -> None:

@@ -185,9 +185,9 @@ def main_job(seconds: float, timeout: float) -> dict:
     s = json.loads(summary_path.read_text())
     return {"exit": proc.returncode, "wall_s": round(wall, 1), "budget_s": seconds,
             "games": s["games"], "games_per_s": round(s["games"] / seconds, 2),
-            "samples_generated": s["samples_generated"],
-            "samples_per_s": round(s["samples_generated"] / seconds, 1),
-            "train_step": s["train_step"], "samples_lost": s["samples_lost"],
+            "samples_generated": s["samples"]["generated"],
+            "samples_per_s": round(s["samples"]["generated"] / seconds, 1),
+            "train_step": s["train_step"], "samples_lost": s["samples"]["lost"],
             "evaluated": s.get("evaluated"), "error": s["error"], **sampler.summary()}
 
 

@@ -74,7 +74,7 @@ from actors.metrics import Recorder, run_tags
 from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
 from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
-from experiments.ops.pumps import EvalPump, SelfplayPump, final_flush
+from experiments.ops.pumps import EvalPump, SelfplayPump, final_flush, sample_accounting
 from experiments.ops.resources import bundles
 from experiments.ops.startup import Job, Resume, Startup, StartupError, start
 from experiments.ops.tensorboard import open_writer
@@ -205,7 +205,7 @@ def run(started: Startup) -> dict:
     os.environ.setdefault("TMPDIR", str(storage.staging_dir(run_dir, "tmp")))
     replay_dir = storage.join(run_dir, "replay")
     shards_at_start = _shard_names(replay_dir)
-    rows_at_start = _rows_on_disk(shards_at_start)
+    rows_at_start, started_ns = _rows_on_disk(shards_at_start), time.time_ns()
     buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
         cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k,
         run=run_name(cfg, run_dir))
@@ -227,11 +227,13 @@ def run(started: Startup) -> dict:
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
     final_flush(buffer, pump)
-    generated, shards = pump.samples, _shard_names(replay_dir)
+    shards = _shard_names(replay_dir)
+    ledger = call_with_retry(lambda: buffer.ledger.remote(), "buffer.ledger")
+    samples = sample_accounting(pump, ledger, _rows_on_disk(shards) - rows_at_start,
+                                started_ns)
     error = fit.error or pump.store_error
     summary = {
-        "games": pump.games, "samples_generated": generated,
-        "samples_lost": max(0, rows_at_start + generated - _rows_on_disk(shards)),
+        "games": pump.games, "samples": samples,
         "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
         "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),

@@ -204,11 +204,11 @@ def test_a_failing_store_holds_the_samples_then_writes_them_or_gives_up(tmp_path
 
     real, calls = buffer_module.shards.write_shard, []
 
-    def refusing(batch, directory):
+    def refusing(batch, directory, **kw):
         calls.append(len(batch))
         if len(calls) <= 2:  # the store refuses the first two writes
             raise OSError("503 SlowDown")
-        return real(batch, directory)
+        return real(batch, directory, **kw)
 
     monkeypatch.setattr(buffer_module.shards, "write_shard", refusing)
     cfg = BufferConfig(capacity=1000, min_samples=1, flush_every_samples=10,
@@ -227,7 +227,7 @@ def test_a_failing_store_holds_the_samples_then_writes_them_or_gives_up(tmp_path
     assert Buffer(cfg, spill_dir=tmp_path, seed=1).restored == 35
 
     monkeypatch.setattr(buffer_module.shards, "write_shard",
-                        lambda *a: (_ for _ in ()).throw(OSError("connection refused")))
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("connection refused")))
     rs.add(make_batch(10, first_id=35))  # a new outage starts
     rs.failing_since -= 61  # ... and has lasted past store_outage_s
     rs.retry_at = 0.0

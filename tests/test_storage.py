@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -30,10 +31,14 @@ AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+MOTO: dict = {}  # "server": the module's running ThreadedMotoServer (an outage restarts it)
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint():
     """``host:port`` of a moto S3 server (its own thread) holding bucket `BUCKET`; AWS test
-    credentials in the environment meanwhile."""
+    credentials in the environment meanwhile. Its objects live in this process, so a
+    server stopped and started again on the same port still has them."""
     server = pytest.importorskip(
         "moto.server", reason="moto[server] not installed (pip install -e '.[dev]')")
     import boto3
@@ -41,15 +46,27 @@ def s3_endpoint():
     with pytest.MonkeyPatch.context() as mp:
         for k, v in AWS_ENV.items():
             mp.setenv(k, v)
-        moto = server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        host, port = moto.get_host_and_port()
+        MOTO["server"] = server.ThreadedMotoServer(ip_address="127.0.0.1", port=0,
+                                                   verbose=False)
+        MOTO["server"].start()
+        host, port = MOTO["server"].get_host_and_port()
         boto3.client("s3", endpoint_url=f"http://{host}:{port}",
                      region_name="us-east-1").create_bucket(Bucket=BUCKET)
         try:
             yield f"{host}:{port}"
         finally:
-            moto.stop()
+            MOTO["server"].stop()
+
+
+def _store_outage(endpoint: str, seconds: float) -> None:
+    """Stop the moto server (connections refused), wait, start it again on its port."""
+    from moto import server
+
+    host, port = endpoint.split(":")
+    MOTO["server"].stop()
+    time.sleep(seconds)
+    MOTO["server"] = server.ThreadedMotoServer(ip_address=host, port=int(port), verbose=False)
+    MOTO["server"].start()
 
 
 def s3_uri(endpoint: str, path: str) -> str:
@@ -217,7 +234,7 @@ def _assert_artifacts(run_dir: str, tmp: Path, train_step: int) -> dict:
     summary = json.loads(storage.read_text(storage.join(run_dir, "summary.json")))
     assert summary["error"] is None and summary["train_step"] == train_step, summary
     assert summary["eval_error"] is None and summary["evaluated"] >= 1
-    assert summary["samples_lost"] == 0 and summary["new_shards"]
+    assert summary["samples"]["lost"] == 0 and summary["new_shards"]
     assert all(s.startswith(run_dir.split("?")[0]) for s in summary["new_shards"])
     assert storage.is_file(storage.join(run_dir, "config.yaml"))
     checkpoints = storage.list_files(storage.join(run_dir, "checkpoints"))
@@ -250,3 +267,44 @@ def test_main_job_on_s3_and_resume(tmp_path, s3_endpoint):
     _assert_artifacts(run_dir, tmp_path, 20)
     assert "train/resumed_at_step" in _tags(run_dir, tmp_path)
     assert not list(Path.cwd().glob("s3:*"))  # nothing written to a local "s3:" folder
+
+
+def test_a_store_outage_mid_run_loses_no_acknowledged_sample(tmp_path, s3_endpoint):
+    """The object store refuses every connection for 10 s while the job writes shards: the
+    buffer holds what it received and retries with backoff, selfplay workers hold what was
+    not received, and once the store is back everything is written; the run ends normally
+    (no checkpoint or evaluation falls in the outage: only the final checkpoint is taken)."""
+    run_dir = s3_uri(s3_endpoint, "runs/outage")
+    replay = storage.join(run_dir, "replay")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    ray_tmp = tempfile.mkdtemp(prefix="rr", dir="/tmp")
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TMPDIR=ray_tmp, TMPDIR=str(tmp_path), **AWS_ENV)
+    sets = ["run.train_steps=100000", "run.time_budget_s=30", "run.checkpoint_every=100000",
+            "eval.enabled=false", "buffer.flush_every_samples=256", "buffer.flush_every_s=2",
+            "buffer.store_outage_s=300", "buffer.capacity=4000"]
+    cmd = [sys.executable, "-m", "experiments.alphazero", "--config",
+           "experiments/configs/smoke.yaml", "--run-dir", run_dir]
+    for s in sets:
+        cmd += ["--set", s]
+    with tempfile.TemporaryFile("w+") as log, subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True) as job:
+        try:
+            deadline = time.monotonic() + 240
+            while not (storage.is_dir(replay) and shards.list_shards(replay)):
+                assert job.poll() is None and time.monotonic() < deadline, "no shard written"
+                time.sleep(1)
+            _store_outage(s3_endpoint, 10)
+            job.wait(timeout=300)
+        finally:
+            if job.poll() is None:
+                job.kill()
+            shutil.rmtree(ray_tmp, ignore_errors=True)
+        log.seek(0)
+        out = log.read()
+    assert job.returncode == 0, out[-4000:]
+    assert "flush to s3://" in out and "works again after" in out, out[-4000:]
+    summary = json.loads(storage.read_text(storage.join(run_dir, "summary.json")))
+    samples = summary["samples"]
+    assert summary["error"] is None, summary
+    assert samples["acknowledged_lost"] == 0 and samples["lost"] == 0, samples
+    assert samples["written"] == samples["generated"] > 0, samples

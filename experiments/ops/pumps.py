@@ -31,6 +31,8 @@ class SelfplayPump:
         self.games = self.samples = self.failures = 0
         self.searched_moves = self.simulations = 0
         self.store_error: Exception | None = None  # the buffer's `StoreUnavailable`
+        self.producers: dict[str, tuple[int, int, int]] = {}  # id -> (generated, received,
+        # acknowledged) samples, the worker's last report
         self.t0 = time.perf_counter()
 
     def poll(self, timeout: float) -> None:
@@ -51,6 +53,8 @@ class SelfplayPump:
                 continue
             self.games += report.games
             self.samples += report.samples
+            self.producers[report.producer] = (report.generated, report.received,
+                                               report.acknowledged)
             elapsed = time.perf_counter() - self.t0
             self.writer.add_scalar("selfplay/games_per_s", self.games / elapsed, self.games)
             self.searched_moves += report.searched_moves
@@ -93,12 +97,52 @@ class SelfplayPump:
 
 def final_flush(buffer, pump: SelfplayPump) -> None:
     """Write the buffer's last samples; a store that still fails is logged and kept as the
-    run's error (``pump.store_error``; the unwritten samples count in ``samples_lost``)."""
+    run's error (``pump.store_error``; the unwritten samples count as lost in
+    `sample_accounting`)."""
     try:
         call_with_retry(lambda: buffer.save.remote(), "buffer.save")
     except ray.exceptions.RayTaskError as e:
         log.error("the final flush of the replay buffer failed: %s", e)
         pump.store_error = pump.store_error or e
+
+
+def sample_accounting(pump: SelfplayPump, ledger: dict[str, dict[str, int]], written: int,
+                      since_ns: int) -> dict[str, int]:
+    """``summary.json``'s ``samples`` of a run (README "Reliability"; the terms are
+    `ringrift_ray.replay.ledger`'s): what its selfplay producers generated, what the buffer
+    received and acknowledged, what is written, and what was lost.
+
+    Each producer's count is the larger of its last report to the driver and the buffer's
+    ledger (either may die with its process). Only producers started at or after
+    ``since_ns`` (their id's time) count: the ledger remembers earlier runs' producers.
+
+    Args:
+        pump: the run's selfplay pump (``producers``: the workers' last reports).
+        ledger: ``ReplayBuffer.ledger``'s producers part.
+        written: samples in the shards this run wrote.
+        since_ns: the run's start, ``time.time_ns()``.
+
+    Returns:
+        ``{"generated", "received", "acknowledged", "written", "lost",
+        "acknowledged_lost"}``, samples. ``lost`` = generated - written (games of a worker
+        that died with the buffer before a flush, a run stopped by a store outage);
+        ``acknowledged_lost`` = acknowledged - written, never above 0 by the ledger's rule.
+    """
+    def started(producer: str) -> int:
+        return int(producer.rsplit("-", 1)[-1]) if "-" in producer else 0
+
+    counts = dict.fromkeys(("generated", "received", "acknowledged"), 0)
+    for p in {p for p in set(pump.producers) | set(ledger) if started(p) >= since_ns}:
+        gen, got, ack = pump.producers.get(p, (0, 0, 0))
+        booked = ledger.get(p, {"received": 0, "acknowledged": 0})
+        got, ack = max(got, booked["received"]), max(ack, booked["acknowledged"])
+        counts["generated"] += max(gen, got)
+        counts["received"] += got
+        counts["acknowledged"] += ack
+    counts["written"] = written
+    counts["lost"] = max(0, counts["generated"] - written)
+    counts["acknowledged_lost"] = max(0, counts["acknowledged"] - written)
+    return counts
 
 
 def _store_unavailable(error: BaseException) -> bool:

@@ -19,10 +19,12 @@ from ringrift_ray import storage
 from ringrift_ray.config import BufferConfig
 from ringrift_ray.game import BOARD_TYPES
 from ringrift_ray.replay import shards
+from ringrift_ray.replay.ledger import Ledger
 from ringrift_ray.replay.window import ConfigStats, Window
 from ringrift_ray.samples import SampleBatch
 
 log = logging.getLogger(__name__)
+LEDGER_IDLE_S = 3600.0  # a producer silent this long with all of it on disk is forgotten
 
 class StoreUnavailable(OSError):
     """Flushes to the shard directory have failed for longer than
@@ -36,6 +38,10 @@ class AddReply:
 
     size: int  # samples now held for the batch's configuration
     throttle: bool  # selfplay is ahead of the target replay ratio and should wait
+    verdict: str = "accepted"  # `ledger.Verdict` ("accepted", "duplicate", "gap"), or "full"
+    # (the store is failing and the window holds only unwritten samples: hold it, send later)
+    expected: int = 0  # the producer's next batch number the buffer will accept
+    durable_seq: int = -1  # the producer's highest batch number on disk (acknowledged)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class Buffer:
                           else Path(spill_dir))
         self.rng = np.random.default_rng(seed)
         self.windows: dict[tuple[str, int], Window] = {}
+        self.ledgers: dict[tuple[str, int], Ledger] = {}  # acknowledged / durable batches
         self.inserts, self.samples = RateMeter(), RateMeter()
         self.unflushed, self.last_flush = 0, time.monotonic()
         self.flushes, self.last_flush_s, self.lost = 0, 0.0, 0  # `save` calls, its seconds,
@@ -103,21 +110,45 @@ class Buffer:
         if self.spill_dir is not None:
             self.restored = self.restore()
 
-    def add(self, batch: SampleBatch) -> AddReply:
-        """Append samples of one configuration.
+    def add(self, batch: SampleBatch, producer: str | None = None, seq: int = 0,
+            floor: int = 0) -> AddReply:
+        """Append samples of one configuration. With a ``producer``, batch ``seq`` is
+        received only in order (`ledger.Ledger.verdict`): a duplicate is dropped and a
+        gap refused, both without adding; the reply says which and what comes next. While
+        the store fails, a batch that would push unwritten samples out of the window is
+        refused as ``"full"`` (the producer holds it; nothing received is evicted).
 
         Raises:
-            ValueError: see `Window.add`.
+            ValueError: see `Window.add` and `Ledger.verdict`.
         """
         window = self._window(batch.board, batch.players)
-        window.add(batch)
-        self.inserts.add(len(batch))
-        self.unflushed += len(batch)
-        if self.spill_dir is not None and (
-                self.unflushed >= self.cfg.flush_every_samples
-                or time.monotonic() - self.last_flush >= self.cfg.flush_every_s):
-            self._flush_or_hold()
-        return AddReply(size=len(window), throttle=window.throttle)
+        ledger = self.ledgers[(batch.board, batch.players)]
+        verdict = "accepted" if producer is None else ledger.verdict(producer, seq, floor)
+        if verdict == "accepted" and producer is not None and self._full(window, len(batch)):
+            verdict = "full"
+        if verdict == "accepted":
+            window.add(batch)
+            if producer is not None:
+                ledger.record(producer, seq, len(batch))
+            self.inserts.add(len(batch))
+            self.unflushed += len(batch)
+            if self.spill_dir is not None and (
+                    self.unflushed >= self.cfg.flush_every_samples
+                    or time.monotonic() - self.last_flush >= self.cfg.flush_every_s):
+                self._flush_or_hold()
+        return AddReply(size=len(window), throttle=window.throttle, verdict=verdict,
+                        expected=ledger.expected(producer) if producer else 0,
+                        durable_seq=ledger.durable_seq(producer) if producer else -1)
+
+    def _full(self, window: Window, incoming: int) -> bool:
+        """Whether ``incoming`` more samples would push unwritten ones out of the window
+        (the store is failing): try a flush first; a producer's batch is then refused
+        (``"full"``, the producer holds it) rather than evicting received samples."""
+        unwritten = window.written - window.saved
+        if self.spill_dir is None or not unwritten or unwritten + incoming <= self.cfg.capacity:
+            return False
+        self._flush_or_hold()
+        return window.written > window.saved
 
     def _flush_or_hold(self) -> None:
         """`save`, or, when the store refuses, keep the samples held and try again later
@@ -207,11 +238,14 @@ class Buffer:
         if self.spill_dir is None:
             raise ValueError("save() needs a spill_dir")
         paths, t0 = [], time.perf_counter()
-        for window in self.windows.values():
-            evicted, batch = window.evicted_unsaved(), window.unsaved()
+        for key, window in self.windows.items():
+            evicted, batch, ledger = window.evicted_unsaved(), window.unsaved(), self.ledgers[key]
             if batch is not None:
-                paths.append(str(shards.write_shard(batch, self.spill_dir)))
+                ledger.prune(LEDGER_IDLE_S)
+                paths.append(str(shards.write_shard(batch, self.spill_dir,
+                                                    metadata={"ledger": ledger.snapshot()})))
             window.mark_saved()
+            ledger.mark_durable()
             self.lost += evicted
         self.unflushed, self.last_flush = 0, time.monotonic()
         self.flushes, self.last_flush_s = self.flushes + 1, time.perf_counter() - t0
@@ -237,8 +271,32 @@ class Buffer:
                 if batch is not None:
                     self._window(board, players).load(batch)
                     loaded += len(batch)
+                    self._restore_ledger(board, players)
         log.info("restored %d samples from %s", loaded, self.spill_dir)
         return loaded
+
+    def _restore_ledger(self, board: str, players: int) -> None:
+        """The ledger of the newest shard of a configuration that records one (a shard
+        with an unreadable ledger is logged and the configuration starts a new one)."""
+        text = shards.newest_metadata(self.spill_dir, board, players, "ledger")
+        if text is None:
+            return
+        try:
+            self.ledgers[(board, players)] = Ledger.from_snapshot(text)
+        except ValueError as e:
+            log.warning("%s %s/%dp: %s; producers send again from their oldest held batch",
+                        self.spill_dir, board, players, e)
+
+    def ledger_totals(self) -> dict[str, dict[str, int]]:
+        """``{producer: {"received": samples, "acknowledged": samples on disk}}`` over
+        every configuration (producers of earlier runs included until pruned)."""
+        out: dict[str, dict[str, int]] = {}
+        for ledger in self.ledgers.values():
+            for p, e in ledger.entries.items():
+                total = out.setdefault(p, {"received": 0, "acknowledged": 0})
+                total["received"] += e.received
+                total["acknowledged"] += e.durable
+        return out
 
     def _window(self, board: str, players: int) -> Window:
         key = (board, players)
@@ -247,4 +305,5 @@ class Buffer:
                 raise ValueError(f"unknown configuration {board}/{players}p")
             self.windows[key] = Window(board, players, self.cfg, self.rng,
                                            self.policy_width)
+            self.ledgers[key] = Ledger()
         return self.windows[key]

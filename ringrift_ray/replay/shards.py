@@ -48,8 +48,8 @@ def shard_stem() -> str:
     return f"{stamp}.{ns % 10**9:09d}_{os.getpid()}_{next(_counter):06d}"
 
 
-def write_shard(batch: SampleBatch, directory: storage.Location, stem: str | None = None
-                ) -> Path | str:
+def write_shard(batch: SampleBatch, directory: storage.Location, stem: str | None = None,
+                metadata: dict[str, str] | None = None) -> Path | str:
     """Write a batch as a new zstd Parquet shard; atomic and never overwriting.
 
     The shard is ``<board>_<players>p_<stem>.parquet`` where ``stem`` defaults to
@@ -62,6 +62,8 @@ def write_shard(batch: SampleBatch, directory: storage.Location, stem: str | Non
         batch: the samples (may be empty).
         directory: created if missing; a path or a URI (`ringrift_ray.storage`).
         stem: optional name part after the ``<board>_<players>p_`` prefix.
+        metadata: extra schema metadata (`newest_metadata` reads it back), e.g. the
+            buffer's ``ledger``.
 
     Returns:
         The new shard (a `Path`, or a URI string for a URI ``directory``).
@@ -75,6 +77,9 @@ def write_shard(batch: SampleBatch, directory: storage.Location, stem: str | Non
     if not _SHARD_NAME.match(base + ".parquet") or Path(base).name != base:
         raise ValueError(f"bad shard name {base!r}: a board without '_', a stem without '/'")
     table = batch_to_table(batch)
+    if metadata:
+        table = table.replace_schema_metadata(
+            {**table.schema.metadata, **{k.encode(): v.encode() for k, v in metadata.items()}})
     fs, folder = storage.resolve(directory)
     if isinstance(fs, pafs.LocalFileSystem):
         name = _write_local(table, Path(folder), base).name
@@ -218,6 +223,24 @@ def read_shards(directory: storage.Location, board: str | None = None,
         if on_shard is not None:
             on_shard(0 if batch is None else len(batch), len(paths))
     return concat_batches(newest_first[::-1]) if newest_first else None
+
+
+def newest_metadata(directory: storage.Location, board: str, players: int, key: str
+                    ) -> str | None:
+    """The schema metadata ``key`` (`write_shard`'s ``metadata``) of the newest shard of a
+    configuration that has it, None if none has (or no directory). Reads footers only; a
+    footer that fails to read is skipped (`read_shards` quarantines such shards)."""
+    if not storage.is_dir(directory):
+        return None
+    for path in reversed(list_shards(directory, board, players)):
+        fs, where = storage.resolve(path)
+        try:
+            meta = pq.read_schema(where, filesystem=fs).metadata or {}
+        except (pa.ArrowException, OSError):
+            continue
+        if key.encode() in meta:
+            return meta[key.encode()].decode()
+    return None
 
 
 def _set_aside(path: Path | str, error: Exception) -> None:
