@@ -260,7 +260,7 @@ def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store, wri
                                   num_gpus=cfg.eval.gpus).remote(
         actor_name(cfg, run_dir, "candidates"), actor_name(cfg, run_dir, "weights"),
         str(run_dir), cfg)
-    return EvalPump(evaluator, writer, metrics), candidates
+    return EvalPump(evaluator, writer, metrics, cfg.buffer.store_outage_s), candidates
 
 
 def _eval_summary(evals: EvalPump, run_dir: storage.Location, store) -> dict:

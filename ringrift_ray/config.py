@@ -122,7 +122,8 @@ class BufferConfig(_Frozen):
         10_000, ge=1, description="new samples that trigger a flush before flush_every_s")
     store_outage_s: float = Field(
         600.0, gt=0, description="seconds a failing flush is retried (with backoff; the "
-        "samples stay held in the window) before the buffer gives up with StoreUnavailable")
+        "samples stay held in the window) before the buffer gives up with StoreUnavailable; "
+        "also how long the driver re-asks an evaluator whose store writes fail")
 
     def model_post_init(self, __context) -> None:
         if self.min_samples > self.capacity:

@@ -1,5 +1,7 @@
 """Fault injection for a running main job: kill its named actors (namespace ``ringrift``,
-``<run name>:<actor>``) or a Ray Train worker process, and time the recovery.
+``<run name>:<actor>``) or a Ray Train worker process (`inject`), remove a node of a local
+cluster and add its replacement (`lose_node`), or stop the object store for a while
+(`store_outage`), and time the recovery (`benchmarks/bench_soak.py` fires them at random).
 
     python -m experiments.ops.fault_injector --address <GCS address> --dashboard <URL> \\
         --run-name square8_2p --every 20 --duration 300
@@ -93,6 +95,56 @@ def inject(run_name: str, target: str, dashboard: str, timeout_s: float = 120.0
     if held is not None and back is not None:
         lost = max(0, held - ray.get(ray.get_actor(name, namespace=NAMESPACE).restored.remote()))
     return back, lost
+
+
+def _run_alive(dashboard: str, run_name: str) -> bool:
+    """Whether every named actor of the run is alive (none restarting or pending)."""
+    actors = list_actors(address=dashboard, detail=True, raise_on_missing_output=False,
+                         filters=[("ray_namespace", "=", NAMESPACE)])
+    mine = [a for a in actors if (a.name or "").startswith(f"{run_name}:")]
+    return bool(mine) and all(a.state == "ALIVE" for a in mine)
+
+
+def lose_node(cluster, role: str, run_name: str, dashboard: str, timeout_s: float = 300.0
+              ) -> float | None:
+    """Kill the node of ``role`` of a `local_cluster.LocalCluster` without warning, add its
+    replacement (as an autoscaler would), and wait until every named actor of the run is
+    alive again and training is past the step it had reached.
+
+    Returns:
+        Seconds from the removal to the recovery, None if not within ``timeout_s``.
+    """
+    budget = ray.get_actor(f"{run_name}:budget", namespace=NAMESPACE)
+    step, t0 = ray.get(budget.train_step.remote()), time.monotonic()
+    cluster.remove(role)
+    cluster.add(role)
+    left = timeout_s - (time.monotonic() - t0)
+    back = _wait(lambda: _run_alive(dashboard, run_name)
+                 and ray.get(budget.train_step.remote()) > step, left)
+    return None if back is None else time.monotonic() - t0
+
+
+def store_outage(stop, start, seconds: float, shards_now, timeout_s: float = 300.0
+                 ) -> float | None:
+    """Make the object store refuse connections for ``seconds`` (``stop()``, then
+    ``start()``) and wait until the run writes a replay shard again.
+
+    Args:
+        stop, start: take the store down and bring it back (e.g. moto's server).
+        seconds: the outage.
+        shards_now: ``() -> number of replay shards`` of the run directory.
+
+    Returns:
+        Seconds from the store's return to the next new shard, None if not within
+        ``timeout_s``.
+    """
+    before = shards_now()
+    stop()
+    try:
+        time.sleep(seconds)
+    finally:
+        start()
+    return _wait(lambda: shards_now() > before, timeout_s)
 
 
 def run_injector(run_name: str, dashboard: str, every_s: float, duration_s: float,

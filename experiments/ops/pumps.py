@@ -147,8 +147,13 @@ def sample_accounting(pump: SelfplayPump, ledger: dict[str, dict[str, int]], wri
 
 def _store_unavailable(error: BaseException) -> bool:
     """Whether a Ray error was caused, at any depth, by the buffer's `StoreUnavailable`."""
+    return _caused_by(error, StoreUnavailable)
+
+
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether ``error`` or its cause at any depth (a Ray error's ``cause``) is a ``kind``."""
     while error is not None:
-        if isinstance(error, StoreUnavailable):
+        if isinstance(error, kind):
             return True
         error = getattr(error, "cause", None) or error.__cause__
     return False
@@ -157,13 +162,18 @@ def _store_unavailable(error: BaseException) -> bool:
 class EvalPump:
     """Keeps one ``Evaluator.evaluate_next`` call in flight and logs ``eval/*`` metrics
     (step = candidate version). An evaluator that died (``RayActorError``) restarts with
-    its league table on disk and is asked again; an error inside an evaluation (a bug, it
-    would recur) stops evaluation, and selfplay keeps the last promoted weights."""
+    its league table on disk and is asked again; so is one whose store refused a write
+    (``OSError``: asked again after 2, 4, 8 ... s, at most 60, for up to ``outage_s``
+    seconds of failures in a row); any other error inside an evaluation (a bug, it would
+    recur) stops evaluation, and selfplay keeps the last promoted weights."""
 
     IDLE_S = 2.0  # wait before asking again when no new candidate existed
 
-    def __init__(self, evaluator, writer: SummaryWriter, metrics: Recorder):
-        self.evaluator = evaluator
+    def __init__(self, evaluator, writer: SummaryWriter, metrics: Recorder,
+                 outage_s: float = 600.0):
+        self.evaluator, self.outage_s = evaluator, outage_s
+        self.store_failing_since: float | None = None  # perf_counter of the first OSError
+        self.store_failures = 0  # in a row
         self.writer, self.metrics = writer, metrics
         self.pending = evaluator.evaluate_next.remote()
         self.asked_at = time.perf_counter()
@@ -185,7 +195,8 @@ class EvalPump:
 
     def finish(self, timeout: float) -> None:
         """Wait for the call in flight, then evaluate the newest candidate (within
-        ``timeout`` seconds overall)."""
+        ``timeout`` seconds overall); an evaluator that died meanwhile (its node lost) is
+        asked again once it has restarted."""
         deadline = time.perf_counter() + timeout
         for _ in range(2):
             if self.error is not None:
@@ -198,7 +209,8 @@ class EvalPump:
                 log.warning("evaluation still running after %.0f s; not waiting", timeout)
                 ray.cancel(self.pending)
                 return
-            if self._collect() is None:
+            failures = self.failures
+            if self._collect() is None and self.failures == failures:
                 return
 
     def _collect(self) -> Evaluation | None:
@@ -212,9 +224,12 @@ class EvalPump:
             self.resume_at = time.perf_counter() + self.IDLE_S
             return None
         except ray.exceptions.RayError as e:
+            if self._store_refused(e):
+                return None
             log.error("evaluation failed; selfplay keeps the last promoted weights: %s", e)
             self.error = e
             return None
+        self.store_failing_since, self.store_failures = None, 0
         if entry is None:
             self.resume_at = time.perf_counter() + self.IDLE_S
             return None
@@ -229,6 +244,23 @@ class EvalPump:
                  entry.elo, "promoted" if entry.promoted else "not promoted", entry.games,
                  "; ".join(entry.reasons))
         return entry
+
+    def _store_refused(self, error: ray.exceptions.RayError) -> bool:
+        """Whether ``error`` is the run directory's store refusing a write (an ``OSError``
+        cause) within ``outage_s`` of failures in a row: then the evaluator is asked again
+        after a backoff."""
+        if not _caused_by(error, OSError):
+            return False
+        now = time.perf_counter()
+        self.store_failing_since = self.store_failing_since or now
+        if now - self.store_failing_since > self.outage_s:
+            return False
+        self.failures, self.store_failures = self.failures + 1, self.store_failures + 1
+        delay = min(2.0 ** self.store_failures, 60.0)
+        log.warning("the evaluator's store refused a write (asking again in %.0f s): %s",
+                    delay, error)
+        self.resume_at = now + delay
+        return True
 
     def _record(self, entry: Evaluation) -> None:
         """The ``ringrift_eval_*`` metrics of one decision."""

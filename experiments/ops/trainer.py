@@ -67,6 +67,7 @@ from ringrift_ray.net import (
 from ringrift_ray.samples import policy_lag
 from ringrift_ray.train import make_optimizer, to_tensors, train_step
 
+log = logging.getLogger(__name__)
 TRAIN, WAIT, STOP = 0, 1, 2  # `_decide`'s answers
 SMOOTHING = 0.05  # weight of the newest loss in the smoothed loss that picks lowest_loss.pt
 
@@ -215,7 +216,8 @@ def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, r
             writer, checkpoint: bool, smooth: float | None, best: float) -> float:
     """``ray.train.report`` the metrics (``train/*``) from every rank; on rank 0 also log
     them to TensorBoard and the Ray metrics (`_record`) and, when ``checkpoint``, attach a
-    checkpoint (`_save`) and write ``lowest_loss.pt`` if ``smooth`` beats ``best``.
+    checkpoint (`_save`) and write ``lowest_loss.pt`` if ``smooth`` beats ``best``; a
+    checkpoint the store refuses (``OSError``) is logged and skipped, not fatal.
     Returns the new best smoothed loss."""
     out = {f"train/{k}": v for k, v in metrics.items()}
     ckpt = None
@@ -226,12 +228,17 @@ def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, r
         if metrics:
             _record(cfg, run_dir, step, metrics)
         if checkpoint:
-            ckpt = _save(model, opt, sched, step, run_dir)
-            if smooth is not None and smooth < best:
-                best = smooth
-                save_checkpoint(getattr(model, "module", model),
-                                storage.join(run_dir, "checkpoints", "lowest_loss.pt"),
-                                step=step, loss=smooth)
+            try:
+                ckpt = _save(model, opt, sched, step, run_dir)
+                if smooth is not None and smooth < best:
+                    save_checkpoint(getattr(model, "module", model),
+                                    storage.join(run_dir, "checkpoints", "lowest_loss.pt"),
+                                    step=step, loss=smooth)
+                    best = smooth
+            except OSError as e:  # a store outage: train on, the next checkpoint tries again
+                log.warning("checkpoint of step %d not written to %s (training goes on; the "
+                            "next one is due in %d steps): %s", step, run_dir,
+                            cfg.run.checkpoint_every, e)
     # the staged ckpt-* folder is deleted once uploaded (they piled up in TMPDIR before)
     ray.train.report({**out, "step": step}, checkpoint=ckpt,
                      delete_local_checkpoint_after_upload=True)
