@@ -6,9 +6,11 @@ takes the newest candidate not yet evaluated (candidates published meanwhile are
 builds its network from the weights in memory and runs the promotion gate's sequential
 tests (`gate.gate_candidate`, statistics in `ringrift_ray.eval.gate_stats`): batches of
 ``EvalConfig.concurrency`` games at ``EvalConfig.num_simulations`` simulations against random
-and the heuristic (Wilson lower bound above the threshold), then the current best (SPRT on
-Elo bounds; the first candidate, with no best yet, meets the baselines only), each until its
-test decides or ``EvalConfig.games`` games; `gate.decide` gives the verdict and the league
+and the heuristic (Wilson lower bound above the threshold), one batch against each of the
+stronger ``EvalConfig.baselines`` (``uct:N``, ``minimax:D``: not gated, for Elo), then the
+current best (SPRT on Elo bounds; the first candidate, with no best yet, meets the baselines
+only), each until its test decides or ``EvalConfig.games`` games; `gate.decide` gives the
+verdict and the league
 records it (`league.record_evaluation`: Elo refit over all games so far). For
 the user, each candidate is also written to ``checkpoints/candidate_<version>.pt`` and its
 games (move lists) to ``games/v<version>.jsonl`` (``ringrift-ray show RUN_DIR --game N``);
@@ -34,6 +36,7 @@ from ringrift_ray import storage
 from ringrift_ray.cli.progress import progress
 from ringrift_ray.config import AlphaZeroConfig
 from ringrift_ray.eval import gate, league, run_records
+from ringrift_ray.eval.baselines import agent_from_spec
 from ringrift_ray.eval.matches import search_agent
 from ringrift_ray.net import (
     NetSpec,
@@ -91,6 +94,8 @@ class Evaluator:
         best = self.league.best
         self.best_net = (load_checkpoint(best.checkpoint, expect=self.spec)[0]
                          if best else None)
+        self.baselines = {spec: agent_from_spec(spec, cfg.game.board, cfg.game.players)
+                          for spec in cfg.eval.baselines}  # uct:N, minimax:D (for Elo)
 
     @log_and_raise
     def evaluate_next(self) -> Evaluation | None:
@@ -106,14 +111,17 @@ class Evaluator:
         save_checkpoint(net, checkpoint, step=version, version=version)
         best = self.league.best
         game = self.cfg.game
-        most = self.cfg.eval.games * (3 if best else 2)  # the gate may stop sooner
+        batch = self.cfg.eval.concurrency + self.cfg.eval.concurrency % 2
+        most = (self.cfg.eval.games * (3 if best else 2)  # the gate may stop sooner
+                + batch * len(self.baselines))
         with progress(most, f"evaluating candidate {version}", "game",
                       delay_s=PROGRESS_DELAY_S) as bar:
             checks = gate.gate_candidate(
                 self._agent(net, league.candidate_name(version)),
                 self._agent(self.best_net, best.name) if best else None,
                 game.board, game.players, self.cfg.eval, seed=self.cfg.run.seed + version,
-                swap_rule=game.swap_rule, on_game_end=lambda _: bar.update())
+                swap_rule=game.swap_rule, on_game_end=lambda _: bar.update(),
+                baselines=self.baselines)
         verdict = gate.decide(checks)
         run_records.save_games(checks,
                                storage.join(self.run_dir, "games", f"v{version}.jsonl"),

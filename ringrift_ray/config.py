@@ -5,11 +5,19 @@ One model per concern; library code takes the narrow model it needs (e.g. `Searc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ringrift_ray.game import BOARD_TYPES
 from ringrift_ray.safe_yaml import InvalidYAML, parse_yaml
@@ -277,6 +285,21 @@ class EvalConfig(_Frozen):
     final_timeout_s: float = Field(600.0, ge=0, description="seconds the job waits after "
                                    "training for the newest candidate's evaluation")
     gate: GateConfig = Field(default_factory=GateConfig, description="promotion thresholds")
+    baselines: tuple[str, ...] = Field(
+        (), description="stronger baselines (`uct:N`, `minimax:D`; README \"Evaluation\") "
+        "each candidate that passes random and the heuristic also plays, one batch of "
+        "`concurrency` games each, not gated: they join the Elo fit, so the curve keeps "
+        "moving once the heuristic is beaten")
+
+    @field_validator("baselines")
+    @classmethod
+    def _baseline_specs(cls, specs: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in specs if re.fullmatch(r"(uct|minimax):[1-9][0-9]*", s) is None]
+        if bad:
+            raise ValueError(f"eval.baselines: {bad} are not uct:N or minimax:D")
+        if len(set(specs)) != len(specs):
+            raise ValueError(f"eval.baselines: {list(specs)} names one twice")
+        return specs
 
 
 class AlphaZeroConfig(_Frozen):

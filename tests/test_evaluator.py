@@ -175,6 +175,30 @@ def test_gate_candidate_stops_as_soon_as_a_test_decides_and_keeps_the_games(tmp_
         run_records.load_games(path)
 
 
+def test_stronger_baselines_play_one_batch_for_elo_before_the_best():
+    from ringrift_ray.eval.baselines import agent_from_spec
+
+    cfg = EvalConfig(games=8, concurrency=2, max_moves=30, baselines=("minimax:1",),
+                     gate={"min_vs_random": 0.0, "min_vs_heuristic": 0.0})
+    extra = {"minimax:1": agent_from_spec("minimax:1", "square8", 2)}
+    checks = gate.gate_candidate(random_agent("v3"), random_agent("v1"), "square8", 2, cfg,
+                                 seed=3, baselines=extra)
+    assert list(checks) == ["random", "heuristic", "minimax:1", "best"]
+    extra_check = checks["minimax:1"]
+    assert len(extra_check.match.games) == 2 and extra_check.decision == "info"
+    assert extra_check.match.names == ["v3", "minimax:1"]
+    table = league.record_evaluation(league.new_league("square8", 2), 3, 3, "c.pt",
+                                     gate.decide(checks))
+    assert "minimax:1" in table.elo and "minimax:1" in table.versions[-1].results
+
+
+def test_eval_baselines_must_be_uct_or_minimax_specs():
+    with pytest.raises(ValueError, match="not uct:N or minimax:D"):
+        EvalConfig(baselines=("uct:0",))
+    with pytest.raises(ValueError, match="names one twice"):
+        EvalConfig(baselines=("uct:8", "uct:8"))
+
+
 def test_format_table_lists_versions_and_baselines():
     table = record(league.new_league("square8", 2), 10, first_checks())
     text = league.format_table(table)

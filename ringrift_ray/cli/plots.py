@@ -13,6 +13,7 @@ so no global backend or figure state), like ``pictures.py``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +47,9 @@ def plot_elo(league: League, out: str | Path,
         ax.scatter([x for x, p in zip(xs, promoted, strict=True) if p],
                    [e for e, p in zip(elo, promoted, strict=True) if p],
                    color="tab:red", zorder=3, s=25, label="promoted")
-        for name, style in (("random", ":"), ("heuristic", "--")):
+        baselines = ["random", "heuristic", *sorted(  # and EvalConfig.baselines
+            n for n in league.elo if n.startswith(("uct:", "minimax:")))]
+        for name, style in zip(baselines, itertools.cycle((":", "--", "-.")), strict=False):
             if name in league.elo:
                 ax.axhline(league.elo[name], color="gray", linestyle=style, label=name)
         ax.set_xlabel(label)

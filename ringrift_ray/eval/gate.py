@@ -31,7 +31,8 @@ from ringrift_ray.eval.baselines import heuristic_agent, random_agent
 from ringrift_ray.eval.matches import Agent, GameResult, MatchResult, play_match
 
 OPPONENTS = ("random", "heuristic", "best")
-"""The gate's opponents in the order they are played; ``best`` is absent without a best."""
+"""The gate's opponents in the order they are played (any extra baselines, `EvalConfig.
+baselines`, between the heuristic and the best); ``best`` is absent without a best."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,16 @@ def check(key: str, match: MatchResult, cfg: GateConfig, final: bool = True) -> 
     """Apply the gate's test for opponent ``key`` to the games of ``match`` so far.
 
     ``key`` ``"best"`` runs the SPRT (`gate_stats.sprt_llr`); ``"random"`` / ``"heuristic"``
-    the Wilson check (`gate_stats.wilson_decision`) against ``cfg.min_vs_<key>``. With
-    ``final``, a test still undecided is ``"undecided"``, else ``"continue"``.
+    the Wilson check (`gate_stats.wilson_decision`) against ``cfg.min_vs_<key>``; any other
+    key (an extra baseline, `EvalConfig.baselines`) is not gated. With ``final``, a test
+    still undecided is ``"undecided"``, else ``"continue"``.
     """
     n, score = len(match.games), match.wins
     lo, hi = gate_stats.wilson_interval(score, n, cfg.z)
     head = f"vs {key} ({match.names[1]}): {score:g}/{n}"
+    if key not in OPPONENTS:
+        return Check(match, "none", "info", {"interval": [lo, hi]},
+                     f"{head} [{lo:.2f}, {hi:.2f}], for Elo")
     if key == "best":
         if not cfg.vs_best:
             return Check(match, "none", "info", {"interval": [lo, hi]}, f"{head}, not gated")
@@ -145,9 +150,11 @@ def decide(checks: Mapping[str, Check]) -> Verdict:
     return Verdict(promoted, tuple(reasons), dict(checks))
 
 
-def _opponents(best: Agent | None) -> dict[str, Agent]:
-    """The gate's opponents by key (`OPPONENTS`), ``best`` left out when None."""
-    opponents = {"random": random_agent(), "heuristic": heuristic_agent()}
+def _opponents(best: Agent | None, baselines: Mapping[str, Agent] | None = None
+               ) -> dict[str, Agent]:
+    """The gate's opponents by key in playing order (`OPPONENTS`, the extra ``baselines``
+    before the best), ``best`` left out when None."""
+    opponents = {"random": random_agent(), "heuristic": heuristic_agent(), **(baselines or {})}
     if best is not None:
         opponents["best"] = best
     return opponents
@@ -175,24 +182,25 @@ def _batch_seed(seed: int, opponent: int, batch: int) -> int:
 def gate_candidate(candidate: Agent, best: Agent | None, board: str, players: int,
                    cfg: EvalConfig, seed: int = 0, swap_rule: bool = False,
                    keep_moves: bool = True,
-                   on_game_end: Callable[[GameResult], None] | None = None
-                   ) -> dict[str, Check]:
-    """Play the gate's sequential tests: random, then heuristic, then ``best``
+                   on_game_end: Callable[[GameResult], None] | None = None,
+                   baselines: Mapping[str, Agent] | None = None) -> dict[str, Check]:
+    """Play the gate's sequential tests: random, then heuristic, then the extra
+    ``baselines`` (``{spec: agent}``, `EvalConfig.baselines`), then ``best``
     (``on_game_end`` is called with every finished game: a progress bar).
 
     Each opponent gets batches of ``cfg.concurrency`` games (rounded up to even, so a batch
     rotates seats evenly) until its test decides (`check`) or ``cfg.games`` games are
-    played; a check that is off plays one batch (for Elo). The first fail or undecided
-    check ends the evaluation: later opponents are not played.
+    played; a check that is off, and an extra baseline, plays one batch (for Elo). The
+    first fail or undecided check ends the evaluation: later opponents are not played.
 
     Returns:
-        ``{"random": Check, "heuristic": ..., "best": ...}`` for the opponents played, in
-        that order; the candidate is agent 0 of every match. `decide` turns them into the
-        `Verdict`.
+        ``{"random": Check, "heuristic": ..., <baselines>, "best": ...}`` for the opponents
+        played, in that order; the candidate is agent 0 of every match. `decide` turns them
+        into the `Verdict`.
     """
     batch = cfg.concurrency + cfg.concurrency % 2
     out: dict[str, Check] = {}
-    for i, (key, opp) in enumerate(_opponents(best).items()):
+    for i, (key, opp) in enumerate(_opponents(best, baselines).items()):
         match, seeds = MatchResult([candidate.name, opp.name], board, players), []
         for b in itertools.count():
             batch_seed = _batch_seed(seed, i, b)
