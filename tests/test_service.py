@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 from reference import trace_games
 
-from ringrift_ray.game import legal_moves, move_from_reference
+from ringrift_ray.game import legal_moves, move_from_reference, new_game
 from ringrift_ray.net import NetSpec, PolicyValueNet, save_checkpoint
 from ringrift_ray.service import api, chooser, play, positions
 
@@ -87,6 +87,33 @@ def test_choose_moves_legal_and_seeded(model, steps):
     # a seeded answer does not depend on the batch it shared
     alone = [chooser.choose_moves(model, [s], [64], [7])[0].move for s in states[:4]]
     assert alone == [c.move for c in choices[:4]]
+
+
+def test_searcher_answers_do_not_depend_on_company(model, steps):
+    """A seeded search gives the same move and value whether it runs alone or joins a
+    searcher mid-flight (continuous batching) beside searches of other budget tiers."""
+    game_steps, _ = steps
+    picked = [s for s in game_steps if len(s["legal_moves"]) > 4][:6]
+    states = [positions.position_of(s["state"], s["current_player"], s["state_extras"])
+              for s in picked]
+    budgets = [16, 4, 32, 1, 16, 8]  # the model's :32 cap puts 32 in the 32 tier
+    alone = [chooser.choose_moves(model, [s], [b], [i])[0]
+             for i, (s, b) in enumerate(zip(states, budgets, strict=True))]
+    searcher, answers, slots = chooser.new_searcher(model, 4), {}, {}
+    chooser.warm(searcher, states[0])
+    assert searcher.busy == 0 and sorted(searcher.groups) == [16]
+    pending = list(enumerate(zip(states, budgets, strict=True)))
+    while pending or slots:
+        if pending and chooser.has_room(searcher, pending[0][1][1]):  # one joins per step
+            i, (state, budget) = pending.pop(0)
+            slots[chooser.admit(searcher, state, budget, i)] = i
+        chooser.step(searcher)
+        for slot in chooser.finished(searcher):
+            answers[slots.pop(slot)] = chooser.take(searcher, slot)
+    assert [answers[i] for i in range(len(states))] == alone
+    assert [c.simulations for c in alone] == budgets
+    with pytest.raises(ValueError, match="hex8 3p position for the square8_2p"):
+        chooser.admit(searcher, new_game("hex8", 3), 4, 0)
 
 
 def test_play_page_rules():

@@ -5,19 +5,26 @@
 (``experiments/configs/serve/*.yaml``: ``import_path: experiments.serve.app:build_app``,
 ``args:`` = `ServeArgs` fields), for ``serve deploy`` / ``serve run`` on a cluster.
 
-A `MoveModel` replica loads its checkpoint once (``service.chooser.load_model``) and answers
-``choose(item)`` calls with continuous batching, one batched search per replica: every
-search in flight advances one step per network call (``service.chooser.step_choices``, all
-their leaves in one call), and requests that arrive meanwhile join at the next step (up to
-``max_batch`` in flight), so concurrent requests share every network call and none waits
-for a whole batch to finish. (``@serve.batch`` would hold a request that arrives during a
-search until that search ends.)
+Two levels of batching make concurrent requests share the work:
+
+- The ingress gathers positions (`ModelClient`): every position asked of a model while
+  ``calls_in_flight`` calls to it are out waits, and the next call carries all of them, so at
+  64 concurrent clients a handle call (and Serve's cost per call) serves many requests,
+  while a lone request is sent at once.
+- A `MoveModel` replica loads its checkpoint once (``service.chooser.load_model``) and runs
+  ONE compiled batched search over every position in flight (``service.chooser.Searcher``,
+  up to ``max_batch`` trees in one forest): each step is one compiled selection, one network
+  call on all their leaves and one compiled expansion and backup, and positions that arrive
+  meanwhile join at the next step (continuous batching: none waits for a whole batch to end,
+  as it would under ``@serve.batch``). A seeded position's answer does not depend on the
+  others (``service.chooser``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any
 
 import torch
@@ -28,12 +35,15 @@ from experiments.serve.ingress import Ingress
 from ringrift_ray.game import new_game
 from ringrift_ray.service.chooser import (
     Choice,
-    InFlight,
-    choose_moves,
-    finish_choice,
+    admit,
+    drop,
+    finished,
+    has_room,
     load_model,
-    start_choice,
-    step_choices,
+    new_searcher,
+    step,
+    take,
+    warm,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +62,9 @@ class ServeArgs(BaseModel):
     threads: int = Field(1, ge=1, description="CPU threads of each replica's network")
     max_batch: int = Field(128, ge=1, description="searches in flight per model replica "
                            "(each step: one network call on all their leaves)")
+    calls_in_flight: int = Field(2, ge=1, description="handle calls out from the ingress to "
+                                 "each model deployment (at least `replicas` are used); "
+                                 "positions asked meanwhile go together in the next call")
     max_pending: int = Field(512, ge=1, description="positions in flight per ingress "
                              "replica before new requests get 503 + Retry-After")
     timeout_s: float = Field(60.0, gt=0.0, description="default deadline of a request "
@@ -60,16 +73,18 @@ class ServeArgs(BaseModel):
 
 @serve.deployment(max_ongoing_requests=4096)
 class MoveModel:
-    """One checkpoint's network answering move choices with continuous batching."""
+    """One checkpoint's network answering move choices with one continuously batched
+    compiled search."""
 
     def __init__(self, spec: str, device: str | None, threads: int, max_batch: int):
         torch.set_num_threads(threads)
         self.model = load_model(spec, device, threads=threads)
-        self.max_batch = max_batch
-        self.waiting: list[tuple[InFlight, asyncio.Future]] = []
+        self.searcher = new_searcher(self.model, max_batch)
+        self.waiting: deque[tuple[tuple, asyncio.Future]] = deque()
         self.runner: asyncio.Task | None = None
-        warm = new_game(self.model.board, self.model.players)
-        choose_moves(self.model, [warm], [2], [0])  # compile the rules and the net once
+        # compile the rules and the net, touch the small tiers' forests: before, not during,
+        # the first requests
+        warm(self.searcher, new_game(self.model.board, self.model.players))
         log.info("serving %s (%s) on %s", self.model.checkpoint, self.model.model_id,
                  self.model.device)
 
@@ -80,41 +95,50 @@ class MoveModel:
                 "model_id": m.model_id, "max_simulations": m.max_simulations,
                 "device": m.device}
 
-    async def choose(self, item: tuple) -> tuple[Choice, int]:
-        """``(state, budget, seed)`` -> ``(Choice, searches in its last step)``. The search
-        joins the ones in flight at the next step."""
-        state, budget, seed = item
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((start_choice(self.model, state, budget, seed), future))
+    async def choose(self, items: list[tuple]) -> list[tuple[Choice, int] | Exception]:
+        """``[(state, budget, seed)]`` -> per item ``(Choice, searches in its last step)``,
+        or the exception that failed it (a bad item fails alone). The searches join the
+        ones in flight at the next step; a cancelled call drops its searches."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in items]
+        self.waiting.extend(zip(items, futures, strict=True))
         if self.runner is None or self.runner.done():
-            self.runner = asyncio.get_running_loop().create_task(self._run())
-        return await future
+            self.runner = loop.create_task(self._run())
+        return await asyncio.gather(*futures, return_exceptions=True)
 
     async def _run(self) -> None:
-        """Step every search in flight (one network call per step, off the event loop),
-        admitting waiting requests up to ``max_batch`` at each step, until none is left.
-        A caller that gave up (its future cancelled: a deadline) is dropped."""
-        active: list[tuple[InFlight, asyncio.Future]] = []
-        while active or self.waiting:
-            room = self.max_batch - len(active)
-            active += self.waiting[:room]
-            del self.waiting[:room]
-            active = [(f, fut) for f, fut in active if not fut.done()]
-            if not active:
+        """Step the searches in flight (each step off the event loop), admitting waiting
+        positions into free slots before every step, until none is left. A position whose
+        caller gave up (its future cancelled: a deadline) is dropped."""
+        s, owners = self.searcher, {}
+        while owners or self.waiting:
+            while self.waiting and has_room(s, self.waiting[0][0][1]):
+                (state, budget, seed), fut = self.waiting.popleft()
+                if not fut.done():
+                    try:
+                        owners[admit(s, state, budget, seed)] = fut
+                    except ValueError as e:
+                        fut.set_exception(e)
+            for slot in [b for b, fut in owners.items() if fut.done()]:
+                drop(s, slot)
+                del owners[slot]
+            if not owners:
                 continue
             try:
-                await asyncio.to_thread(step_choices, self.model, [f for f, _ in active])
-            except Exception as e:  # fail these requests, keep serving the next ones
+                await asyncio.to_thread(step, s)
+            except Exception as e:  # fail these positions, keep serving the next ones
                 log.exception("search step failed")
-                for _, fut in active:
+                for slot, fut in owners.items():
+                    drop(s, slot)
                     if not fut.done():
                         fut.set_exception(e)
-                active = []
+                owners = {}
                 continue
-            for f, fut in active:
-                if f.done and not fut.done():
-                    fut.set_result((finish_choice(f), len(active)))
-            active = [(f, fut) for f, fut in active if not f.done]
+            busy = len(owners)
+            for slot in finished(s):
+                fut, choice = owners.pop(slot), take(s, slot)
+                if not fut.done():
+                    fut.set_result((choice, busy))
 
 
 def build_app(args: dict[str, Any] | ServeArgs) -> serve.Application:
@@ -131,4 +155,5 @@ def build_app(args: dict[str, Any] | ServeArgs) -> serve.Application:
         ray_actor_options={"num_cpus": a.cpus, "num_gpus": a.gpus},
     ).bind(spec, device, a.threads, a.max_batch)
         for i, spec in enumerate(a.models)]
-    return Ingress.bind(models, a.max_pending, a.timeout_s)
+    return Ingress.bind(models, a.max_pending, a.timeout_s,
+                        max(a.calls_in_flight, a.replicas))

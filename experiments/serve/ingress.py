@@ -69,26 +69,86 @@ def _rejected(e: StateRejected) -> HTTPException:
     return HTTPException(status_code=400, detail=str(e))
 
 
+class ModelClient:
+    """The ingress's side of one model deployment: positions asked for while
+    ``calls_in_flight`` handle calls are out wait, and the next call carries all of them
+    (one Serve call per batch, not per request; a lone request goes at once).
+
+    `choose` returns a future per position. Cancelling it (a deadline, a client gone) drops
+    the position if it is still waiting; once every position of a call is cancelled, the
+    call is cancelled, and the model drops their searches.
+    """
+
+    def __init__(self, handle: Any, calls_in_flight: int):
+        self.handle, self.calls_in_flight, self.calls = handle, calls_in_flight, 0
+        self.queue: list[tuple[tuple, asyncio.Future]] = []
+
+    def choose(self, item: tuple) -> asyncio.Future:
+        """``(state, budget, seed)`` -> a future of ``(Choice, searches in its last step)``
+        (or the model's error: `BackPressureError` when Serve refuses the call)."""
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((item, future))
+        self._send()
+        return future
+
+    def _send(self) -> None:
+        while self.queue and self.calls < self.calls_in_flight:
+            batch = [(item, f) for item, f in self.queue if not f.done()]
+            self.queue = []
+            if batch:
+                self.calls += 1
+                asyncio.get_running_loop().create_task(self._call(batch))
+
+    async def _call(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+        futures = [f for _, f in batch]
+        response = self.handle.choose.remote([item for item, _ in batch])
+
+        def cancel_if_abandoned(_: asyncio.Future) -> None:
+            if all(f.cancelled() for f in futures):
+                response.cancel()
+
+        for f in futures:
+            f.add_done_callback(cancel_if_abandoned)
+        try:
+            answers = await response
+        except (Exception, asyncio.CancelledError) as e:  # the call's error is each answer's
+            answers = [e] * len(futures)
+        finally:
+            self.calls -= 1
+            self._send()
+        for f, answer in zip(futures, answers, strict=True):
+            if f.done():
+                continue
+            if isinstance(answer, asyncio.CancelledError):
+                f.cancel()
+            elif isinstance(answer, BaseException):
+                f.set_exception(answer)
+            else:
+                f.set_result(answer)
+
+
 @serve.deployment(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=2048)
 @serve.ingress(app)
 class Ingress:
     """Validates, routes each position to its model by (board, players), bounds the
     positions in flight and the time a request may take."""
 
-    def __init__(self, models: list, max_pending: int, timeout_s: float):
+    def __init__(self, models: list, max_pending: int, timeout_s: float,
+                 calls_in_flight: int = 2):
         self.handles, self.max_pending, self.timeout_s = models, max_pending, timeout_s
-        self.routes: dict[tuple[str, int], tuple[Any, dict]] | None = None
+        self.calls_in_flight = calls_in_flight
+        self.routes: dict[tuple[str, int], tuple[ModelClient, dict]] | None = None
         self.pending = 0
         self.pictures = ThreadPoolExecutor(max_workers=1, thread_name_prefix="play-page")
 
-    async def _route_table(self) -> dict[tuple[str, int], tuple[Any, dict]]:
+    async def _route_table(self) -> dict[tuple[str, int], tuple[ModelClient, dict]]:
         if self.routes is None:
             infos = await asyncio.gather(*(h.info.remote() for h in self.handles))
-            self.routes = {(i["board"], i["players"]): (h, i)
+            self.routes = {(i["board"], i["players"]): (ModelClient(h, self.calls_in_flight), i)
                            for h, i in zip(self.handles, infos, strict=True)}
         return self.routes
 
-    async def _route(self, variant: tuple[str, int]) -> tuple[Any, dict]:
+    async def _route(self, variant: tuple[str, int]) -> tuple[ModelClient, dict]:
         routes = await self._route_table()
         if variant not in routes:
             have = ", ".join(i["model_id"] for _, i in routes.values())
@@ -96,8 +156,9 @@ class Ingress:
                                 f"this server (models: {have})")
         return routes[variant]
 
-    async def _choose(self, calls: list[tuple[Any, tuple]], timeout_ms: int | None) -> list:
-        """Send ``(handle, (state, budget, seed))`` calls; all answers or 503 / 504."""
+    async def _choose(self, calls: list[tuple[ModelClient, tuple]],
+                      timeout_ms: int | None) -> list:
+        """Ask ``(model, (state, budget, seed))`` positions; all answers or 503 / 504."""
         if self.pending + len(calls) > self.max_pending:
             metrics.REJECTED.labels("overload").inc()
             raise HTTPException(503, detail=f"overloaded: {self.pending} positions in "
@@ -106,18 +167,12 @@ class Ingress:
                                                                  timeout_ms / 1000)
         self.pending += len(calls)
         metrics.PENDING.set(self.pending)
-        responses = [h.choose.remote(item) for h, item in calls]
-        try:
-            return await asyncio.wait_for(asyncio.gather(*responses), timeout)
+        answers = [client.choose(item) for client, item in calls]
+        try:  # on a deadline or a client gone, the answers are cancelled: so are their searches
+            return await asyncio.wait_for(asyncio.gather(*answers), timeout)
         except TimeoutError:
-            for r in responses:
-                r.cancel()
             metrics.REJECTED.labels("deadline").inc()
             raise HTTPException(504, detail=f"deadline of {timeout:.3f} s passed") from None
-        except asyncio.CancelledError:  # the client went away: so do its searches
-            for r in responses:
-                r.cancel()
-            raise
         except BackPressureError as e:
             raise HTTPException(503, detail=str(e), headers={"Retry-After": "1"}) from None
         except Exception as e:  # a model replica failed: this request fails, not the server

@@ -1,24 +1,30 @@
-"""Moves for many positions at once: a checkpoint's network with batched Gumbel search.
+"""Moves for many positions at once: a checkpoint's network with the compiled batched Gumbel
+search (`search.batched`).
 
-Legend: ``B`` positions answered together (the requests of one batch), ``P`` players.
+Legend: ``B`` trees of a forest (searches of one budget tier in flight at once), ``P``
+players, ``A`` actions, ``n`` leaves of a step.
 
 `load_model` reads a checkpoint (``CHECKPOINT[:SIMS]``: SIMS caps every search budget) into
-a `ServedModel`; `choose_moves` searches ``B`` positions of that model's board and player
-count together, every simulation step one network call on all their leaves (so concurrent
-requests share network calls), and returns one `Choice` per position. Its steps are public
-for a server that admits requests between steps (continuous batching): `start_choice` ->
-`step_choices` (all searches in flight, one network call) ... -> `finish_choice`.
+a `ServedModel`. A `Searcher` holds the searches of one model in flight: one
+`search.batched.Forest` of ``B`` trees per budget tier in use (`TIERS`: a 16-simulation
+search does not spread over a tree sized for 1000). Positions join it (`admit`) and leave it
+(`take`, `drop`) between steps, and every `step` advances all searches in flight, per tier
+with one compiled selection, ONE network call on all its leaves and one compiled expansion
+and backup, so concurrent requests share every network call and every rules call
+(continuous batching: a server admits new requests at every step). `choose_moves` searches
+positions together to the end.
 
 Each position draws its root Gumbel noise from its own seed (``numpy.random.default_rng(
-seed)``; None: fresh entropy), so a seeded answer does not depend on which other requests
-shared its batch; the network's batched arithmetic may still differ in the last bits
-between batch sizes.
+seed).gumbel``, scaled by ``gumbel_scale``; None: fresh entropy) after its root's expansion,
+so a seeded answer does not depend on which other requests shared its steps, nor on when it
+joined; the network's batched arithmetic may still differ in the last bits between batch
+sizes. The compiled search gives the answers of `search.gumbel`'s Python tree bit for bit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +34,22 @@ from ringrift_ray.config import SearchConfig
 from ringrift_ray.game import GameState, Move, record_to_move
 from ringrift_ray.inference import Inference
 from ringrift_ray.net import load_checkpoint
-from ringrift_ray.search.game_fns import cached_legal_actions, game_fns, network_evaluate
-from ringrift_ray.search.gumbel import EvaluateFn, RootSearch, search_step, start_search
+from ringrift_ray.search import (
+    CompiledGame,
+    Forest,
+    LeafEvaluateFn,
+    begin_forest_step,
+    compiled_game,
+    end_forest_step,
+    leaf_evaluate,
+    network_evaluate,
+    new_forest,
+    start_root,
+    tree_result,
+)
+from ringrift_ray.search.batched_kernels import DONE, IDLE, NEW, SEARCHING
+
+MAX_SIMULATIONS = 1000  # the largest budget a request may ask (api: simulation_budget)
 
 
 @dataclass(frozen=True)
@@ -40,7 +60,9 @@ class ServedModel:
         board, players: the variant it plays (requests route on these).
         checkpoint: the checkpoint's file name (``nn_checkpoint`` of the answers).
         max_simulations: the cap on every search budget (``CHECKPOINT:SIMS``), None: none.
-        evaluate: the network as a search `EvaluateFn` (values in absolute seat order).
+        game: the rules as the compiled search sees them (`search.compiled_game`).
+        evaluate: the network on a forest's state rows (`search.LeafEvaluateFn`: logits
+            ``[n, A]``, values ``[n, P]`` in absolute seat order).
         device: where it runs (``cpu`` or ``cuda[:n]``).
     """
 
@@ -48,13 +70,20 @@ class ServedModel:
     players: int
     checkpoint: str
     max_simulations: int | None
-    evaluate: EvaluateFn
+    game: CompiledGame
+    evaluate: LeafEvaluateFn
     device: str = "cpu"
 
     @property
     def model_id(self) -> str:
         """``<board>_<P>p``: the variant's name (``nn_model_id``)."""
         return f"{self.board}_{self.players}p"
+
+    def budget(self, requested: int) -> int:
+        """Simulations of a search asked for ``requested``: capped by the model and
+        `MAX_SIMULATIONS`, at least 1."""
+        return max(1, min(int(requested), self.max_simulations or MAX_SIMULATIONS,
+                          MAX_SIMULATIONS))
 
 
 @dataclass(frozen=True)
@@ -101,71 +130,179 @@ def load_model(spec: str, device: str | None = None, backend: str = "auto",
     net, _ = load_checkpoint(path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     infer = Inference(net, backend, device, threads)
-    return ServedModel(net.spec.board, net.spec.players, Path(path).name, sims,
-                       network_evaluate(infer), device)
+    board, players = net.spec.board, net.spec.players
+    return ServedModel(board, players, Path(path).name, sims, compiled_game(board, players),
+                       leaf_evaluate(network_evaluate(infer)), device)
+
+
+TIERS = (16, 128, MAX_SIMULATIONS)
+"""Budget tiers of a `Searcher`: a search runs in the forest of the smallest tier that holds
+its budget (trees of ``tier + 1`` positions), so a 16-simulation search does not spread its
+positions over a tree sized for 1000 (locality, and memory a server can warm up)."""
+
+Slot = tuple[int, int]  # (tier, tree): where a search runs in a `Searcher`
 
 
 @dataclass
-class InFlight:
-    """One position's search in flight (`start_choice` .. `finish_choice`).
+class Group:
+    """One forest of a `Searcher`: the searches of one budget tier.
 
     Attributes:
-        state: the position; search: its `RootSearch`; seed: its root-noise seed.
-        seeded: whether its root noise has been drawn from ``seed`` (after the root's
-            expansion, its first step).
+        forest: the trees (tree ``b`` of the tier).
+        states: `[B]` the root position of each busy tree (None: free).
+        seeds: `[B]` each busy tree's root-noise seed.
+        free: the free trees (the lowest is taken first).
     """
 
-    state: GameState
-    search: RootSearch
-    seed: int | None
-    seeded: bool = False
+    forest: Forest
+    states: list[GameState | None]
+    seeds: list[int | None]
+    free: list[int]
+
+
+@dataclass
+class Searcher:
+    """Searches of one model in flight together: one `Group` (forest) per budget tier in
+    use, each of ``slots`` trees, with positions joining and leaving between steps.
+
+    Attributes:
+        model: the network and rules; cfg: the search parameters of every tree.
+        slots: trees per tier; groups: the tiers' forests, created when first used.
+    """
+
+    model: ServedModel
+    cfg: SearchConfig
+    slots: int
+    groups: dict[int, Group] = field(default_factory=dict)
 
     @property
-    def done(self) -> bool:
-        return self.search.done
+    def busy(self) -> int:
+        """Searches in flight (finished ones not yet taken included)."""
+        return sum(len(g.states) - len(g.free) for g in self.groups.values())
 
 
-def start_choice(model: ServedModel, state: GameState, budget: int, seed: int | None,
-                 search: SearchConfig | None = None) -> InFlight:
-    """An `InFlight` search of ``state`` at ``budget`` simulations (capped by the model).
+def new_searcher(model: ServedModel, slots: int, search: SearchConfig | None = None
+                 ) -> Searcher:
+    """A `Searcher` of ``slots`` trees per budget tier; ``search``: the other search
+    parameters (default `SearchConfig` defaults). Memory is touched only as trees are
+    used (`warm` touches the small tiers' at once)."""
+    return Searcher(model, search or SearchConfig(), slots)
+
+
+def tier_of(model: ServedModel, budget: int) -> int:
+    """The tier (largest budget of its trees) that runs a search asked for ``budget``."""
+    b = model.budget(budget)
+    return min(t for t in {model.budget(t) for t in TIERS} if t >= b)
+
+
+def _group(s: Searcher, tier: int) -> Group:
+    if tier not in s.groups:
+        g = s.model.game
+        forest = new_forest(g, s.slots, tier, s.cfg, edge_capacity=g.edges_per_node * 16)
+        s.groups[tier] = Group(forest, [None] * s.slots, [None] * s.slots,
+                               list(range(s.slots - 1, -1, -1)))
+    return s.groups[tier]
+
+
+def has_room(s: Searcher, budget: int) -> bool:
+    """Whether a search asked for ``budget`` can be admitted now."""
+    g = s.groups.get(tier_of(s.model, budget))
+    return g is None or bool(g.free)
+
+
+def admit(s: Searcher, state: GameState, budget: int, seed: int | None) -> Slot:
+    """Start a search of ``state`` at ``budget`` simulations (`ServedModel.budget`); it is
+    expanded at the next `step`. Returns its slot.
 
     Raises:
-        ValueError: a position of another variant, or a finished one.
+        ValueError: a position of another variant or a finished one, or no free tree in
+            its tier (`has_room`).
     """
-    if (state.board.name, state.num_players) != (model.board, model.players):
+    m = s.model
+    if (state.board.name, state.num_players) != (m.board, m.players):
         raise ValueError(f"a {state.board.name} {state.num_players}p position for the "
-                         f"{model.model_id} model")
-    cap = model.max_simulations
-    cfg = (search or SearchConfig()).model_copy(update={
-        "num_simulations": max(1, min(int(budget), cap or int(budget)))})
-    return InFlight(state, start_search(state, game_fns(model.players), cfg), seed)
+                         f"{m.model_id} model")
+    return _start(s, tier_of(m, budget), state, m.budget(budget), seed)
 
 
-def step_choices(model: ServedModel, flights: Sequence[InFlight]) -> None:
-    """Advance every unfinished search one step with ONE network call on all their leaves
-    (`search.search_step`): new roots are expanded and draw their noise from their own
-    seed, the others run one simulation. Searches may join between steps (continuous
-    batching: a server admits new requests at every step)."""
-    live = [f for f in flights if not f.done]
-    if not live:
+def _start(s: Searcher, tier: int, state: GameState, budget: int, seed: int | None) -> Slot:
+    g = _group(s, tier)
+    if not g.free:
+        raise ValueError(f"all {s.slots} search trees of the {tier}-simulation tier are busy")
+    tree = g.free[-1]
+    start_root(g.forest, tree, state, s.cfg, budget)
+    g.free.pop()
+    g.states[tree], g.seeds[tree] = state, seed
+    return tier, tree
+
+
+def step(s: Searcher) -> None:
+    """Advance every unfinished search one step: per tier in use, one compiled selection,
+    ONE network call on all its leaves (`search.begin_forest_step`; a tier's tree and rules
+    work runs during the previous tier's network call) and one compiled expansion and
+    backup (`end_forest_step`). New roots draw their noise from their own seed; the other
+    searches run one simulation.
+
+    Raises:
+        Any error of a network call (the searches in flight are then unusable: `drop`
+        them).
+    """
+    live = [g for g in s.groups.values()
+            if ((g.forest.status == NEW) | (g.forest.status == SEARCHING)).any()]
+    fresh = [np.flatnonzero(g.forest.status == NEW) for g in live]
+    steps = [begin_forest_step(g.forest, s.model.evaluate) for g in live]
+    for g, new, st in zip(live, fresh, steps, strict=True):
+        end_forest_step(st, np.random.default_rng(0))
+        f = g.forest
+        for b in new:  # expanded in this step: the root's own noise
+            c = int(f.edge_count[b, 0])
+            f.gumbel[b, :c] = f.gumbel_scale[b] * np.random.default_rng(g.seeds[b]).gumbel(
+                size=c)
+
+
+def finished(s: Searcher) -> list[Slot]:
+    """The busy slots whose search is done (`take` them)."""
+    return [(tier, int(b)) for tier, g in s.groups.items()
+            for b in np.flatnonzero(g.forest.status == DONE) if g.states[b] is not None]
+
+
+def take(s: Searcher, slot: Slot) -> Choice:
+    """The `Choice` of a finished search (``slot`` in `finished`); frees the slot."""
+    g = s.groups[slot[0]]
+    f, tree, state = g.forest, slot[1], g.states[slot[1]]
+    res = tree_result(f, tree)
+    start, count = int(f.edge_start[tree, 0]), int(f.edge_count[tree, 0])
+    edge = start + int(np.flatnonzero(f.edge_action[tree, start:start + count] == res.action)[0])
+    choice = Choice(record_to_move(state, f.edge_payload[tree, edge]),
+                    float(res.root_value[state.current_player - 1]), int(f.sim[tree]))
+    drop(s, slot)
+    return choice
+
+
+def drop(s: Searcher, slot: Slot) -> None:
+    """Stop the search in ``slot`` (if any) and free the slot."""
+    g, tree = s.groups[slot[0]], slot[1]
+    if g.states[tree] is None:
         return
-    search_step([f.search for f in live], game_fns(model.players), model.evaluate,
-                np.random.default_rng(0))
-    for f in live:
-        if not f.seeded:  # the root was expanded in this step: its own noise
-            s = f.search
-            s.gumbel = s.cfg.gumbel_scale * np.random.default_rng(f.seed).gumbel(
-                size=len(s.gumbel))
-            f.seeded = True
+    g.forest.status[tree] = IDLE
+    g.states[tree] = g.seeds[tree] = None
+    g.free.append(tree)
+    g.free.sort(reverse=True)
 
 
-def finish_choice(flight: InFlight) -> Choice:
-    """The `Choice` of a finished search (``flight.done``)."""
-    state, res = flight.state, flight.search.result()
-    idx, recs = cached_legal_actions(state)
-    rec = recs[int(np.flatnonzero(idx == res.action)[0])]
-    return Choice(record_to_move(state, rec), float(res.root_value[state.current_player - 1]),
-                  int(flight.search.sim))
+def warm(s: Searcher, state: GameState, max_tier: int = TIERS[0]) -> None:
+    """Run a 1-simulation search of ``state`` in every tree of each tier up to
+    ``max_tier``, so the kernels are compiled and those forests' memory is touched before
+    the first requests rather than during them (a first touch costs page faults, ~15 ms a
+    tree on this VM). Larger tiers are left to be touched as they are used."""
+    for tier in sorted({s.model.budget(t) for t in TIERS}):
+        if tier > max_tier:
+            break
+        slots = [_start(s, tier, state, 1, 0) for _ in range(s.slots)]
+        while len(finished(s)) < len(slots):
+            step(s)
+        for slot in slots:
+            drop(s, slot)
 
 
 def choose_moves(model: ServedModel, states: Sequence[GameState], budgets: Sequence[int],
@@ -176,7 +313,7 @@ def choose_moves(model: ServedModel, states: Sequence[GameState], budgets: Seque
     Args:
         model: the network.
         states: `[B]` positions, each live with the player to move asking.
-        budgets: `[B]` simulations per position (capped by ``model.max_simulations``).
+        budgets: `[B]` simulations per position (`ServedModel.budget`).
         seeds: `[B]` root-noise seeds (None: fresh entropy).
         search: the other search parameters (default `SearchConfig` defaults).
 
@@ -186,8 +323,9 @@ def choose_moves(model: ServedModel, states: Sequence[GameState], budgets: Seque
     Raises:
         ValueError: a position of another variant or a finished one.
     """
-    flights = [start_choice(model, s, b, seed, search)
-               for s, b, seed in zip(states, budgets, seeds, strict=True)]
-    while not all(f.done for f in flights):
-        step_choices(model, flights)
-    return [finish_choice(f) for f in flights]
+    s = new_searcher(model, max(1, len(states)), search)
+    slots = [admit(s, state, b, seed)
+             for state, b, seed in zip(states, budgets, seeds, strict=True)]
+    while len(finished(s)) < len(slots):
+        step(s)
+    return [take(s, slot) for slot in slots]
