@@ -12,7 +12,8 @@ With ``selfplay.pipeline`` the slots are two halves whose search steps alternate
 half's network call runs while the other half's tree and rules work is done. With
 ``search.tree == "compiled"`` (the default) each group's searches live in one
 `search.batched.Forest` (compiled steps); ``"python"`` keeps one `search.Tree` per slot.
-Both play the same games for the same network and seeds.
+Both play the same games for the same network and seeds. With ``search.subtree_reuse``
+(compiled only) a slot's next search starts from its last one's subtree (`search.reuse`).
 
 Playout-cap randomization (KataGo), per searched decision: with probability
 ``full_search_prob`` the search gets the full ``num_simulations`` and its decision becomes a
@@ -52,7 +53,6 @@ from ringrift_ray.search.batched import (
     begin_forest_step,
     end_forest_step,
     new_forest,
-    start_root,
 )
 from ringrift_ray.search.game_fns import forced_record, game_fns, rank_values
 from ringrift_ray.search.game_kernels import compiled_game, leaf_evaluate
@@ -66,6 +66,7 @@ from ringrift_ray.search.gumbel import (
     network_thread,
     start_search,
 )
+from ringrift_ray.search.reuse import restart_root
 
 
 @dataclass
@@ -308,10 +309,10 @@ def _advance(run: SlotRun, i: int, rng: np.random.Generator, finished: list,
         if run.forests is None:
             slot.search = start_search(slot.state, run.fns, search)
             return
-        g = 0 if i < len(run.forests[0].status) else 1
-        tree = i - g * len(run.forests[0].status)
-        start_root(run.forests[g], tree, slot.state, search)
-        slot.search = TreeSearch(run.forests[g], tree)
+        g = int(i >= len(run.forests[0].status))
+        forest, tree = run.forests[g], i - g * len(run.forests[0].status)
+        restart_root(forest, tree, slot.state, search, rng, same_game=slot.decisions > 0)
+        slot.search = TreeSearch(forest, tree)
 
 
 def _play_searched(run: SlotRun, slot: _Slot, model_version: int, rng: np.random.Generator,
@@ -322,7 +323,7 @@ def _play_searched(run: SlotRun, slot: _Slot, model_version: int, rng: np.random
         slot.records.append((slot.state.copy(), *_top_k(res.actions, res.policy,
                                                         run.cfg.policy_top_k),
                              res.root_value, model_version))
-    stats.simulations += int(res.visits.sum())
+    stats.simulations += slot.search.sim  # new ones (a reused subtree's visits add to them)
     slot.state = run.fns.apply(slot.state, _choose(res, slot.decisions, run.cfg, rng))
     slot.search = None
     slot.decisions += 1

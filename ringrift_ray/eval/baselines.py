@@ -11,6 +11,7 @@
 | ``minimax:D``         | `minimax.minimax_agent`: alpha-beta D plies on   | minimax:2: 0.85 vs   |
 |                       | the heuristic (paranoid for 3-4 players)         | heuristic, 0.02 s/dec|
 | ``CHECKPOINT[:SIMS]`` | `matches.checkpoint_agent` at SIMS simulations   |                      |
+| ``...:reuse``         | the same with subtree reuse (`search.reuse`)     | README "Search"      |
 
 Strengths: win rates (seats alternating) from ``benchmarks/calibrate_baselines.py``
 (``benchmarks/baselines_cpu.json``; README "Evaluation" has the table and its intervals).
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ringrift_ray.config import SearchConfig
 from ringrift_ray.eval.heuristic import HeuristicWeights, heuristic_score
 from ringrift_ray.eval.matches import Agent, best_scored_agent, checkpoint_agent
 from ringrift_ray.eval.minimax import minimax_agent
@@ -65,7 +67,8 @@ def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 
     """The agent a command line names, named ``spec``: ``random``, ``heuristic``, ``uct:N``
     (`uct.uct_agent`, N simulations), ``minimax:D`` (`minimax.minimax_agent`, D plies) or
     ``CHECKPOINT[:SIMS]`` (a `matches.search_agent` at SIMS simulations, default
-    ``num_simulations``).
+    ``num_simulations``), optionally suffixed ``:reuse`` (``SearchConfig.subtree_reuse``:
+    each game's next search starts from its last search's subtree).
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
@@ -82,10 +85,13 @@ def agent_from_spec(spec: str, board: str, players: int, num_simulations: int = 
             raise ValueError(f"{spec}: {kind}:{what.split()[-1]} needs a positive integer "
                              f"{what}, got {arg!r}")
         return uct_agent(int(arg), spec) if kind == "uct" else minimax_agent(int(arg), spec)
-    path, sims = spec, num_simulations
-    head, sep, tail = spec.rpartition(":")
-    if sep and tail.isdecimal() and not Path(spec).exists():  # int() takes any decimal
+    path, sims, reuse = spec, num_simulations, False
+    if spec.endswith(":reuse") and not Path(spec).exists():
+        path, reuse = spec.removesuffix(":reuse"), True
+    head, sep, tail = path.rpartition(":")
+    if sep and tail.isdecimal() and not Path(path).exists():  # int() takes any decimal
         path, sims = head, int(tail)
     if sims < 1:
         raise ValueError(f"{spec}: the simulation count must be positive")
-    return checkpoint_agent(path, sims, board=board, players=players, device=device, name=spec)
+    return checkpoint_agent(path, sims, board=board, players=players, device=device, name=spec,
+                            search=SearchConfig(subtree_reuse=reuse))

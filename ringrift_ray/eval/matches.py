@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from ringrift_ray.config import SearchConfig
+from ringrift_ray.eval.forest_agent import forest_act
 from ringrift_ray.eval.gate_stats import wilson_interval
 from ringrift_ray.game import (
     GameState,
@@ -117,7 +118,9 @@ def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
             required for an `EvaluateFn`.
         device: torch device of a net; None = cuda when available, else cpu.
         search: the other search parameters (default `SearchConfig` defaults);
-            ``num_simulations`` overrides its budget.
+            ``num_simulations`` overrides its budget. With ``subtree_reuse`` the searches run
+            on the compiled tree, one tree per game kept across its decisions
+            (`forest_agent.forest_act`).
         backend: inference backend of a net (`ringrift_ray.inference`; ``auto``: ONNX
             Runtime on the CPU, eager torch on CUDA).
 
@@ -133,6 +136,8 @@ def search_agent(model: PolicyValueNet | EvaluateFn, num_simulations: int, *,
     else:
         evaluate = model
     cfg = (search or SearchConfig()).model_copy(update={"num_simulations": num_simulations})
+    if cfg.subtree_reuse:
+        return Agent(name, forest_act(evaluate, num_players, cfg))
     game = game_fns(num_players)
 
     def act(states, rng):

@@ -8,9 +8,10 @@ Gumbel"), split as mctx splits it:
 - `game_fns`: the adapter that plugs the RingRift rules and a network into those interfaces,
 - `batched` / `batched_kernels`: the compiled batched search (every tree of a worker in one
   `Forest`, numba steps; the same answers as `gumbel`), and `game_kernels`, RingRift as its
-  `CompiledGame` (selfplay's default: ``SearchConfig.tree = "compiled"``).
+  `CompiledGame` (selfplay's default: ``SearchConfig.tree = "compiled"``),
+- `reuse`: subtree reuse on the compiled tree (``SearchConfig.subtree_reuse``).
 
-`gumbel`, `tree`, `selection`, `batched` and `batched_kernels` never import the rules
+`gumbel`, `tree`, `selection`, `batched`, `batched_kernels` and `reuse` never import the rules
 (`ringrift_ray.game`) or the network (`ringrift_ray.net`); a test can hand them a bandit with
 known values.
 """
@@ -48,6 +49,7 @@ from ringrift_ray.search.gumbel import (
     search_step,
     start_search,
 )
+from ringrift_ray.search.reuse import restart_root, reuse_root
 from ringrift_ray.search.selection import completed_qvalues, visit_schedule
 
 __all__ = [
@@ -77,6 +79,8 @@ __all__ = [
     "network_evaluate",
     "network_thread",
     "rank_values",
+    "restart_root",
+    "reuse_root",
     "search_step",
     "start_search",
     "terminal_values",

@@ -68,6 +68,11 @@ class CompiledGame(NamedTuple):
             rows it did.
         terminal_values: ``(pool, rows [t]) -> [t, P]`` exact values of finished games.
         edges_per_node: legal actions of a busy node (sizes the first edge pool).
+        move_rows: ``(pool, src [n], dst [n]) -> None`` copies row ``src[j]`` to ``dst[j]``
+            in order ``j = 0..n-1`` (``dst[j] <= src[j]``, both increasing: in place is
+            safe); needed by subtree reuse only (`search.reuse`).
+        find_row: ``(pool, rows [n], state) -> int`` index ``j`` of the first row that
+            holds ``state``, -1 if none; needed by subtree reuse only.
     """
 
     num_players: int
@@ -78,6 +83,8 @@ class CompiledGame(NamedTuple):
     legal: Callable[..., int]
     terminal_values: Callable[[Pool, np.ndarray], np.ndarray]
     edges_per_node: int = 64
+    move_rows: Callable[..., None] | None = None
+    find_row: Callable[[Pool, np.ndarray, Any], int] | None = None
 
 
 @dataclass
@@ -90,7 +97,9 @@ class Forest:
     none), ``edge_payload [B, E, W]`` (the game's move records). Per tree ``[B]``: ``status``
     (`batched_kernels.IDLE` / ``NEW`` / ``SEARCHING`` / ``DONE``), ``sim``, ``budget``,
     ``considered`` (k), ``gumbel_scale``, ``num_nodes``, ``edge_top``; ``schedule [B, M]``
-    and root ``gumbel [B, E]``; ``path [B, M]`` / ``depth [B]`` of the step's selections.
+    and root ``gumbel [B, E]`` / ``root_base [B, E]`` (by root edge offset: the noise, and
+    the visits a reused subtree brought: `search.reuse`); ``path [B, M]`` / ``depth [B]`` of
+    the step's selections.
     ``nodes`` is M, ``pool`` the game's state rows (row ``b * M + i`` holds node ``[b, i]``).
     """
 
@@ -110,6 +119,7 @@ class Forest:
     edge_child: np.ndarray
     edge_payload: np.ndarray
     gumbel: np.ndarray
+    root_base: np.ndarray
     schedule: np.ndarray
     status: np.ndarray
     sim: np.ndarray
@@ -134,9 +144,11 @@ def new_forest(game: CompiledGame, num_trees: int, max_simulations: int, cfg: Se
 
     ``cfg`` fixes ``c_visit``, ``c_scale`` and ``rescale_values`` for every tree;
     ``edge_capacity`` is the initial E (default ``game.edges_per_node * M``; it grows as
-    needed). Memory is touched only as trees use it.
+    needed). M is ``max_simulations + 1``, twice that with ``cfg.subtree_reuse`` (a reused
+    subtree keeps up to ``M - budget`` nodes). Memory is touched only as trees use it.
     """
-    b, m, p = num_trees, max_simulations + 1, game.num_players
+    b, p = num_trees, game.num_players
+    m = (2 if cfg.subtree_reuse else 1) * max_simulations + 1
     e = edge_capacity or game.edges_per_node * m
     i64, f64, i32 = np.int64, np.float64, np.int32
     z = np.zeros
@@ -146,8 +158,9 @@ def new_forest(game: CompiledGame, num_trees: int, max_simulations: int, cfg: Se
         to_play=z((b, m), i64), terminal=z((b, m), bool), edge_start=z((b, m), i64),
         edge_count=z((b, m), i64), edge_action=z((b, e), i32), edge_logit=z((b, e), f64),
         edge_child=z((b, e), i32), edge_payload=z((b, e, game.record_width), i32),
-        gumbel=z((b, e), f64), schedule=z((b, m), i64), status=z(b, i64), sim=z(b, i64),
-        budget=z(b, i64), considered=z(b, i64), gumbel_scale=z(b, f64), num_nodes=z(b, i64),
+        gumbel=z((b, e), f64), root_base=z((b, e), i64), schedule=z((b, m), i64),
+        status=z(b, i64), sim=z(b, i64), budget=z(b, i64), considered=z(b, i64),
+        gumbel_scale=z(b, f64), num_nodes=z(b, i64),
         edge_top=z(b, i64), path=z((b, m), i64), depth=z(b, i64), leaf=z((7, b), i64),
         leaf_record=z((b, game.record_width), i32))
 
@@ -198,7 +211,7 @@ def begin_forest_step(forest: Forest, evaluate: LeafEvaluateFn) -> ForestStep:
     legal actions. The forest must not be touched until `end_forest_step`."""
     f, g = forest, forest.game
     tree, node, rows, parent_rows, live, live_rows, live_trees = f.leaf
-    n = select_leaves(f.status, f.sim, f.schedule, f.gumbel, f.num_nodes, f.visits,
+    n = select_leaves(f.status, f.sim, f.schedule, f.gumbel, f.root_base, f.num_nodes, f.visits,
                       f.value_sum, f.raw_value, f.to_play, f.terminal, f.edge_start,
                       f.edge_count, f.edge_child, f.edge_logit, f.cfg.c_visit, f.cfg.c_scale,
                       f.cfg.rescale_values, f.path, f.depth, f.edge_payload, tree, node, rows,
@@ -230,7 +243,8 @@ def _grow_edges(f: Forest) -> None:
     """Double E, keeping every tree's edges (untouched pages of the zeroed arrays cost no
     memory; a node's edges are initialized when it is expanded)."""
     e, used = f.edge_action.shape[1], int(f.edge_top.max())
-    for name in ("edge_action", "edge_logit", "edge_child", "edge_payload", "gumbel"):
+    for name in ("edge_action", "edge_logit", "edge_child", "edge_payload", "gumbel",
+                 "root_base"):
         old = getattr(f, name)
         new = np.zeros((old.shape[0], 2 * e, *old.shape[2:]), dtype=old.dtype)
         new[:, :used] = old[:, :used]
@@ -262,19 +276,22 @@ def end_forest_step(step: ForestStep, rng: np.random.Generator) -> None:
                       step.exact, np.asarray(logits), values,
                       f.edge_action, f.edge_child, f.edge_logit, f.edge_start, f.edge_count,
                       f.raw_value, f.to_play, f.terminal, f.status, f.sim, f.budget,
-                      f.considered, f.schedule, f.gumbel, f.gumbel_scale, noise, f.path,
-                      f.depth, f.visits, f.value_sum)
+                      f.considered, f.schedule, f.gumbel, f.gumbel_scale, noise, f.root_base,
+                      f.path, f.depth, f.visits, f.value_sum)
 
 
 def tree_result(forest: Forest, tree: int) -> SearchResult:
-    """The `SearchResult` of tree ``tree`` (its search finished: status ``DONE``)."""
+    """The `SearchResult` of tree ``tree`` (its search finished: status ``DONE``). After
+    subtree reuse its visits, Q-values, improved policy and root value count every visit of
+    the tree; the acted move is the halving winner among this search's visits."""
     f = forest
     s, c = int(f.edge_start[tree, 0]), int(f.edge_count[tree, 0])
     p = int(f.to_play[tree, 0])
     visits, q = _child_stats(f.edge_child[tree, s:s + c], f.visits[tree], f.value_sum[tree], p)
     return root_result(f.edge_action[tree, s:s + c].astype(np.int64), f.edge_logit[tree, s:s + c],
                        visits, q, f.raw_value[tree, 0], f.value_sum[tree, 0],
-                       int(f.visits[tree, 0]), p, f.gumbel[tree, :c], c > 1, f.cfg)
+                       int(f.visits[tree, 0]), p, f.gumbel[tree, :c], c > 1, f.cfg,
+                       halving=visits - f.root_base[tree, :c])
 
 
 @dataclass

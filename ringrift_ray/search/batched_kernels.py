@@ -69,15 +69,17 @@ def _sigma_into(logits, children, visits, value_sum, player, raw_value, c_visit,
 
 
 @_kernel
-def _root_choice(logits, children, visits, value_sum, player, raw_value, gumbel,
+def _root_choice(logits, children, visits, value_sum, player, raw_value, gumbel, base,
                  considered_visit, c_visit, c_scale, rescale, n_out, q_out, sigma):
-    """`selection._root_kernel` in scratch arrays."""
+    """`selection._root_kernel` in scratch arrays. Sigma reads every visit of the root's
+    children; the halving counts only this search's (child visits minus ``base [L]``, the
+    visits a reused subtree brought: `search.reuse`; zeros for a fresh root)."""
     _sigma_into(logits, children, visits, value_sum, player, raw_value, c_visit, c_scale,
                 rescale, n_out, q_out, sigma)
     best = -1
     best_score = -np.inf
     for i in range(logits.shape[0]):
-        if n_out[i] == considered_visit:
+        if n_out[i] - base[i] == considered_visit:
             score = max(-1e9, gumbel[i] + logits[i] + sigma[i])
             if score > best_score:
                 best = i
@@ -112,14 +114,15 @@ def _interior_choice(logits, children, visits, value_sum, player, raw_value, c_v
 
 
 @_kernel
-def select_leaves(status, sim, schedule, gumbel, num_nodes, visits, value_sum, raw_value,
-                  to_play, terminal, edge_start, edge_count, edge_child, edge_logit, c_visit,
-                  c_scale, rescale, path, depth, edge_payload, leaf_tree, leaf_node, leaf_row,
-                  leaf_parent_row, leaf_record):
+def select_leaves(status, sim, schedule, gumbel, root_base, num_nodes, visits, value_sum,
+                  raw_value, to_play, terminal, edge_start, edge_count, edge_child, edge_logit,
+                  c_visit, c_scale, rescale, path, depth, edge_payload, leaf_tree, leaf_node,
+                  leaf_row, leaf_parent_row, leaf_record):
     """Walk every tree from its root to a new leaf (one simulation's selection).
 
     A ``NEW`` tree's leaf is its root (``leaf_parent_row = -1``, no path). A ``SEARCHING`` tree
-    picks the root edge by Gumbel sequential halving (``schedule[b, sim[b]]`` visits), then
+    picks the root edge by Gumbel sequential halving (``schedule[b, sim[b]]`` visits of this
+    search: child visits minus ``root_base [B, E]``, by root edge offset), then
     the interior rule, down to an edge without a child: the child gets the next node id and
     becomes the leaf. A walk that ends on a known terminal node yields a path and no leaf.
 
@@ -142,7 +145,7 @@ def select_leaves(status, sim, schedule, gumbel, num_nodes, visits, value_sum, r
         s, c = edge_start[b, 0], edge_count[b, 0]
         p = to_play[b, 0]
         e = _root_choice(edge_logit[b, s:s + c], edge_child[b, s:s + c], visits[b],
-                         value_sum[b], p, raw_value[b, 0, p], gumbel[b, :c],
+                         value_sum[b], p, raw_value[b, 0, p], gumbel[b, :c], root_base[b, :c],
                          schedule[b, sim[b]], c_visit, c_scale, rescale, n_out, q_out, sigma)
         node, d = 0, 1
         path[b, 0] = 0
@@ -189,8 +192,8 @@ def split_live(finished, rows, trees, live, live_rows, live_trees):
 def expand_and_backup(leaf_tree, leaf_node, leaf_live, leaf_first, leaf_count, leaf_to_play,
                       leaf_exact, logits, values, edge_action, edge_child, edge_logit,
                       edge_start, edge_count, raw_value, to_play, terminal, status, sim, budget,
-                      considered, schedule, gumbel, gumbel_scale, noise, path, depth, visits,
-                      value_sum):
+                      considered, schedule, gumbel, gumbel_scale, noise, root_base, path, depth,
+                      visits, value_sum):
     """Expand the step's leaves with the evaluation, then back up one simulation per tree.
 
     Live leaf ``j`` (the ``leaf_live[j]``-th row of ``logits [m, A]`` / ``values [m, P]``,
@@ -198,9 +201,10 @@ def expand_and_backup(leaf_tree, leaf_node, leaf_live, leaf_first, leaf_count, l
     logits ``logits[row, action] - max`` (float64) and
     its value; a finished one (``leaf_live[j] < 0``) becomes terminal with ``leaf_exact[j]``.
     A root expansion takes ``gumbel_scale[b] * noise`` (the next ``count`` draws of
-    ``noise``, roots in leaf order), fills the tree's halving schedule and starts searching
-    (or is done at once with a single legal action). Each path then adds the value of its
-    last node to every node on it; a tree whose ``sim`` reaches ``budget`` is ``DONE``.
+    ``noise``, roots in leaf order) and zero ``root_base``, fills the tree's halving
+    schedule and starts searching (or is done at once with a single legal action). Each path
+    then adds the value of its last node to every node on it; a tree whose ``sim`` reaches
+    ``budget`` is ``DONE``.
     """
     g = 0
     for j in range(leaf_tree.shape[0]):
@@ -225,6 +229,7 @@ def expand_and_backup(leaf_tree, leaf_node, leaf_live, leaf_first, leaf_count, l
         if node == 0:
             for i in range(c):
                 gumbel[b, i] = gumbel_scale[b] * noise[g + i]
+                root_base[b, i] = 0
             g += c
             fill_schedule(min(considered[b], c), budget[b], schedule[b])
             sim[b] = 0

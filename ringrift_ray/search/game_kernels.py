@@ -1,6 +1,7 @@
 """RingRift as the compiled search sees it: a `search.batched.CompiledGame` whose states are
 rows of a preallocated pool and whose rules run as batched numba kernels (the engine's own
 ``gen_legal`` / ``apply_record`` kernels), plus a leaf evaluator that encodes pool rows.
+Subtree reuse (`search.reuse`) finds a position's row by comparing states and moves rows.
 
 Legend: ``S`` pool rows, ``N`` cells, ``R`` rings of the game, ``W`` move record width,
 ``n`` rows of one call, ``B`` trees, ``E`` edge slots per tree.
@@ -91,6 +92,46 @@ def _legal_rows(step, tadj, grid_pos, gg, dmax, p_rec, p_elim, p_line, p_terr, s
 
 
 @njit
+def _move_rows(rings, height, marker, collapsed, order, meta, src, dst):
+    """Row ``dst[j]`` = row ``src[j]``, in order (``dst[j] <= src[j]``: in place is safe);
+    rings only below each stack's height (as `_apply_rows`)."""
+    for j in range(src.shape[0]):
+        s, d = src[j], dst[j]
+        if s == d:
+            continue
+        for c in range(height.shape[1]):
+            for k in range(height[s, c]):
+                rings[d, c, k] = rings[s, c, k]
+        height[d] = height[s]
+        marker[d] = marker[s]
+        collapsed[d] = collapsed[s]
+        order[d] = order[s]
+        meta[d] = meta[s]
+
+
+@njit
+def _find_row(rings, height, marker, collapsed, order, meta, rows, s_rings, s_height, s_marker,
+              s_collapsed, s_order, s_meta):
+    """Index of the first of ``rows`` equal to the state arrays ``s_*`` (rings compared
+    below each stack's height), -1 if none."""
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        same = (meta[r] == s_meta).all() and (height[r] == s_height).all() \
+            and (marker[r] == s_marker).all() and (collapsed[r] == s_collapsed).all() \
+            and (order[r] == s_order).all()
+        for c in range(height.shape[1]):
+            if not same:
+                break
+            for k in range(s_height[c]):
+                if rings[r, c, k] != s_rings[c, k]:
+                    same = False
+                    break
+        if same:
+            return j
+    return -1
+
+
+@njit
 def _encode_rows(rings, height, marker, collapsed, meta, rows, grid_pos, valid, out):
     for j in range(rows.shape[0]):
         r = rows[j]
@@ -153,6 +194,19 @@ def _legal(pool: Pool, rows, trees, edge_top, edge_action, edge_payload, first, 
                            pool.out))
 
 
+def _move(pool: Pool, src, dst) -> None:
+    _move_rows(pool.rings, pool.height, pool.marker, pool.collapsed, pool.order, pool.meta,
+               np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64))
+
+
+def _find(pool: Pool, rows, state: GameState) -> int:
+    if state.board.name != pool.board.name or state.rings.shape != pool.rings.shape[1:]:
+        return -1
+    return int(_find_row(pool.rings, pool.height, pool.marker, pool.collapsed, pool.order,
+                         pool.meta, np.asarray(rows, dtype=np.int64), state.rings, state.height,
+                         state.marker, state.collapsed, state.order, state.meta))
+
+
 def _terminal_values(pool: Pool, rows) -> np.ndarray:
     """Exact values of finished games (rare: Python per row, only at a game's end)."""
     p = int(pool.meta[rows[0], K.M_NUM_PLAYERS])
@@ -163,7 +217,7 @@ def compiled_game(board_type: str, num_players: int) -> CompiledGame:
     """`CompiledGame` for RingRift on ``board_type`` with ``num_players`` players."""
     return CompiledGame(num_players, K.MOVE_WIDTH,
                         lambda rows: new_pool(board_type, num_players, rows), load, _apply,
-                        _legal, _terminal_values, 3 * board(board_type).num_cells)
+                        _legal, _terminal_values, 3 * board(board_type).num_cells, _move, _find)
 
 
 def encode_rows(pool: Pool, rows: np.ndarray) -> np.ndarray:

@@ -319,7 +319,8 @@ def _result(tree: Tree, gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -
 
 def root_result(actions: np.ndarray, logits: np.ndarray, visits: np.ndarray, q: np.ndarray,
                 raw_value: np.ndarray, value_sum: np.ndarray, num_visits: int, to_play: int,
-                gumbel: np.ndarray, searched: bool, cfg: SearchConfig) -> SearchResult:
+                gumbel: np.ndarray, searched: bool, cfg: SearchConfig,
+                halving: np.ndarray | None = None) -> SearchResult:
     """The `SearchResult` of a root from its statistics (shared by `search.batched`).
 
     Args:
@@ -327,13 +328,16 @@ def root_result(actions: np.ndarray, logits: np.ndarray, visits: np.ndarray, q: 
         raw_value, value_sum: `[P]` the root's network value and summed backed-up values.
         num_visits: the root's visit count N; to_play: its seat to move.
         searched: False for a root with one legal action (not searched).
+        halving: `[L]` this search's visits per edge, among whose largest the acted move is
+            chosen (default ``visits``; smaller after subtree reuse: `search.reuse`).
     """
     if not searched:
         return SearchResult(int(actions[0]), actions, np.ones(1), visits, q, raw_value.copy(),
                             False)
     sigma = completed_qvalues(logits, visits, q, raw_value[to_play], cfg)
     policy = _softmax(logits + sigma)
-    score = np.where(visits == visits.max(), gumbel + logits + sigma, -np.inf)
+    halving = visits if halving is None else halving
+    score = np.where(halving == halving.max(), gumbel + logits + sigma, -np.inf)
     action = int(actions[int(np.argmax(score))])
     root_value = (raw_value + value_sum) / (1 + num_visits)  # mctx
     return SearchResult(action, actions, policy, visits, q, root_value, True)
