@@ -71,11 +71,11 @@ from actors.budget import Budget
 from actors.errors import call_with_retry
 from actors.evaluator import Evaluator
 from actors.metrics import Recorder, run_tags
-from actors.replay_buffer import ReplayBuffer
 from actors.weights import WeightsStore
+from experiments.ops import fleet
 from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
 from experiments.ops.pumps import EvalPump, SelfplayPump, final_flush, sample_accounting
-from experiments.ops.resources import bundles
+from experiments.ops.resources import CapacityWatch, bundles
 from experiments.ops.startup import Job, Resume, Startup, StartupError, start
 from experiments.ops.tensorboard import open_writer
 from experiments.ops.trainer import train_worker
@@ -206,16 +206,15 @@ def run(started: Startup) -> dict:
     replay_dir = storage.join(run_dir, "replay")
     shards_at_start = _shard_names(replay_dir)
     rows_at_start, started_ns = _rows_on_disk(shards_at_start), time.time_ns()
-    buffer = ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer")).remote(
-        cfg.buffer, spill_dir=str(replay_dir), policy_width=cfg.selfplay.policy_top_k,
-        run=run_name(cfg, run_dir))
-    store = WeightsStore.options(**named(cfg, run_dir, "weights")).remote()  # selfplay plays
+    buffer = fleet.start_buffer(cfg, run_dir)
+    store = WeightsStore.options(**named(cfg, run_dir, "weights"),  # selfplay plays
+                                 **fleet.on_driver_node()).remote()
     version, weights = initial_weights(cfg, started.resume, started.warm_start)
     ray.get(store.publish.remote(version, weights))
     if warm_start_best(cfg, run_dir, weights):
         log.info("the warm start is the first best (checkpoints/warm_start.pt)")
     writer = open_writer(run_dir, "driver")
-    budget = Budget.options(**named(cfg, run_dir, "budget")).remote(
+    budget = Budget.options(**named(cfg, run_dir, "budget"), **fleet.on_driver_node()).remote(
         time.time() + cfg.run.time_budget_s)
     metrics = Recorder(run_tags(run_name(cfg, run_dir), cfg.game.board, cfg.game.players))
     pump = SelfplayPump(start_selfplay(cfg, run_dir), writer, metrics)
@@ -255,9 +254,10 @@ def _start_evaluator(cfg: AlphaZeroConfig, run_dir: storage.Location, store, wri
     Without: no pump, and the trainer publishes to ``store`` itself."""
     if not cfg.eval.enabled:
         return None, store
-    candidates = WeightsStore.options(**named(cfg, run_dir, "candidates")).remote()
+    candidates = WeightsStore.options(**named(cfg, run_dir, "candidates"),
+                                      **fleet.on_driver_node()).remote()
     evaluator = Evaluator.options(**named(cfg, run_dir, "evaluator"), num_cpus=cfg.eval.cpus,
-                                  num_gpus=cfg.eval.gpus).remote(
+                                  num_gpus=cfg.eval.gpus, resources=cfg.run.eval_resources).remote(
         actor_name(cfg, run_dir, "candidates"), actor_name(cfg, run_dir, "weights"),
         str(run_dir), cfg)
     return EvalPump(evaluator, writer, metrics, cfg.buffer.store_outage_s), candidates
@@ -275,12 +275,15 @@ def _drive(cfg: AlphaZeroConfig, fit: _FitThread, pump: SelfplayPump, evals: Eva
            buffer, trainer_store, budget, writer) -> str | None:
     """Keep selfplay and evaluation going while the trainer runs, at most until the
     deadline plus ``run.shutdown_grace_s``; log a status line every ``run.log_every_s``.
+    Capacity lost for ``run.startup_timeout_s`` (`CapacityWatch`) stops it as a signal does.
     Returns the name of the signal that stopped the run early, else None."""
-    signals = _StopSignals()
+    signals, watch, lost = _StopSignals(), CapacityWatch(cfg, cfg.run.startup_timeout_s), None
     deadline = ray.get(budget.deadline.remote())
     last_log = time.perf_counter()
     while fit.is_alive() and time.time() < deadline + cfg.run.shutdown_grace_s:
-        stop = signals.received or (pump.store_error and "the replay store failing")
+        lost = lost or watch.check()
+        stop = (signals.received or (pump.store_error and "the replay store failing")
+                or (lost and "lost capacity"))
         if stop and deadline > time.time():
             log.warning("%s: stopping training at its next step (final checkpoint, buffer "
                         "flush, summary)", stop)
@@ -293,10 +296,10 @@ def _drive(cfg: AlphaZeroConfig, fit: _FitThread, pump: SelfplayPump, evals: Eva
             last_log = time.perf_counter()
             _log_progress(cfg, pump, buffer, trainer_store, budget, writer, deadline)
     signals.restore()
-    if fit.is_alive():
-        fit.error = TimeoutError(f"the trainer did not stop within run.shutdown_grace_s = "
-                                 f"{cfg.run.shutdown_grace_s:g} s after the time budget")
-        log.error("%s; not waiting for it", fit.error)
+    if fit.is_alive() or lost:
+        fit.error = lost or TimeoutError(f"the trainer did not stop within run.shutdown_grace_s "
+                                         f"= {cfg.run.shutdown_grace_s:g} s after the time budget")
+        log.error("%s", fit.error)
     return signals.received
 
 
@@ -343,10 +346,11 @@ class _FitThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.error = self.trainer.fit().error
+            error = self.trainer.fit().error
         except Exception as e:
             log.exception("training failed")
-            self.error = e
+            error = e
+        self.error = self.error or error  # the driver's reason to stop it, if it set one
 
 
 def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, budget, writer,

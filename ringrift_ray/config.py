@@ -182,27 +182,28 @@ class RunSettings(_Frozen):
     train_steps: int = Field(100_000, ge=1, description="stop after this many train steps")
     selfplay_workers: int = Field(1, ge=1, description="SelfplayWorker actors")
     selfplay_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per selfplay actor")
-    selfplay_gpus_per_worker: float = Field(0.25, ge=0, description="GPU fraction per selfplay "
-                                            "actor when use_gpu")
+    selfplay_gpus_per_worker: float = Field(0.25, ge=0, description="GPUs per selfplay actor")
     train_workers: int = Field(1, ge=1, description="Ray Train (DDP) workers; the effective "
                                "batch is train.batch_size x train_workers")
     train_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per Ray Train worker")
     train_gpus_per_worker: float = Field(
         1.0, gt=0, le=1, description="GPU (fraction) per Ray Train worker when use_gpu; below 1 "
         "the trainer shares its GPU with selfplay actors (one-node GPU configs)")
-    selfplay_resources: dict[str, float] = Field(
-        default_factory=dict, description="custom Ray resources per selfplay actor, e.g. "
-        "{selfplay_node: 1} to pin selfplay to nodes that offer it")
-    train_resources: dict[str, float] = Field(
-        default_factory=dict, description="custom Ray resources per Ray Train worker, e.g. "
-        "{trainer_node: 1}")
+    selfplay_resources: dict[str, float] = Field(default_factory=dict, description="custom Ray "
+        "resources per selfplay actor, e.g. {selfplay_node: 1} (only nodes that offer it)")
+    train_resources: dict[str, float] = Field(default_factory=dict, description="custom Ray "
+        "resources per Ray Train worker, e.g. {trainer_node: 1}")
+    buffer_resources: dict[str, float] = Field(default_factory=dict, description="custom Ray "
+        "resources of the replay buffer actor, e.g. {buffer_node: 1}")
+    eval_resources: dict[str, float] = Field(default_factory=dict, description="custom Ray "
+        "resources of the evaluator actor (besides eval.cpus, eval.gpus)")
     max_train_failures: int = Field(
         3, ge=0, description="Ray Train worker-group failures to recover from (restart from "
         "the last Ray Train checkpoint) before the run fails")
     startup_timeout_s: float = Field(
-        300.0, ge=0, description="on a cluster the job joined (RAY_ADDRESS set, e.g. under "
-        "`ray job submit`), seconds to wait for the requested resources to appear "
-        "(autoscaling) before failing; a local Ray the job starts itself is checked once")
+        300.0, ge=0, description="on a cluster the job joined (RAY_ADDRESS set, e.g. `ray job "
+        "submit`), seconds to wait for the requested resources at start (autoscaling) and for "
+        "a lost node's replacement while running, before failing; a local Ray: checked once")
     shutdown_grace_s: float = Field(
         120.0, ge=0, description="seconds past time_budget_s the driver waits for the "
         "trainer's last step and checkpoint; then the job stops waiting and fails")

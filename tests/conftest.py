@@ -18,7 +18,7 @@ def pytest_addoption(parser):
 
 # Modules whose tests start Ray, jobs or many processes: `make test` runs them one at a time
 # (they use both cores and have time budgets); the rest runs on two pytest-xdist workers.
-RAY_MODULES = {"test_actors", "test_alphazero", "test_cluster", "test_faults", "test_gpu_suite",
+RAY_MODULES = {"test_actors", "test_alphazero", "test_faults", "test_gpu_suite", "test_node_loss",
                "test_pbt", "test_serve", "test_storage", "test_tune_search"}
 
 

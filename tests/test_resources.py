@@ -52,3 +52,43 @@ def test_pbt_requests_selfplay_and_every_member_and_names_them_when_short(monkey
         "the cluster cannot run this job (CPU: needs 6, cluster has 4). Request: 2 x selfplay "
         "actor {'CPU': 1.0}, 4 x population member {'CPU': 1.0, 'GPU': 0.5}. Cluster: 1 "
         "node(s), {'CPU': 4.0, 'GPU': 2.0}")
+
+
+def test_buffer_and_evaluator_resources_join_the_request():
+    c = cfg(**{"run.buffer_resources": {"buffer_node": 1}, "eval.enabled": True,
+               "eval.cpus": 0, "run.eval_resources": {"evaluator_node": 1}})
+    assert bundles(c)["replay buffer"] == (1, {"buffer_node": 1.0})
+    assert bundles(c)["evaluator"] == (1, {"evaluator_node": 1.0})
+    assert "replay buffer" not in bundles(cfg()) and "evaluator" not in bundles(cfg())
+    assert shortfall(c, [{"CPU": 8.0, "evaluator_node": 1.0}]) == (
+        "buffer_node: needs 1, cluster has 0")  # the buffer's node is gone
+
+
+def test_capacity_watch_waits_for_a_lost_node_then_gives_up(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(resources.time, "monotonic", lambda: clock[0])
+    pinned = cfg(**{"run.train_resources": {"trainer_node": 1}})
+    full, lost = [{"CPU": 2.0, "trainer_node": 4.0}], [{"CPU": 2.0}]
+    nodes = [full]
+    monkeypatch.setattr(resources, "cluster_nodes", lambda: nodes[0])
+    watch = resources.CapacityWatch(pinned, timeout_s=30)
+    assert watch.check() is None
+    nodes[0] = lost
+    clock[0] += 1  # checked at most every EVERY_S seconds
+    assert watch.check() is None and watch.short_since is None
+    clock[0] += 5
+    assert watch.check() is None and watch.short_since == 106.0  # short: the wait starts
+    nodes[0] = full  # a replacement joined: the wait ends
+    clock[0] += 20
+    assert watch.check() is None and watch.short_since is None
+    nodes[0] = lost
+    for _ in range(6):
+        clock[0] += 5
+        assert watch.check() is None  # short for 0, 5, ... 25 s
+    clock[0] += 5
+    error = watch.check()  # short for 30 s
+    assert isinstance(error, ResourcesUnavailable)
+    assert str(error).startswith("capacity lost for 30 s (run.startup_timeout_s = 30): the "
+                                 "cluster cannot run this job (trainer_node: needs 1, cluster "
+                                 "has 0)")
+    assert str(error).endswith("re-run the same command once the cluster has the capacity")

@@ -1,11 +1,16 @@
-"""The selfplay fleet that the main job and PBT share: the names of a job's actors and the
-`SelfplayWorker` actors themselves (one selfplay stream per job)."""
+"""The selfplay fleet that the main job and PBT share: the names of a job's actors, where
+its bookkeeping actors live (`on_driver_node`) and the `SelfplayWorker` actors themselves
+(one selfplay stream per job)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
 from actors.naming import ActorName
+from actors.replay_buffer import ReplayBuffer
 from actors.selfplay_worker import SelfplayWorker
 from experiments.ops.ray_session import NAMESPACE
 from ringrift_ray import storage
@@ -46,6 +51,37 @@ def named(cfg: AlphaZeroConfig, run_dir: Path | str, what: str) -> dict:
         ``{"name": ..., "namespace": ...}`` for ``Actor.options(**...)``.
     """
     return actor_name(cfg, run_dir, what).options()
+
+
+def on_driver_node() -> dict:
+    """Actor options that place a small bookkeeping actor (a `WeightsStore`, the `Budget`)
+    on the driver's node with no CPU reserved: its fate is the driver's.
+
+    A node lost without warning takes its actors with it, and these restart empty (the
+    store without its weights, whose object dies with its owner; the budget without a
+    stop). Beside the driver they are lost only when the driver is, and that ends the job
+    anyway (a head node's loss; README "Reliability"). They need no CPU: on a head that runs
+    no tasks (``num_cpus: 0``) an actor with the default CPU request would not fit.
+
+    Returns:
+        ``{"num_cpus": 0, "scheduling_strategy": ...}`` for ``Actor.options(**...)``.
+    """
+    node = ray.get_runtime_context().get_node_id()
+    return {"num_cpus": 0, "scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
+
+
+def start_buffer(cfg: AlphaZeroConfig, run_dir: Path | str) -> ray.actor.ActorHandle:
+    """Start the job's named `ReplayBuffer` (``replay_buffer``): it restores the shards of
+    ``<run_dir>/replay`` and flushes new ones there, so a restarted one (another node's, when
+    its own is lost) resumes the window. Placed with ``run.buffer_resources``.
+
+    Returns:
+        The buffer's handle.
+    """
+    return ReplayBuffer.options(**named(cfg, run_dir, "replay_buffer"),
+                                resources=dict(cfg.run.buffer_resources)).remote(
+        cfg.buffer, spill_dir=str(storage.join(run_dir, "replay")),
+        policy_width=cfg.selfplay.policy_top_k, run=run_name(cfg, run_dir))
 
 
 def start_selfplay(cfg: AlphaZeroConfig, run_dir: Path | str) -> list:

@@ -1,13 +1,21 @@
 """A multi-node Ray cluster on one machine (`ray.cluster_utils.Cluster`: one raylet per
-node) for trying cluster configs and for the scale-out tests and benchmark.
+node) for trying cluster configs and for the scale-out, node-loss tests and benchmark.
 
     with local_cluster() as (dashboard_url, node_ids):
         JobSubmissionClient(dashboard_url).submit_job(...)
 
+    with start_cluster({"selfplay": 2, "trainer": 2, "buffer": 1}) as cluster:
+        ...                                  # submit a job to cluster.dashboard
+        cluster.remove("buffer")             # without warning (processes killed)
+        cluster.add("buffer")                # the replacement an autoscaler would bring
+
 The head runs no tasks (``CPU: 0``) and serves the dashboard and the Jobs API (token
-auth as Ray ships it); a selfplay node and a trainer node carry the custom resources
-``selfplay_node`` and ``trainer_node`` that `run.selfplay_resources` /
-`run.train_resources` pin actors with. Only this cluster is shut down on exit.
+auth as Ray ships it); each other node has a role (`ROLES`) and carries that role's custom
+resource (``selfplay_node``, ``trainer_node``, ``buffer_node``, ``evaluator_node``), which
+`run.selfplay_resources`, `run.train_resources`, `run.buffer_resources` and
+`run.eval_resources` pin actors with. The head checks its nodes' health every second, so
+a removed node is declared dead ~5 s later (Ray's default: ~15 s). Only this cluster is
+shut down on exit.
 """
 
 from __future__ import annotations
@@ -21,10 +29,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ray.cluster_utils import Cluster
 from ray.job_submission import JobSubmissionClient
+
+if TYPE_CHECKING:
+    from ray._private.node import Node
 
 
 def free_port() -> int:
@@ -59,15 +72,57 @@ def _own_ports() -> dict[str, int]:
     return {"dashboard_agent_listen_port": free_port(), "metrics_export_port": free_port()}
 
 
+ROLES = {"selfplay": "selfplay_node", "trainer": "trainer_node", "buffer": "buffer_node",
+         "evaluator": "evaluator_node"}  # node role -> its custom resource
+UNITS = 4  # units of its role's resource on each node (an actor asks for 1)
+HEALTH = {"health_check_period_ms": 1000, "health_check_failure_threshold": 5}
+
+
+@dataclass
+class LocalCluster:
+    """A running local cluster: the `Cluster`, its dashboard URL and the node of each role.
+
+    Args:
+        cluster: the `ray.cluster_utils.Cluster` (head included).
+        dashboard: the dashboard URL (Jobs SDK, State API).
+        cpus: role -> logical CPUs of its node (`add` makes replacements alike).
+    """
+
+    cluster: Cluster
+    dashboard: str
+    cpus: dict[str, float]
+    nodes: dict[str, Node] = field(default_factory=dict)  # role -> its live node
+
+    def node_ids(self) -> dict[str, str]:
+        """``{"head" | role: node id}`` of the live nodes."""
+        return {"head": self.cluster.head_node.node_id,
+                **{role: node.node_id for role, node in self.nodes.items()}}
+
+    def add(self, role: str) -> str:
+        """Start a node of ``role`` (a replacement, as an autoscaler brings one); returns its
+        id once it has registered."""
+        self.nodes[role] = self.cluster.add_node(
+            num_cpus=self.cpus[role], resources={ROLES[role]: UNITS}, **_own_ports())
+        self.cluster.wait_for_nodes()
+        return self.nodes[role].node_id
+
+    def remove(self, role: str) -> str:
+        """Kill ``role``'s node without warning (every process of it at once); returns its
+        id once the head has declared it dead."""
+        node = self.nodes.pop(role)
+        self.cluster.remove_node(node, allow_graceful=False)
+        self.cluster.wait_for_nodes()
+        return node.node_id
+
+
 @contextmanager
-def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
-                  ) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start head + selfplay node + trainer node. This process does not connect (it may
-    hold a Ray of its own); talk to the cluster through the dashboard URL (Jobs SDK,
-    State API).
+def start_cluster(cpus: dict[str, float]) -> Iterator[LocalCluster]:
+    """Start a head and one node per role of ``cpus`` (role -> logical CPUs). This process
+    does not connect (it may hold a Ray of its own); talk to the cluster through the
+    dashboard URL (Jobs SDK, State API).
 
     Yields:
-        ``(dashboard URL, {"head" | "selfplay" | "trainer": node id})``.
+        The running `LocalCluster`; shut down on exit.
     """
     tmp = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # AF_UNIX paths must stay short
     _token_auth()
@@ -77,22 +132,31 @@ def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
     try:
         cluster = Cluster(initialize_head=True, head_node_args={
             "num_cpus": 0, "include_dashboard": True, "dashboard_port": port, "temp_dir": tmp,
-            **_own_ports()})
+            "_system_config": HEALTH, **_own_ports()})
         # the head's job supervisor resolves "auto" through <head temp dir>/ray_current_cluster
         # (Cluster writes the address only under $RAY_TMPDIR/ray): without this file a job
         # driver joins whichever other Ray runs on the machine
         (Path(tmp) / "ray_current_cluster").write_text(cluster.address)
-        nodes = {"head": cluster.head_node.node_id}
-        nodes["selfplay"] = cluster.add_node(
-            num_cpus=selfplay_cpus, resources={"selfplay_node": 4}, **_own_ports()).node_id
-        nodes["trainer"] = cluster.add_node(
-            num_cpus=trainer_cpus, resources={"trainer_node": 4}, **_own_ports()).node_id
-        cluster.wait_for_nodes()
-        yield f"http://127.0.0.1:{port}", nodes
+        running = LocalCluster(cluster, f"http://127.0.0.1:{port}", dict(cpus))
+        for role in cpus:
+            running.add(role)
+        yield running
     finally:
         if cluster is not None:
             cluster.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def local_cluster(selfplay_cpus: int = 2, trainer_cpus: int = 2
+                  ) -> Iterator[tuple[str, dict[str, str]]]:
+    """Start head + selfplay node + trainer node (`start_cluster`).
+
+    Yields:
+        ``(dashboard URL, {"head" | "selfplay" | "trainer": node id})``.
+    """
+    with start_cluster({"selfplay": selfplay_cpus, "trainer": trainer_cpus}) as cluster:
+        yield cluster.dashboard, cluster.node_ids()
 
 
 def submit_job(dashboard: str, entrypoint: str, runtime_env: dict, timeout_s: float = 90.0

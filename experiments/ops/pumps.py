@@ -196,12 +196,15 @@ class EvalPump:
     def finish(self, timeout: float) -> None:
         """Wait for the call in flight, then evaluate the newest candidate (within
         ``timeout`` seconds overall); an evaluator that died meanwhile (its node lost) is
-        asked again once it has restarted."""
+        asked again every `IDLE_S` seconds until it has restarted."""
         deadline = time.perf_counter() + timeout
-        for _ in range(2):
-            if self.error is not None:
-                return
+        while self.error is None:  # until the evaluator has no newer candidate
             if self.pending is None:
+                time.sleep(max(0.0, min(self.resume_at, deadline) - time.perf_counter()))
+                if time.perf_counter() >= deadline:
+                    log.warning("the evaluator did not answer within %.0f s; not waiting",
+                                timeout)
+                    return
                 self.pending = self.evaluator.evaluate_next.remote()
                 self.asked_at = time.perf_counter()
             ready, _ = ray.wait([self.pending], timeout=max(0.0, deadline - time.perf_counter()))
