@@ -3,7 +3,8 @@
 evaluator; `local_cluster.start_cluster`), its run directory on a moto S3 server that this
 process holds, while a random fault fires every ``--every LOW HIGH`` seconds: an actor
 killed (selfplay worker, replay buffer or evaluator), a Ray Train worker killed, a node
-removed without warning and replaced, or the store refusing connections for 10-30 s
+removed without warning and replaced, or the store refusing connections for 10-30 s; the
+interval runs from one fault's start to the next, so a slow recovery does not thin them out
 (`experiments.ops.fault_injector`). Prints faults by kind with recovery seconds (median,
 max), the run's sample accounting and train steps (``summary.json``), and each actor's
 resident memory and open files after warm-up and before the end (read from ``/proc``:
@@ -125,13 +126,15 @@ def _fire(kind: str, rng, cluster, store: Store) -> tuple[str, float | None]:
 
 def _inject_until(end: float, every: tuple[float, float], rng, cluster, store: Store
                   ) -> list[dict]:
-    """Fire random faults until ``end`` (monotonic seconds); one record per fault."""
+    """Fire random faults until ``end`` (monotonic seconds), each ``every`` (uniform) seconds
+    after the previous one started (its recovery included); one record per fault."""
     events, t0 = [], time.monotonic()
+    start = t0
     while True:
-        wait = float(rng.uniform(*every))
-        if time.monotonic() + wait > end:
+        start += float(rng.uniform(*every))
+        if start > end:
             return events
-        time.sleep(wait)
+        time.sleep(max(0.0, start - time.monotonic()))
         kind = str(rng.choice(KINDS))
         at = time.monotonic() - t0
         try:
