@@ -44,24 +44,30 @@ class Pool(NamedTuple):
 
 
 @njit
+def _copy_row(rings, height, marker, collapsed, order, meta, src, dst):
+    """Row ``dst`` = row ``src``. Only the rings below each stack's height are copied: the
+    engine never reads a ring slot at or above its stack's height (it writes slots before
+    raising a height), so what a row held before is never seen, and a hexagonal row costs a
+    few hundred bytes, not 90 KB."""
+    for c in range(height.shape[1]):
+        for k in range(height[src, c]):
+            rings[dst, c, k] = rings[src, c, k]
+    height[dst] = height[src]
+    marker[dst] = marker[src]
+    collapsed[dst] = collapsed[src]
+    order[dst] = order[src]
+    meta[dst] = meta[src]
+
+
+@njit
 def _apply_rows(step, tadj, badj, rings, height, marker, collapsed, order, meta, parents, rows,
                 records, scratch, finished):
-    """Row ``rows[j]`` = row ``parents[j]`` with ``records[j]`` applied (parent < 0: keep).
-
-    Only the rings below each stack's height are copied: the engine never reads a ring slot
-    at or above its stack's height (it writes slots before raising a height), so what a row
-    held before is never seen, and a hexagonal row costs a few hundred bytes, not 90 KB."""
+    """Row ``rows[j]`` = row ``parents[j]`` (`_copy_row`) with ``records[j]`` applied
+    (parent < 0: keep)."""
     for j in range(rows.shape[0]):
         p, r = parents[j], rows[j]
         if p >= 0:
-            for c in range(height.shape[1]):
-                for k in range(height[p, c]):
-                    rings[r, c, k] = rings[p, c, k]
-            height[r] = height[p]
-            marker[r] = marker[p]
-            collapsed[r] = collapsed[p]
-            order[r] = order[p]
-            meta[r] = meta[p]
+            _copy_row(rings, height, marker, collapsed, order, meta, p, r)
             apply_record(step, tadj, badj, rings[r], height[r], marker[r], collapsed[r],
                          order[r], meta[r], records[j], scratch)
         finished[j] = meta[r, K.M_ACTIVE] == 0
@@ -93,20 +99,12 @@ def _legal_rows(step, tadj, grid_pos, gg, dmax, p_rec, p_elim, p_line, p_terr, s
 
 @njit
 def _move_rows(rings, height, marker, collapsed, order, meta, src, dst):
-    """Row ``dst[j]`` = row ``src[j]``, in order (``dst[j] <= src[j]``: in place is safe);
-    rings only below each stack's height (as `_apply_rows`)."""
+    """Row ``dst[j]`` = row ``src[j]`` (`_copy_row`), in order (``dst[j] <= src[j]``: in
+    place is safe)."""
     for j in range(src.shape[0]):
         s, d = src[j], dst[j]
-        if s == d:
-            continue
-        for c in range(height.shape[1]):
-            for k in range(height[s, c]):
-                rings[d, c, k] = rings[s, c, k]
-        height[d] = height[s]
-        marker[d] = marker[s]
-        collapsed[d] = collapsed[s]
-        order[d] = order[s]
-        meta[d] = meta[s]
+        if s != d:
+            _copy_row(rings, height, marker, collapsed, order, meta, s, d)
 
 
 @njit
