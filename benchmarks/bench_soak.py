@@ -7,8 +7,9 @@ removed without warning and replaced, or the store refusing connections for 10-3
 interval runs from one fault's start to the next, so a slow recovery does not thin them out
 (`experiments.ops.fault_injector`). Prints faults by kind with recovery seconds (median,
 max), the run's sample accounting and train steps (``summary.json``), and each actor's
-resident memory and open files after warm-up and before the end (read from ``/proc``:
-Linux; every node of the simulated cluster is a local process).
+resident memory and open files after warm-up and before the end, their ratio, and which
+actors restarted in between (read from ``/proc``: Linux; every node of the simulated cluster
+is a local process).
 
     python benchmarks/bench_soak.py --minutes 30 --every 60 90
 """
@@ -124,13 +125,15 @@ def _fire(kind: str, rng, cluster, store: Store) -> tuple[str, float | None]:
                                                          store.shards)
 
 
-def _inject_until(end: float, every: tuple[float, float], rng, cluster, store: Store
-                  ) -> list[dict]:
+def _inject_until(end: float, every: tuple[float, float], rng, cluster, store: Store,
+                  between=lambda: None) -> list[dict]:
     """Fire random faults until ``end`` (monotonic seconds), each ``every`` (uniform) seconds
-    after the previous one started (its recovery included); one record per fault."""
+    after the previous one started (its recovery included), calling ``between()`` before
+    each wait; one record per fault."""
     events, t0 = [], time.monotonic()
     start = t0
     while True:
+        between()
         start += float(rng.uniform(*every))
         if start > end:
             return events
@@ -159,9 +162,15 @@ def _by_kind(events: list[dict]) -> dict:
 
 
 def _growth(start: dict, end: dict) -> dict:
-    """RSS at the end / after warm-up per actor present both times (same process or not)."""
+    """RSS at the end / after warm-up per actor present both times (same process or not:
+    `_restarted` names those whose process changed)."""
     return {k: round(end[k]["rss_mb"] / start[k]["rss_mb"], 2)
             for k in start if k in end and start[k]["rss_mb"] > 0}
+
+
+def _restarted(start: dict, end: dict) -> list[str]:
+    """Actors present both times whose process (pid) changed: restarted by a fault."""
+    return sorted(k for k in start if k in end and start[k]["pid"] != end[k]["pid"])
 
 
 def main() -> None:
@@ -169,8 +178,11 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0, help="the job's time budget")
     ap.add_argument("--every", type=float, nargs=2, default=(60.0, 120.0),
                     metavar=("LOW", "HIGH"), help="seconds between faults (uniform)")
-    ap.add_argument("--warmup", type=float, default=120.0, help="seconds before the first "
-                    "memory reading and the first fault")
+    ap.add_argument("--warmup", type=float, default=600.0, help="seconds before the "
+                    "memory reading that growth is measured from (taken between faults; the "
+                    "smoke config's 20,000-sample replay window fills in about 6 minutes)")
+    ap.add_argument("--first-fault", type=float, default=120.0, help="seconds before the "
+                    "first fault")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()
@@ -198,10 +210,19 @@ def _soak(args, rng, store: Store, cluster, tmp: str) -> dict:
         "excludes": [".venv", ".git", "runs", "__pycache__", "*.egg-info", ".whl"],
         "env_vars": {**AWS, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0",
                      "TMPDIR": tmp}})
-    time.sleep(args.warmup)
-    warm = _processes(cluster.dashboard)
-    events = _inject_until(t0 + seconds - 60, tuple(args.every), rng, cluster, store)
+    time.sleep(args.first_fault)
+    warm: dict = {}
+
+    def read_after_warmup() -> None:  # once, between faults, once warm-up is over
+        if not warm and time.monotonic() - t0 >= args.warmup:
+            warm.update(at_s=round(time.monotonic() - t0, 1),
+                        actors=_processes(cluster.dashboard))
+
+    events = _inject_until(t0 + seconds - 60, tuple(args.every), rng, cluster, store,
+                           between=read_after_warmup)
     end = _processes(cluster.dashboard)
+    warm.setdefault("actors", end)
+    warm.setdefault("at_s", round(time.monotonic() - t0, 1))
     status = _wait_job(cluster.dashboard, job, t0 + seconds + 900)
     summary = json.loads(storage.read_text(storage.join(store.run_dir, "summary.json")))
     return {
@@ -211,7 +232,10 @@ def _soak(args, rng, store: Store, cluster, tmp: str) -> dict:
         "train_step": summary.get("train_step"), "games": summary.get("games"),
         "samples": summary.get("samples"), "evaluated": summary.get("evaluated"),
         "faults": len([e for e in events if "target" in e]), "by_kind": _by_kind(events),
-        "memory_after_warmup": warm, "memory_at_end": end, "rss_growth": _growth(warm, end),
+        "memory_after_warmup_at_s": warm["at_s"], "memory_after_warmup": warm["actors"],
+        "memory_at_end": end, "rss_growth": _growth(warm["actors"], end),
+        "rss_growth_max": max(_growth(warm["actors"], end).values(), default=None),
+        "restarted": _restarted(warm["actors"], end),
         "events": events}
 
 

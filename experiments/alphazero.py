@@ -61,7 +61,6 @@ import threading
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import ray
 import yaml
 from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
@@ -75,7 +74,7 @@ from actors.weights import WeightsStore
 from experiments.ops import fleet
 from experiments.ops.fleet import actor_name, named, run_name, start_selfplay
 from experiments.ops.pumps import EvalPump, SelfplayPump, final_flush, sample_accounting
-from experiments.ops.resources import CapacityWatch, bundles
+from experiments.ops.resources import CapacityWatch, ResourcesUnavailable, bundles
 from experiments.ops.startup import Job, Resume, Startup, StartupError, start
 from experiments.ops.tensorboard import open_writer
 from experiments.ops.trainer import train_worker
@@ -172,6 +171,8 @@ def warm_start_best(cfg: AlphaZeroConfig, run_dir: Path | str, weights: dict) ->
 def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, init_weights=None):
     loop_config = {"cfg": cfg, "run_dir": str(run_dir), "buffer": buffer, "weights": store,
                    "budget": budget, "init_weights": init_weights}
+    # Ray Train's controller fails the run on one failed write: retry through store outages
+    fs, path = storage.patient(storage.join(run_dir, "ray_train"), cfg.buffer.store_outage_s)
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
@@ -179,7 +180,7 @@ def make_trainer(cfg: AlphaZeroConfig, run_dir: Path, buffer, store, budget, ini
             num_workers=cfg.run.train_workers, use_gpu=cfg.run.use_gpu,
             resources_per_worker=bundles(cfg)["train worker"][1]),
         run_config=RunConfig(name=cfg.run.name or storage.basename(run_dir),
-                             storage_path=str(storage.join(run_dir, "ray_train")),
+                             storage_path=path, storage_filesystem=fs,
                              checkpoint_config=CheckpointConfig(num_to_keep=2),
                              failure_config=FailureConfig(max_failures=cfg.run.max_train_failures),
                              logging_config=LoggingConfig(log_level="WARNING")),
@@ -205,7 +206,7 @@ def run(started: Startup) -> dict:
     os.environ.setdefault("TMPDIR", str(storage.staging_dir(run_dir, "tmp")))
     replay_dir = storage.join(run_dir, "replay")
     shards_at_start = _shard_names(replay_dir)
-    rows_at_start, started_ns = _rows_on_disk(shards_at_start), time.time_ns()
+    rows_at_start, started_ns = shards.count_rows(shards_at_start), time.time_ns()
     buffer = fleet.start_buffer(cfg, run_dir)
     store = WeightsStore.options(**named(cfg, run_dir, "weights"),  # selfplay plays
                                  **fleet.on_driver_node()).remote()
@@ -225,18 +226,20 @@ def run(started: Startup) -> dict:
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
-    final_flush(buffer, pump)
-    shards = _shard_names(replay_dir)
-    ledger = call_with_retry(lambda: buffer.ledger.remote(), "buffer.ledger")
-    samples = sample_accounting(pump, ledger, _rows_on_disk(shards) - rows_at_start,
+    reachable = final_flush(buffer, pump, patience_s=(  # capacity lost: no buffer to wait for
+        5.0 if isinstance(fit.error, ResourcesUnavailable) else 120.0))
+    written = _shard_names(replay_dir)
+    ledger = call_with_retry(lambda: buffer.ledger.remote(), "buffer.ledger") if reachable else {}
+    samples = sample_accounting(pump, ledger, shards.count_rows(written) - rows_at_start,
                                 started_ns)
     error = fit.error or pump.store_error
+    stats = call_with_retry(lambda: buffer.stats.remote(), "stats") if reachable else None
     summary = {
         "games": pump.games, "samples": samples,
         "selfplay_failures": pump.failures, "stopped_by": stopped,
         "train_step": max(version, ray.get(trainer_store.version.remote())),
-        "buffer": dataclasses.asdict(call_with_retry(lambda: buffer.stats.remote(), "stats")),
-        "new_shards": sorted(set(shards) - set(shards_at_start)),
+        "buffer": None if stats is None else dataclasses.asdict(stats),
+        "new_shards": sorted(set(written) - set(shards_at_start)),
         "error": None if error is None else repr(error),
     }
     if evals is not None:
@@ -322,12 +325,6 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _rows_on_disk(shards: list[str]) -> int:
-    """Samples in the Parquet ``shards`` (paths or URIs; footer metadata only)."""
-    return sum(pq.read_metadata(path, filesystem=fs).num_rows
-               for fs, path in map(storage.resolve, shards))
-
-
 def _shard_names(directory: Path | str) -> list[str]:
     """The shards of ``directory`` as strings, sorted (`shards.list_shards`; [] if none):
     compared before and after a run, every shard it wrote (periodic flushes included)."""
@@ -355,8 +352,14 @@ class _FitThread(threading.Thread):
 
 def _log_progress(cfg: AlphaZeroConfig, pump: SelfplayPump, buffer, store, budget, writer,
                   deadline: float) -> None:
-    """One console status line (and the ``buffer/*`` scalars)."""
-    stats: BufferStats = call_with_retry(lambda: buffer.stats.remote(), "buffer.stats")
+    """One console status line (and the ``buffer/*`` scalars); skipped while the buffer is
+    unreachable (restarting, or its node lost: `CapacityWatch` decides how long to wait)."""
+    try:
+        stats: BufferStats = call_with_retry(lambda: buffer.stats.remote(), "buffer.stats",
+                                             timeout_s=5.0)
+    except ray.exceptions.RayActorError:
+        log.warning("the replay buffer is unreachable (restarting or its node lost)")
+        return
     step = max(call_with_retry(lambda: budget.train_step.remote(), "budget"), 0)
     writer.add_scalar("buffer/size", stats.size, pump.games)
     writer.add_scalar("buffer/replay_ratio", stats.replay_ratio, pump.games)

@@ -154,15 +154,15 @@ class TrainConfig(_Frozen):
     total_steps: int = Field(10_000, ge=1, description="steps of the cosine schedule")
     final_lr_fraction: float = Field(0.1, ge=0, le=1, description="lr at the end / peak lr")
     value_loss_weight: float = Field(1.0, ge=0, description="weight of the value loss")
-    value_loss: Literal["mse", "bce"] = Field(
-        "mse", description="value loss: mse (squared error of the per-seat values) or bce "
-        "(binary cross-entropy of win probabilities (v + 1) / 2)")
+    value_loss: Literal["mse", "bce"] = Field("mse", description="mse (per-seat values' "
+        "squared error) or bce (binary cross-entropy of win probabilities (v + 1) / 2)")
     augment: bool = Field(True, description="random board symmetry per sample")
     grad_clip: float = Field(5.0, gt=0, description="max global gradient norm")
-    init_checkpoint: str | None = Field(
-        None, description="warm start: a checkpoint (e.g. from `ringrift-ray pretrain`) whose "
+    init_checkpoint: str | None = Field(None, description="warm start: a checkpoint whose "
         "weights the main job's trainer and selfplay start from at step 0 (not when resuming); "
-        "its board/players/preset must match; readable from the driver and trainer nodes")
+        "same board/players/preset; readable from the driver and trainer nodes")
+    ema_decay: float | None = Field(None, gt=0, lt=1, description="publish an exponential "
+        "moving average of the weights (decay per step) for selfplay and the gate; None: raw")
 
 
 class NetConfig(_Frozen):

@@ -9,6 +9,7 @@ gives URI strings out (`join` keeps the URI's query, e.g. ``?endpoint_override=.
 | function                         | does                                                   |
 |----------------------------------|--------------------------------------------------------|
 | `resolve`                        | location -> ``(pyarrow FileSystem, path in it)``        |
+| `patient`                        | the same, an S3 client retrying through an outage      |
 | `join`, `split`, `basename`      | path arithmetic that keeps the URI form                |
 | `exists`, `is_file`, `is_dir`    | file info                                              |
 | `is_local`                       | a plain path or ``file://`` (no upload needed)         |
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import re
 import secrets
@@ -82,6 +84,47 @@ def resolve(location: Location) -> tuple[pafs.FileSystem, str]:
         fs, base = _from_uri(parent)
         return fs, f"{base.rstrip('/')}/{name}"
     return _from_uri(loc)
+
+
+def patient(location: Location, outage_s: float) -> tuple[pafs.FileSystem, str]:
+    """`resolve`, except that an S3 store's client retries a refused or failed request for
+    about ``outage_s`` seconds (the AWS SDK's standard retry strategy, exponential backoff
+    capped at 20 s: measured against moto's server, 10 attempts give up after ~73 s and 20
+    after ~270 s, and a write through a 15 s outage succeeded). For writers that cannot
+    retry themselves: Ray Train's controller fails the run on one failed write of its
+    checkpoint state. Other file systems (local, GCS with its own client retries) are
+    returned as `resolve` gives them; so is an S3 client whose options pyarrow does not
+    expose (a pyarrow without ``S3FileSystem.__reduce__``'s keyword form).
+
+    Raises:
+        ValueError, OSError: as `resolve`.
+    """
+    fs, path = resolve(location)
+    if not isinstance(fs, pafs.S3FileSystem):
+        return fs, path
+    attempts = 10 + math.ceil(max(0.0, outage_s - 70.0) / 20.0)
+    try:
+        return PatientS3FileSystem(max_attempts=attempts, **fs.__reduce__()[1][0]), path
+    except (TypeError, IndexError, KeyError):  # another pyarrow's pickled form
+        return fs, path
+
+
+class PatientS3FileSystem(pafs.S3FileSystem):
+    """pyarrow's S3 client with the AWS standard retry strategy of ``max_attempts``, which
+    survives pickling (pyarrow's own pickled form drops the retry strategy, and Ray sends
+    the file system to Ray Train's controller and workers pickled). `patient` makes it."""
+
+    def __init__(self, *, max_attempts: int, **options):
+        super().__init__(**options, retry_strategy=pafs.AwsStandardS3RetryStrategy(
+            max_attempts=max_attempts))
+        self.options, self.max_attempts = options, max_attempts
+
+    def __reduce__(self):
+        return _patient_s3, (self.options, self.max_attempts)
+
+
+def _patient_s3(options: dict, max_attempts: int) -> PatientS3FileSystem:
+    return PatientS3FileSystem(max_attempts=max_attempts, **options)
 
 
 def join(location: Location, *parts: str) -> Path | str:

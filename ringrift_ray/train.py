@@ -8,6 +8,10 @@ with ``value_loss: bce`` the binary cross-entropy of win probabilities ``(v + 1)
 (value learning as classification: Farebrother et al. 2024, "Stop Regressing"); weight
 decay via AdamW; learning rate with linear warmup then cosine decay to ``lr * final_lr_fraction``.
 
+`weight_average` keeps an exponential moving average of the weights (``train.ema_decay``;
+torch's ``AveragedModel``): the net selfplay plays and the gate tests, as KataGo plays an
+average of recent weights, while the optimizer steps the raw ones.
+
 Symmetry augmentation draws one random board symmetry per sample and maps planes and
 policy indices with `symmetry.action_maps`; samples whose target involves a line or
 territory choice (anchors that depend on the position) keep the identity.
@@ -32,6 +36,19 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
         return (step + 1) / cfg.warmup_steps
     t = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps))
     return cfg.final_lr_fraction + (1 - cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def weight_average(net: torch.nn.Module, decay: float | None
+                   ) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``net``'s parameters and buffers (BatchNorm
+    statistics), or None without ``decay``. ``update_parameters(net)`` after each step makes
+    it ``decay * average + (1 - decay) * net`` (the first update copies ``net``); the
+    average is ``.module`` (a copy of ``net``); ``.n_averaged`` counts the updates."""
+    if decay is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def make_optimizer(net: torch.nn.Module, cfg: TrainConfig):

@@ -1,5 +1,6 @@
 """Evaluation: Wilson intervals, Elo fit, matches between agents, the CLI."""
 
+import json
 import math
 import re
 import subprocess
@@ -182,11 +183,17 @@ def _cli(*args, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
-def test_cli_match_prints_the_result_line(tmp_path):
-    proc = _cli("match", "random", "heuristic", "--games", "6", cwd=tmp_path)
+def test_cli_match_prints_the_result_line_and_writes_its_json(tmp_path):
+    proc = _cli("match", "random", "heuristic", "--games", "6", "--out", "m.json",
+                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"^random vs heuristic: win rate \d\.\d\d \[\d\.\d\d, \d\.\d\d\] "
-                     r"over 6 games$", proc.stdout, re.MULTILINE), proc.stdout
+    found = re.search(r"^random vs heuristic: win rate (\d\.\d\d) \[\d\.\d\d, \d\.\d\d\] "
+                      r"over 6 games$", proc.stdout, re.MULTILINE)
+    assert found, proc.stdout
+    record = json.loads((tmp_path / "m.json").read_text())
+    assert record["specs"] == ["random", "heuristic"] and record["games"] == 6
+    assert f"{record['win_rate']:.2f}" == found.group(1) and record["seconds"] >= 0
+    assert sum(s["games"] for s in record["seats"]) == 6 and record["board"] == "square8"
 
 
 def test_cli_match_reports_a_missing_or_foreign_checkpoint(tmp_path):

@@ -6,9 +6,11 @@ resumes at the step it saved. Each fault's outcome is asserted from the run's
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,9 +33,22 @@ def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     return out
 
 
+RAY_TMPDIRS: list[str] = []  # made by `_start`, removed at the module's end
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_ray_tmpdirs():
+    yield
+    for d in RAY_TMPDIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _start(run_dir: Path, tmp: Path, *sets: str, address: str | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    env.update(RAY_USAGE_STATS_ENABLED="0", TMPDIR=str(tmp))
+    # Ray's own files under a short folder: AF_UNIX socket paths are limited to 107 bytes,
+    # which a pytest tmp_path (pytest-1000/...) plus Ray's session path can exceed
+    RAY_TMPDIRS.append(tempfile.mkdtemp(prefix="rf", dir="/tmp"))
+    env.update(RAY_USAGE_STATS_ENABLED="0", TMPDIR=str(tmp), RAY_TMPDIR=RAY_TMPDIRS[-1])
     if address:
         env["RAY_ADDRESS"] = address
     args = [sys.executable, "-m", "experiments.alphazero", "--config",
@@ -120,9 +135,11 @@ def test_run_survives_killed_actors(ray_session, tmp_path):
 
 
 def test_sigterm_checkpoints_and_the_rerun_resumes_at_that_step(tmp_path):
+    """Also runs the weight average (``train.ema_decay``): every Ray Train checkpoint holds
+    its state beside the trained weights, and ``latest.pt`` holds the average."""
     run_dir = tmp_path / "stop"
     job = _start(run_dir, tmp_path, "run.train_steps=400", "run.time_budget_s=300",
-                 "run.checkpoint_every=10", "eval.enabled=false")
+                 "run.checkpoint_every=10", "eval.enabled=false", "train.ema_decay=0.9")
     try:
         _wait_for(lambda: (run_dir / "checkpoints" / "latest.pt").exists(), 240, "a checkpoint")
         job.send_signal(signal.SIGTERM)
@@ -135,9 +152,10 @@ def test_sigterm_checkpoints_and_the_rerun_resumes_at_that_step(tmp_path):
     stopped_at = first["train_step"]
     assert first["stopped_by"] == "SIGTERM" and 0 < stopped_at < 400
     flushed = first["buffer"]["size"]
+    _assert_the_average_is_saved(run_dir)
 
     again = _start(run_dir, tmp_path, f"run.train_steps={stopped_at + 10}",
-                   "run.time_budget_s=300", "eval.enabled=false")
+                   "run.time_budget_s=300", "eval.enabled=false", "train.ema_decay=0.9")
     out, _ = again.communicate(timeout=420)
     assert again.returncode == 0, out[-4000:]
     assert (stopped_at, stopped_at) in [(s, int(v)) for s, v in
@@ -145,6 +163,26 @@ def test_sigterm_checkpoints_and_the_rerun_resumes_at_that_step(tmp_path):
     second = json.loads((run_dir / "summary.json").read_text())
     assert second["train_step"] == stopped_at + 10
     assert second["buffer"]["size"] >= flushed  # the replay window came back from disk
+    _assert_the_average_is_saved(run_dir)
+
+
+def _assert_the_average_is_saved(run_dir: Path) -> None:
+    """The newest Ray Train checkpoint holds the average's state (n_averaged = its step) and
+    ``latest.pt`` the averaged weights, not the trained ones."""
+    import torch
+
+    newest = max(run_dir.glob("ray_train/*/checkpoint_*/state.json"),
+                 key=lambda p: json.loads(p.read_text())["step"]).parent
+    step = json.loads((newest / "state.json").read_text())["step"]
+    average = torch.load(newest / "average.pt", weights_only=True)
+    assert int(average["n_averaged"]) == step
+    trained = torch.load(newest / "model.pt", weights_only=True)
+    latest = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    assert latest["extra"]["step"] == step, (latest["extra"], step)
+    weights = latest["state_dict"]
+    key = next(k for k, v in trained.items() if v.is_floating_point())
+    torch.testing.assert_close(weights[key], average[f"module.{key}"])
+    assert not torch.equal(weights[key], trained[key])
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ringrift_ray.train import (
     make_optimizer,
     to_tensors,
     train_step,
+    weight_average,
 )
 
 
@@ -96,6 +97,36 @@ def test_overfits_a_fixed_batch():
     t = to_tensors(batch, None, augment=False)
     seen = [train_step(net, opt, sched, t, cfg)["loss"] for _ in range(60)]
     assert len(seen) == 60 and seen[-1] < 0.7 * seen[0]
+
+
+def test_weight_average_is_an_exponential_moving_average_of_parameters_and_buffers():
+    assert weight_average(PolicyValueNet(NetSpec("square8", 2, "tiny")), None) is None
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    batch = _batch("square8", 2, _states("square8", 2, 16), rng)
+    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
+    cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=5, augment=False)
+    opt, sched = make_optimizer(net, cfg)
+    average, decay = weight_average(net, 0.9), 0.9
+    t = to_tensors(batch, None, augment=False)
+    expected = None
+    for _ in range(5):
+        train_step(net, opt, sched, t, cfg)
+        average.update_parameters(net)
+        now = {k: v.detach().clone().float() for k, v in net.state_dict().items()}
+        expected = now if expected is None else {  # the first update copies the weights
+            k: decay * expected[k] + (1 - decay) * now[k] for k in now}
+    assert int(average.n_averaged) == 5
+    got = average.module.state_dict()
+    floats = [k for k, v in got.items() if v.is_floating_point()]
+    assert any("running_mean" in k for k in floats)  # BatchNorm statistics averaged too
+    for k in floats:
+        torch.testing.assert_close(got[k], expected[k], rtol=1e-5, atol=1e-6)
+    assert not torch.equal(got[floats[0]], net.state_dict()[floats[0]])  # not the raw net
+    restored = weight_average(PolicyValueNet(NetSpec("square8", 2, "tiny")), 0.9)
+    restored.load_state_dict(average.state_dict())  # what a resumed trainer loads
+    assert int(restored.n_averaged) == 5
+    torch.testing.assert_close(restored.module.state_dict(), got)
 
 
 @pytest.mark.parametrize("board_type", ["square8", "hex8"])

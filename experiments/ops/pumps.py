@@ -95,15 +95,31 @@ class SelfplayPump:
             ray.cancel(ref)
 
 
-def final_flush(buffer, pump: SelfplayPump) -> None:
+def final_flush(buffer, pump: SelfplayPump, patience_s: float = 120.0) -> bool:
     """Write the buffer's last samples; a store that still fails is logged and kept as the
     run's error (``pump.store_error``; the unwritten samples count as lost in
-    `sample_accounting`)."""
+    `sample_accounting`).
+
+    Args:
+        buffer: the `ReplayBuffer` actor.
+        pump: the run's selfplay pump.
+        patience_s: seconds to wait for a dead buffer to restart (its node lost and not
+            replaced: the run stops on lost capacity and need not wait long).
+
+    Returns:
+        False when the buffer stayed unreachable (logged; what it had not flushed is lost
+        and counted so), else True.
+    """
     try:
-        call_with_retry(lambda: buffer.save.remote(), "buffer.save")
+        call_with_retry(lambda: buffer.save.remote(), "buffer.save", timeout_s=patience_s)
     except ray.exceptions.RayTaskError as e:
         log.error("the final flush of the replay buffer failed: %s", e)
         pump.store_error = pump.store_error or e
+    except ray.exceptions.RayActorError as e:
+        log.error("the replay buffer is unreachable after %g s (%s): the samples it had "
+                  "not flushed are lost; its shards are on disk", patience_s, type(e).__name__)
+        return False
+    return True
 
 
 def sample_accounting(pump: SelfplayPump, ledger: dict[str, dict[str, int]], written: int,

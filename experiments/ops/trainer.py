@@ -17,7 +17,9 @@ the run directory and the handles of the replay buffer, the weights store and th
    buffer's generator, so ranks train on different samples; augmentation is seeded by
    ``run.seed + rank``);
 3. **train step** (`ringrift_ray.train.train_step`);
-4. **publish** the weights to the store every ``run.publish_every`` steps (rank 0);
+4. **publish** the weights to the store every ``run.publish_every`` steps (rank 0; with
+   ``train.ema_decay`` their exponential moving average, `ringrift_ray.train.weight_average`,
+   which ``checkpoints/latest.pt`` holds too);
 5. **report** ``train/*`` metrics every ``run.report_every`` steps and **checkpoint**
    every ``run.checkpoint_every`` (rank 0: Ray Train checkpoint, ``checkpoints/latest.pt``,
    ``checkpoints/lowest_loss.pt`` = lowest smoothed train loss so far (not the strongest
@@ -65,7 +67,7 @@ from ringrift_ray.net import (
     weights_numpy,
 )
 from ringrift_ray.samples import policy_lag
-from ringrift_ray.train import make_optimizer, to_tensors, train_step
+from ringrift_ray.train import make_optimizer, to_tensors, train_step, weight_average
 
 log = logging.getLogger(__name__)
 TRAIN, WAIT, STOP = 0, 1, 2  # `_decide`'s answers
@@ -86,6 +88,8 @@ def train_worker(config: dict) -> None:
 
     # 1. restore
     model, opt, sched, step = _restore(spec, cfg, device, config.get("init_weights"))
+    average = _restore_average(model, cfg) if rank == 0 else None  # train.ema_decay
+    played = model if average is None else average  # published, saved as latest.pt
     saved = step
     # after a worker-group restart the store may hold versions past the checkpoint: those
     # steps are trained again but not published again (versions only increase)
@@ -111,12 +115,14 @@ def train_worker(config: dict) -> None:
         metrics = train_step(model, opt, sched, to_tensors(batch, rng, cfg.train.augment,
                                                            device), cfg.train)
         step += 1
+        if average is not None:
+            average.update_parameters(getattr(model, "module", model))
         window_samples += len(batch)
         smooth = metrics["loss"] if smooth is None else smooth + SMOOTHING * (metrics["loss"]
                                                                               - smooth)
         # 4. publish
         if step % cfg.run.publish_every == 0 and step > published:
-            published = _publish(store, model, step, rank)
+            published = _publish(store, played, step, rank)
         # 5. report / checkpoint
         if step % cfg.run.report_every == 0 or step == cfg.run.train_steps:
             metrics.update(policy_lag=lag, samples=len(batch), samples_per_s=window_samples
@@ -124,12 +130,13 @@ def train_worker(config: dict) -> None:
             window_start, window_samples = time.perf_counter(), 0
             if step % cfg.run.checkpoint_every == 0 or step == cfg.run.train_steps:
                 saved = step
-            best = _report(step, metrics, model, opt, sched, cfg, run_dir, writer,
+            best = _report(step, metrics, (model, average), opt, sched, cfg, run_dir, writer,
                            saved == step, smooth, best)
     if step > published:
-        _publish(store, model, step, rank)
+        _publish(store, played, step, rank)
     if step > saved:  # the deadline (or the step budget) ended the loop between checkpoints
-        _report(step, {}, model, opt, sched, cfg, run_dir, writer, True, smooth, best)
+        _report(step, {}, (model, average), opt, sched, cfg, run_dir, writer, True, smooth,
+                best)
     if writer is not None:
         writer.close()
 
@@ -204,6 +211,19 @@ def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device, init_weights=None):
     return ray.train.torch.prepare_model(net), opt, sched, step
 
 
+def _restore_average(model, cfg: AlphaZeroConfig):
+    """Rank 0's weight average (`ringrift_ray.train.weight_average`; None without
+    ``train.ema_decay``), restored from the latest Ray Train checkpoint's ``average.pt``
+    when it has one (else it starts from the restored weights at the first update)."""
+    average = weight_average(getattr(model, "module", model), cfg.train.ema_decay)
+    ckpt = ray.train.get_checkpoint()
+    if average is not None and ckpt is not None:
+        with ckpt.as_directory() as d:
+            if (Path(d) / "average.pt").exists():
+                average.load_state_dict(torch.load(Path(d) / "average.pt", weights_only=True))
+    return average
+
+
 def _publish(store, model, step: int, rank: int) -> int:
     """Rank 0 publishes the weights as version ``step`` (the store owns its copy, so
     readers outlive this worker); returns ``step`` on every rank."""
@@ -212,13 +232,15 @@ def _publish(store, model, step: int, rank: int) -> int:
     return step
 
 
-def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, run_dir: str,
-            writer, checkpoint: bool, smooth: float | None, best: float) -> float:
+def _report(step: int, metrics: dict, nets: tuple, opt, sched, cfg: AlphaZeroConfig,
+            run_dir: str, writer, checkpoint: bool, smooth: float | None, best: float) -> float:
     """``ray.train.report`` the metrics (``train/*``) from every rank; on rank 0 also log
     them to TensorBoard and the Ray metrics (`_record`) and, when ``checkpoint``, attach a
-    checkpoint (`_save`) and write ``lowest_loss.pt`` if ``smooth`` beats ``best``; a
-    checkpoint the store refuses (``OSError``) is logged and skipped, not fatal.
+    checkpoint (`_save` of ``nets`` = (model, weight average or None)) and write
+    ``lowest_loss.pt`` (the trained weights) if ``smooth`` beats ``best``; a checkpoint the
+    store refuses (``OSError``) is logged and skipped, not fatal.
     Returns the new best smoothed loss."""
+    model = nets[0]
     out = {f"train/{k}": v for k, v in metrics.items()}
     ckpt = None
     if writer is not None:
@@ -229,7 +251,7 @@ def _report(step: int, metrics: dict, model, opt, sched, cfg: AlphaZeroConfig, r
             _record(cfg, run_dir, step, metrics)
         if checkpoint:
             try:
-                ckpt = _save(model, opt, sched, step, run_dir)
+                ckpt = _save(*nets, opt, sched, step, run_dir)
                 if smooth is not None and smooth < best:
                     save_checkpoint(getattr(model, "module", model),
                                     storage.join(run_dir, "checkpoints", "lowest_loss.pt"),
@@ -263,15 +285,19 @@ def _decide(rank: int, world: int, budget, buffer, batch_size: int, spec: NetSpe
     return int(code.item())
 
 
-def _save(model, opt, sched, step: int, run_dir: str) -> ray.train.Checkpoint:
-    """Write ``checkpoints/latest.pt`` and a Ray Train checkpoint (model, optimizer and
-    scheduler state, step) of ``step``: the one place every checkpoint is made. The Ray
+def _save(model, average, opt, sched, step: int, run_dir: str) -> ray.train.Checkpoint:
+    """Write ``checkpoints/latest.pt`` (the weight ``average``'s when there is one: the net
+    selfplay plays) and a Ray Train checkpoint (model, optimizer and scheduler state, the
+    average's state, step) of ``step``: the one place every checkpoint is made. The Ray
     Train checkpoint is staged in a ``ckpt-*`` folder of ``TMPDIR`` that ``ray.train.report``
     deletes once it has uploaded it (`_report`)."""
     net = getattr(model, "module", model)
-    save_checkpoint(net, storage.join(run_dir, "checkpoints", "latest.pt"), step=step)
+    save_checkpoint(net if average is None else average.module,
+                    storage.join(run_dir, "checkpoints", "latest.pt"), step=step)
     d = tempfile.mkdtemp(prefix="ckpt-", dir=os.environ.get("TMPDIR"))
     torch.save(net.state_dict(), Path(d) / "model.pt")
+    if average is not None:
+        torch.save(average.state_dict(), Path(d) / "average.pt")
     torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()},
                Path(d) / "optimizer.pt")
     spec = {"board": net.spec.board, "players": net.spec.players, "preset": net.spec.preset}

@@ -24,6 +24,8 @@ import argparse
 import json
 import logging
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -163,6 +165,7 @@ def _add_match(sub) -> None:
     m.add_argument("--max-moves", type=_positive_int, default=100_000,
                    help="move cap per game (a capped game is a draw)")
     m.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    m.add_argument("--out", default=None, help="also write the match's summary here (JSON)")
 
 
 def _add_elo(sub) -> None:
@@ -232,11 +235,12 @@ def export(shard_dir: str, out: str, board_type: str, num_players: int,
 
 def match(specs: list[str], board_type: str, num_players: int, games: int, seed: int = 0,
           sims: int = 32, concurrency: int = 16, max_moves: int = 100_000,
-          device: str | None = None):
+          device: str | None = None, out: str | None = None):
     """Play ``specs[0]`` against ``specs[1]`` (seats rotated; 3-4 players: A at one seat, B at
     the others) with a progress bar, and print ``A vs B: win rate W [LO, HI] over N games``
     (Wilson 95%), the per-seat rates and, for 3-4 players, A's mean rank and win share
-    against chance ((P+1)/2 and 1/P).
+    against chance ((P+1)/2 and 1/P). With ``out``, also write `MatchResult.summary` plus
+    the command's settings and wall-clock seconds there as JSON.
 
     Returns:
         The `MatchResult`.
@@ -249,6 +253,7 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
 
     torch.set_num_threads(1)  # small batched searches: more threads only contend (2-core: 60x)
     agents = [agent_from_spec(s, board_type, num_players, sims, device) for s in specs]
+    start = time.perf_counter()
     with progress(games, f"{specs[0]} vs {specs[1]}", "game") as bar:
         result = play_match(agents, board_type, num_players, games, seed,
                             concurrency=concurrency, max_moves=max_moves,
@@ -265,6 +270,10 @@ def match(specs: list[str], board_type: str, num_players: int, games: int, seed:
         print(f"{specs[0]} (one seat) vs {num_players - 1} x {specs[1]}: mean rank "
               f"{result.mean_rank:.2f} (chance {chance['mean_rank']:.2f}), win share "
               f"{result.win_rate:.2f} (chance {chance['win_rate']:.2f})")
+    if out is not None:
+        record = {**result.summary(), "specs": specs, "seed": seed, "sims": sims,
+                  "max_moves": max_moves, "seconds": round(time.perf_counter() - start, 1)}
+        Path(out).write_text(json.dumps(record, indent=2) + "\n")
     return result
 
 
@@ -340,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "match":
         _run("match", lambda: match(args.agents, args.board, args.players, args.games,
                                     args.seed, args.sims, args.concurrency, args.max_moves,
-                                    args.device))
+                                    args.device, args.out))
     elif args.command == "elo":
         _run("elo", lambda: views.elo(args.run_dir, args.out))
     elif args.command == "pretrain":

@@ -179,6 +179,16 @@ def list_shards(directory: storage.Location, board: str | None = None,
     return shards
 
 
+def count_rows(paths: list[Path | str]) -> int:
+    """Samples in the Parquet shards ``paths`` (paths or URIs), read from their footers.
+
+    Raises:
+        OSError: a shard cannot be read; pyarrow's ``ArrowInvalid`` for a corrupt footer.
+    """
+    return sum(pq.read_metadata(path, filesystem=fs).num_rows
+               for fs, path in map(storage.resolve, paths))
+
+
 def read_shards(directory: storage.Location, board: str | None = None,
                 players: int | None = None,
                 on_error: Literal["raise", "skip"] = "raise",
