@@ -226,8 +226,7 @@ def run(started: Startup) -> dict:
     pump.drain(timeout=30)
     if evals is not None:
         evals.finish(timeout=cfg.eval.final_timeout_s)
-    reachable = final_flush(buffer, pump, patience_s=(  # capacity lost: no buffer to wait for
-        5.0 if isinstance(fit.error, ResourcesUnavailable) else 120.0))
+    reachable = final_flush(buffer, pump, isinstance(fit.error, ResourcesUnavailable))
     written = _shard_names(replay_dir)
     ledger = call_with_retry(lambda: buffer.ledger.remote(), "buffer.ledger") if reachable else {}
     samples = sample_accounting(pump, ledger, shards.count_rows(written) - rows_at_start,

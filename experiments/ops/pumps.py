@@ -95,7 +95,7 @@ class SelfplayPump:
             ray.cancel(ref)
 
 
-def final_flush(buffer, pump: SelfplayPump, patience_s: float = 120.0) -> bool:
+def final_flush(buffer, pump: SelfplayPump, capacity_lost: bool = False) -> bool:
     """Write the buffer's last samples; a store that still fails is logged and kept as the
     run's error (``pump.store_error``; the unwritten samples count as lost in
     `sample_accounting`).
@@ -103,13 +103,14 @@ def final_flush(buffer, pump: SelfplayPump, patience_s: float = 120.0) -> bool:
     Args:
         buffer: the `ReplayBuffer` actor.
         pump: the run's selfplay pump.
-        patience_s: seconds to wait for a dead buffer to restart (its node lost and not
-            replaced: the run stops on lost capacity and need not wait long).
+        capacity_lost: the run stops on capacity lost for ``run.startup_timeout_s``: a
+            dead buffer's node may be gone, so wait 5 s (else 120 s) for it to restart.
 
     Returns:
         False when the buffer stayed unreachable (logged; what it had not flushed is lost
         and counted so), else True.
     """
+    patience_s = 5.0 if capacity_lost else 120.0
     try:
         call_with_retry(lambda: buffer.save.remote(), "buffer.save", timeout_s=patience_s)
     except ray.exceptions.RayTaskError as e:

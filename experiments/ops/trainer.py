@@ -88,8 +88,7 @@ def train_worker(config: dict) -> None:
 
     # 1. restore
     model, opt, sched, step = _restore(spec, cfg, device, config.get("init_weights"))
-    average = _restore_average(model, cfg) if rank == 0 else None  # train.ema_decay
-    played = model if average is None else average  # published, saved as latest.pt
+    nets = (model, _restore_average(model, cfg) if rank == 0 else None)  # train.ema_decay
     saved = step
     # after a worker-group restart the store may hold versions past the checkpoint: those
     # steps are trained again but not published again (versions only increase)
@@ -112,17 +111,14 @@ def train_worker(config: dict) -> None:
             "buffer.draw")
         lag = policy_lag(published, batch)
         # 3. train step
-        metrics = train_step(model, opt, sched, to_tensors(batch, rng, cfg.train.augment,
-                                                           device), cfg.train)
+        metrics = _step(nets, opt, sched, to_tensors(batch, rng, cfg.train.augment, device), cfg)
         step += 1
-        if average is not None:
-            average.update_parameters(getattr(model, "module", model))
         window_samples += len(batch)
         smooth = metrics["loss"] if smooth is None else smooth + SMOOTHING * (metrics["loss"]
                                                                               - smooth)
         # 4. publish
         if step % cfg.run.publish_every == 0 and step > published:
-            published = _publish(store, played, step, rank)
+            published = _publish(store, nets, step, rank)
         # 5. report / checkpoint
         if step % cfg.run.report_every == 0 or step == cfg.run.train_steps:
             metrics.update(policy_lag=lag, samples=len(batch), samples_per_s=window_samples
@@ -130,13 +126,12 @@ def train_worker(config: dict) -> None:
             window_start, window_samples = time.perf_counter(), 0
             if step % cfg.run.checkpoint_every == 0 or step == cfg.run.train_steps:
                 saved = step
-            best = _report(step, metrics, (model, average), opt, sched, cfg, run_dir, writer,
+            best = _report(step, metrics, nets, opt, sched, cfg, run_dir, writer,
                            saved == step, smooth, best)
     if step > published:
-        _publish(store, played, step, rank)
+        _publish(store, nets, step, rank)
     if step > saved:  # the deadline (or the step budget) ended the loop between checkpoints
-        _report(step, {}, (model, average), opt, sched, cfg, run_dir, writer, True, smooth,
-                best)
+        _report(step, {}, nets, opt, sched, cfg, run_dir, writer, True, smooth, best)
     if writer is not None:
         writer.close()
 
@@ -224,11 +219,23 @@ def _restore_average(model, cfg: AlphaZeroConfig):
     return average
 
 
-def _publish(store, model, step: int, rank: int) -> int:
-    """Rank 0 publishes the weights as version ``step`` (the store owns its copy, so
-    readers outlive this worker); returns ``step`` on every rank."""
+def _step(nets: tuple, opt, sched, tensors, cfg: AlphaZeroConfig) -> dict:
+    """One `ringrift_ray.train.train_step` of ``nets[0]``, then the weight average's
+    (``nets[1]``, rank 0 with ``train.ema_decay``) update; the step's metrics."""
+    model, average = nets
+    metrics = train_step(model, opt, sched, tensors, cfg.train)
+    if average is not None:
+        average.update_parameters(getattr(model, "module", model))
+    return metrics
+
+
+def _publish(store, nets: tuple, step: int, rank: int) -> int:
+    """Rank 0 publishes the weights as version ``step`` (the weight average's when there is
+    one; the store owns its copy, so readers outlive this worker); returns ``step`` on every
+    rank."""
     if rank == 0:
-        ray.get(store.publish.remote(step, weights_numpy(model)))
+        model, average = nets
+        ray.get(store.publish.remote(step, weights_numpy(model if average is None else average)))
     return step
 
 
