@@ -87,28 +87,28 @@ def test_bce_value_loss_is_cross_entropy_of_win_probabilities():
         losses(net, t, 1.0, "huber")
 
 
-def test_overfits_a_fixed_batch():
+def _fixed_batch(total_steps: int):
+    """A tiny square8 net, its optimizer for ``total_steps`` and one fixed batch of 16
+    positions (no augmentation): ``(net, opt, sched, cfg, tensors)``."""
     torch.manual_seed(0)
     rng = np.random.default_rng(1)
     batch = _batch("square8", 2, _states("square8", 2, 16), rng)
     net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
-    cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=60, augment=False)
+    cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=total_steps, augment=False)
     opt, sched = make_optimizer(net, cfg)
-    t = to_tensors(batch, None, augment=False)
+    return net, opt, sched, cfg, to_tensors(batch, None, augment=False)
+
+
+def test_overfits_a_fixed_batch():
+    net, opt, sched, cfg, t = _fixed_batch(60)
     seen = [train_step(net, opt, sched, t, cfg)["loss"] for _ in range(60)]
     assert len(seen) == 60 and seen[-1] < 0.7 * seen[0]
 
 
 def test_weight_average_is_an_exponential_moving_average_of_parameters_and_buffers():
     assert weight_average(PolicyValueNet(NetSpec("square8", 2, "tiny")), None) is None
-    torch.manual_seed(0)
-    rng = np.random.default_rng(1)
-    batch = _batch("square8", 2, _states("square8", 2, 16), rng)
-    net = PolicyValueNet(NetSpec("square8", 2, "tiny"))
-    cfg = TrainConfig(lr=3e-3, warmup_steps=0, total_steps=5, augment=False)
-    opt, sched = make_optimizer(net, cfg)
+    net, opt, sched, cfg, t = _fixed_batch(5)
     average, decay = weight_average(net, 0.9), 0.9
-    t = to_tensors(batch, None, augment=False)
     expected = None
     for _ in range(5):
         train_step(net, opt, sched, t, cfg)

@@ -87,8 +87,7 @@ def train_worker(config: dict) -> None:
     torch.manual_seed(cfg.run.seed + rank)
 
     # 1. restore
-    model, opt, sched, step = _restore(spec, cfg, device, config.get("init_weights"))
-    nets = (model, _restore_average(model, cfg) if rank == 0 else None)  # train.ema_decay
+    nets, opt, sched, step = _restore(spec, cfg, device, config.get("init_weights"), rank)
     saved = step
     # after a worker-group restart the store may hold versions past the checkpoint: those
     # steps are trained again but not published again (versions only increase)
@@ -184,17 +183,21 @@ def _writer(run_dir: str, step: int) -> SummaryWriter:
     return writer
 
 
-def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device, init_weights=None):
+def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device, init_weights=None, rank: int = 0):
     """The network (DDP-wrapped by ``prepare_model``), AdamW and schedule, loaded from the
-    latest Ray Train checkpoint when there is one: ``(model, opt, sched, step)`` (step 0
-    without one; the network then starts from ``init_weights``, an object ref of
-    ``{name: array}``, when given)."""
+    latest Ray Train checkpoint when there is one, and rank 0's weight average
+    (`ringrift_ray.train.weight_average`; None on other ranks or without
+    ``train.ema_decay``), restored from the checkpoint's ``average.pt`` when it has one
+    (else it starts from the restored weights at its first update): ``((model, average),
+    opt, sched, step)`` (step 0 without a checkpoint; the network then starts from
+    ``init_weights``, an object ref of ``{name: array}``, when given). The checkpoint is
+    opened once (on object storage, one download)."""
     net = PolicyValueNet(spec)
     if init_weights is not None and ray.train.get_checkpoint() is None:
         load_weights_numpy(net, ray.get(init_weights))
     net = net.to(device)
     opt, sched = make_optimizer(net, cfg.train)
-    step = 0
+    step, average_state = 0, None
     ckpt = ray.train.get_checkpoint()
     if ckpt is not None:
         with ckpt.as_directory() as d:
@@ -203,20 +206,12 @@ def _restore(spec: NetSpec, cfg: AlphaZeroConfig, device, init_weights=None):
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             step = int(json.loads((Path(d) / "state.json").read_text())["step"])
-    return ray.train.torch.prepare_model(net), opt, sched, step
-
-
-def _restore_average(model, cfg: AlphaZeroConfig):
-    """Rank 0's weight average (`ringrift_ray.train.weight_average`; None without
-    ``train.ema_decay``), restored from the latest Ray Train checkpoint's ``average.pt``
-    when it has one (else it starts from the restored weights at the first update)."""
-    average = weight_average(getattr(model, "module", model), cfg.train.ema_decay)
-    ckpt = ray.train.get_checkpoint()
-    if average is not None and ckpt is not None:
-        with ckpt.as_directory() as d:
-            if (Path(d) / "average.pt").exists():
-                average.load_state_dict(torch.load(Path(d) / "average.pt", weights_only=True))
-    return average
+            if rank == 0 and (Path(d) / "average.pt").exists():
+                average_state = torch.load(Path(d) / "average.pt", weights_only=True)
+    average = weight_average(net, cfg.train.ema_decay) if rank == 0 else None
+    if average is not None and average_state is not None:
+        average.load_state_dict(average_state)
+    return (ray.train.torch.prepare_model(net), average), opt, sched, step
 
 
 def _step(nets: tuple, opt, sched, tensors, cfg: AlphaZeroConfig) -> dict:
