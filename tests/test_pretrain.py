@@ -188,8 +188,8 @@ def test_main_job_starts_from_init_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(ray.train, "get_checkpoint", lambda: None)
     monkeypatch.setattr(ray.train.torch, "prepare_model", lambda m: m)
     monkeypatch.setattr(ray, "get", lambda ref: ref)
-    model, _, _, step = trainer._restore(spec, cfg, "cpu", weights)
-    assert step == 0
+    (model, average), _, _, step = trainer._restore(spec, cfg, "cpu", weights)
+    assert step == 0 and average is None  # train.ema_decay is off by default
     for k, v in warm.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
 
