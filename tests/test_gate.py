@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ringrift_ray.config import GateConfig
 from ringrift_ray.eval import gate, gate_stats
+from ringrift_ray.eval.matches import GameResult, MatchResult
 
 
 @pytest.mark.parametrize(("score", "n", "expected"), [
@@ -116,3 +117,33 @@ def test_decide_refuses_a_failed_undecided_or_missing_check_with_its_reason():
     assert not missing.promoted and "vs heuristic: not played" in missing.reasons
     off = gate.decide(_checks(best_wins=0, vs_best=False))  # a check that is off informs
     assert off.promoted and off.checks["best"].decision == "info"
+
+
+def _four_player_match(candidate_rank: int, games: int = 96) -> MatchResult:
+    """The candidate (agent 0) at one seat, rotating, the best at the other three; the
+    candidate ranks ``candidate_rank`` every game, the best's copies take the other places."""
+    out = []
+    for g in range(games):
+        seats = tuple(0 if s == g % 4 else 1 for s in range(4))
+        others = iter(r for r in (1, 2, 3, 4) if r != candidate_rank)
+        out.append(GameResult(seats, tuple(candidate_rank if a == 0 else next(others)
+                                           for a in seats), 80, False))
+    return MatchResult(["v9", "v5"], "square8", 4, out)
+
+
+def test_sprt_against_the_best_reads_the_pairwise_score_with_four_players():
+    # second place every game: win share 0 (chance 1/4), but better than two of the three
+    # copies of the best: pairwise score 2/3, well above an equal candidate's 1/2
+    second = _four_player_match(candidate_rank=2)
+    assert second.wins == 0 and gate.pairwise_score(second) == pytest.approx(96 * 2 / 3)
+    non_regression = GateConfig(elo0=-75, elo1=0)
+    assert gate.check("best", second, non_regression).decision == "pass"
+    third = _four_player_match(candidate_rank=3)  # worse than two copies: 1/3
+    assert gate.check("best", third, non_regression).decision == "fail"
+    # the baselines' Wilson checks keep the win share (thresholds per player count)
+    assert gate.check("random", second, GateConfig(min_vs_random=0.2)).decision == "fail"
+    # two players: the pairwise score is the game score, ties (capped games) half
+    from test_evaluator import synthetic_match
+
+    two = synthetic_match("v9", "v5", 40, 30, draws=10)
+    assert gate.pairwise_score(two) == two.wins == 45

@@ -84,15 +84,36 @@ class Verdict:
         return sum(len(c.match.games) for c in self.checks.values())
 
 
+def pairwise_score(match: MatchResult) -> float:
+    """Agent 0's total pairwise score over ``match``'s games: per game, the mean over the
+    opponent's seats of 1 (agent 0 ranked better), 0.5 (equal) or 0 (worse).
+
+    With two players this is the game's score (`MatchResult.wins`). With 3-4 players the
+    subject sits against P-1 copies of the opponent (`play_match`), so an equal candidate
+    wins 1/P of the games but scores 1/2 here: the expected score of Elo's logistic at
+    0 Elo, which the SPRT's bounds assume, and the pairs the league's Bradley-Terry fit
+    reads (`matches.pairwise_outcomes`).
+    """
+    total = 0.0
+    for g in match.games:
+        mine = [r for a, r in zip(g.seat_agents, g.seat_ranks, strict=True) if a == 0]
+        theirs = [r for a, r in zip(g.seat_agents, g.seat_ranks, strict=True) if a != 0]
+        total += float(np.mean([0.5 if m == t else float(m < t)
+                                for m in mine for t in theirs]))
+    return total
+
+
 def check(key: str, match: MatchResult, cfg: GateConfig, final: bool = True) -> Check:
     """Apply the gate's test for opponent ``key`` to the games of ``match`` so far.
 
-    ``key`` ``"best"`` runs the SPRT (`gate_stats.sprt_llr`); ``"random"`` / ``"heuristic"``
-    the Wilson check (`gate_stats.wilson_decision`) against ``cfg.min_vs_<key>``; any other
-    key (an extra baseline, `EvalConfig.baselines`) is not gated. With ``final``, a test
-    still undecided is ``"undecided"``, else ``"continue"``.
+    ``key`` ``"best"`` runs the SPRT (`gate_stats.sprt_llr`) on the candidate's pairwise
+    score (`pairwise_score`: with 3-4 players an equal candidate scores 1/2, not its 1/P win
+    share); ``"random"`` / ``"heuristic"`` the Wilson check (`gate_stats.wilson_decision`)
+    of the win share against ``cfg.min_vs_<key>`` (chance 1/P: set the thresholds per player
+    count); any other key (an extra baseline, `EvalConfig.baselines`) is not gated. With
+    ``final``, a test still undecided is ``"undecided"``, else ``"continue"``.
     """
-    n, score = len(match.games), match.wins
+    n, score = len(match.games), pairwise_score(match) if key == "best" else match.wins
     lo, hi = gate_stats.wilson_interval(score, n, cfg.z)
     head = f"vs {key} ({match.names[1]}): {score:g}/{n}"
     if key not in OPPONENTS:
